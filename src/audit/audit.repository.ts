@@ -1,0 +1,130 @@
+// SQL for audit_events. No logic about what is valid or how hashes are made: see audit.service.ts.
+import type { Sql } from '../storage/database/database.ts';
+import type { AuditEventRecord, JsonObject } from './audit.model.ts';
+
+interface AuditEventRow {
+  chain: string;
+  chain_seq: string;
+  id: string;
+  tenant_id: string | null;
+  occurred_at: Date;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: string;
+  ip: string | null;
+  user_agent: string | null;
+  details: JsonObject;
+  prev_hash: Uint8Array;
+  hash: Uint8Array;
+}
+
+const COLUMNS =
+  'chain, chain_seq, id, tenant_id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, ip, user_agent, details, prev_hash, hash';
+
+/**
+ * Holds the chain's append lock until the surrounding transaction ends. Hash collisions of
+ * chain names only make two chains share a lock, which is harmless.
+ */
+export async function lockChain(tx: Sql, chain: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text))`, [chain]);
+}
+
+/** Position and hash of the chain's last event, or null for an empty chain. */
+export async function readChainHead(sql: Sql, chain: string): Promise<{ chainSeq: string; hash: Uint8Array } | null> {
+  const { rows } = await sql.query<{ chain_seq: string; hash: Uint8Array }>(
+    'SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1',
+    [chain],
+  );
+  const row = rows[0];
+  return row ? { chainSeq: row.chain_seq, hash: row.hash } : null;
+}
+
+/**
+ * A new event id and timestamp from the database, so all API nodes share one clock and the
+ * id needs no crypto import here. Truncated to milliseconds so it round-trips exactly.
+ */
+export async function newEventIdentity(tx: Sql): Promise<{ id: string; occurredAt: Date }> {
+  const { rows } = await tx.query<{ id: string; occurred_at: Date }>(
+    `SELECT gen_random_uuid()::text AS id, date_trunc('milliseconds', clock_timestamp()) AS occurred_at`,
+  );
+  const row = rows[0]!;
+  return { id: row.id, occurredAt: row.occurred_at };
+}
+
+/** Inserts one event exactly as given. */
+export async function insertAuditEvent(tx: Sql, e: AuditEventRecord): Promise<void> {
+  await tx.query(
+    `INSERT INTO audit_events (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16)`,
+    [
+      e.chain,
+      e.chainSeq,
+      e.id,
+      e.tenantId,
+      e.occurredAt,
+      e.actorType,
+      e.actorId,
+      e.action,
+      e.targetType,
+      e.targetId,
+      e.outcome,
+      e.ip,
+      e.userAgent,
+      JSON.stringify(e.details),
+      e.prevHash,
+      e.hash,
+    ],
+  );
+}
+
+/** The first chain name after `after` (alphabetically), or null: walks chains one index probe at a time. */
+export async function nextChain(sql: Sql, after: string | null): Promise<string | null> {
+  const { rows } = await sql.query<{ chain: string }>(
+    after === null
+      ? 'SELECT chain FROM audit_events ORDER BY chain LIMIT 1'
+      : 'SELECT chain FROM audit_events WHERE chain > $1 ORDER BY chain LIMIT 1',
+    after === null ? [] : [after],
+  );
+  return rows[0]?.chain ?? null;
+}
+
+/** A stored event plus what verification needs to know beyond what a Date can carry. */
+export interface AuditEventPageRow extends AuditEventRecord {
+  /** True when occurred_at has sub-millisecond digits, which appends never write. */
+  subMillisecond: boolean;
+}
+
+/** Up to `limit` events of `chain` after position `afterSeq`, in chain order. */
+export async function readChainPage(sql: Sql, chain: string, afterSeq: string, limit: number): Promise<AuditEventPageRow[]> {
+  // A JS Date drops microseconds, so an edit below one millisecond would be invisible to the
+  // hash check; the database reports it instead.
+  const { rows } = await sql.query<AuditEventRow & { sub_millisecond: boolean }>(
+    `SELECT ${COLUMNS}, occurred_at <> date_trunc('milliseconds', occurred_at) AS sub_millisecond
+       FROM audit_events WHERE chain = $1 AND chain_seq > $2::int8 ORDER BY chain_seq LIMIT $3`,
+    [chain, afterSeq, limit],
+  );
+  return rows.map((r) => ({ ...toRecord(r), subMillisecond: r.sub_millisecond }));
+}
+
+function toRecord(r: AuditEventRow): AuditEventRecord {
+  return {
+    chain: r.chain,
+    chainSeq: r.chain_seq,
+    id: r.id,
+    tenantId: r.tenant_id,
+    occurredAt: r.occurred_at,
+    actorType: r.actor_type,
+    actorId: r.actor_id,
+    action: r.action,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    outcome: r.outcome,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    details: r.details,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}

@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isAppError } from '../shared/app-error.ts';
+import { loadConfig } from './config.ts';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (isAppError(err, 'invalid_configuration')) return (err.details?.problems as string[]) ?? [];
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('runs on embedded defaults with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.publicUrl).toBe('http://127.0.0.1:8080');
+    expect(c.database).toEqual({ kind: 'pglite', dataDir: path.resolve('data/pglite') });
+    expect(c.blobStore).toEqual({ kind: 'fs', dir: path.resolve('data/blobs') });
+    expect(c.mail).toMatchObject({ kind: 'outbox', dir: path.resolve('data/outbox') });
+    expect(c.keyProvider).toEqual({ kind: 'local', file: path.resolve('data/keys/root-keys.json') });
+    expect(c.embedded).toBe(true);
+  });
+
+  it('switches to PostgreSQL, S3 and SMTP from their variables', () => {
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://u@db:5432/sealpost',
+      BLOB_STORE: 's3',
+      S3_BUCKET: 'sealpost-content',
+      S3_ACCESS_KEY_ID: 'id',
+      S3_SECRET_ACCESS_KEY: 'secret',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_FORCE_PATH_STYLE: 'true',
+      SMTP_URL: 'smtp://relay:587',
+      REGION: 'eea',
+    });
+    expect(c.database).toMatchObject({ kind: 'postgres', url: 'postgres://u@db:5432/sealpost' });
+    expect(c.blobStore).toMatchObject({ kind: 's3', bucket: 'sealpost-content', forcePathStyle: true });
+    expect(c.mail).toMatchObject({ kind: 'smtp', url: 'smtp://relay:587' });
+    expect(c.region).toBe('eea');
+    expect(c.embedded).toBe(false);
+  });
+
+  it('lists every invalid variable in one error, naming each', () => {
+    const problems = problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', REGION: 'mars', BLOB_STORE: 'tape', SEGMENT_SIZE: '3', LOG_LEVEL: 'loud' });
+    const names = problems.map((p) => p.split(':')[0]);
+    expect(names).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'REGION', 'BLOB_STORE', 'SEGMENT_SIZE', 'LOG_LEVEL']));
+    expect(problems.find((p) => p.startsWith('DATABASE_URL'))).toMatch(/postgres/);
+  });
+
+  it('requires bucket and credentials when BLOB_STORE=s3', () => {
+    expect(problemsOf({ BLOB_STORE: 's3' }).map((p) => p.split(':')[0]).sort()).toEqual(['S3_ACCESS_KEY_ID', 'S3_BUCKET', 'S3_SECRET_ACCESS_KEY']);
+  });
+
+  it('says where to read about the variables and treats empty values as unset', () => {
+    expect(() => loadConfig({ PORT: '-1' })).toThrow(/PORT.*\n?.*docs\/configuration.md/s);
+    expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');
+  });
+});

@@ -1,0 +1,74 @@
+// SQL for sealed_objects (one row per sealed Content object).
+import type { Region } from '../shared/regions.ts';
+import type { Sql } from '../storage/database/database.ts';
+
+/** Metadata and wrapped key of a sealed object. */
+export interface SealedObjectRecord {
+  id: string;
+  tenantId: string;
+  region: Region;
+  keyId: string;
+  kekId: string | null;
+  wrappedKey: Uint8Array | null;
+  blobKey: string;
+  formatVersion: number;
+  segmentSize: number;
+  plaintextLength: number;
+  createdAt: Date;
+  shreddedAt: Date | null;
+}
+
+interface Row {
+  id: string;
+  tenant_id: string;
+  region: Region;
+  key_id: string;
+  kek_id: string | null;
+  wrapped_key: Uint8Array | null;
+  blob_key: string;
+  format_version: number;
+  segment_size: number;
+  plaintext_length: string | number;
+  created_at: Date;
+  shredded_at: Date | null;
+}
+
+const toRecord = (r: Row): SealedObjectRecord => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  region: r.region,
+  keyId: r.key_id,
+  kekId: r.kek_id,
+  wrappedKey: r.wrapped_key,
+  blobKey: r.blob_key,
+  formatVersion: Number(r.format_version),
+  segmentSize: Number(r.segment_size),
+  plaintextLength: Number(r.plaintext_length),
+  createdAt: r.created_at,
+  shreddedAt: r.shredded_at,
+});
+
+/** Inserts the row of a freshly sealed object. */
+export async function insertSealedObject(sql: Sql, o: Omit<SealedObjectRecord, 'createdAt' | 'shreddedAt'>): Promise<SealedObjectRecord> {
+  const { rows } = await sql.query<Row>(
+    `INSERT INTO sealed_objects (id, tenant_id, region, key_id, kek_id, wrapped_key, blob_key, format_version, segment_size, plaintext_length)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+    [o.id, o.tenantId, o.region, o.keyId, o.kekId, o.wrappedKey, o.blobKey, o.formatVersion, o.segmentSize, o.plaintextLength],
+  );
+  return toRecord(rows[0]!);
+}
+
+/** A tenant's sealed object, or null. Scoped by tenant so no tenant can name another's objects. */
+export async function findSealedObject(sql: Sql, tenantId: string, id: string): Promise<SealedObjectRecord | null> {
+  const { rows } = await sql.query<Row>('SELECT * FROM sealed_objects WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** Erases an object's wrapped data key (crypto-shredding). Returns false if already shredded. */
+export async function shredSealedObject(sql: Sql, tenantId: string, id: string): Promise<boolean> {
+  const { rowCount } = await sql.query(
+    'UPDATE sealed_objects SET wrapped_key = NULL, kek_id = NULL, shredded_at = now() WHERE tenant_id = $1 AND id = $2 AND shredded_at IS NULL',
+    [tenantId, id],
+  );
+  return rowCount > 0;
+}

@@ -1,0 +1,58 @@
+// Byte helpers shared by the Node and browser implementations. Pure: no Node APIs, no
+// WebCrypto, only Uint8Array/DataView, so the same file runs in Chromium.
+
+/** Concatenates byte arrays into one new array. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Lower-case hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Parses lower- or upper-case hex; throws on odd length or a non-hex digit. */
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new TypeError('invalid hex string');
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** True for a lower-case canonical UUID string (the form Sealpost stores). */
+export function isUuid(value: string): boolean {
+  return UUID_RE.test(value);
+}
+
+/** 16 bytes of a canonical UUID string. */
+export function uuidToBytes(uuid: string): Uint8Array {
+  if (!isUuid(uuid)) throw new TypeError('expected a lower-case UUID');
+  return fromHex(uuid.replace(/-/g, ''));
+}
+
+/** Canonical lower-case UUID string of 16 bytes. */
+export function bytesToUuid(bytes: Uint8Array): string {
+  if (bytes.length !== 16) throw new TypeError('a UUID is 16 bytes');
+  const h = toHex(bytes);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Constant-time equality for equal-length secrets; false for different lengths. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}

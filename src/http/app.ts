@@ -1,0 +1,63 @@
+// The Fastify application. Routes are thin: parse, call one service, present. Everything
+// the routes need comes in through `deps`; the HTTP layer never chooses implementations.
+import fastifyHelmet from '@fastify/helmet';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../shared/logger.ts';
+import { installErrorHandler } from './error-handler.ts';
+import { registerHealthRoutes, type ReadinessProbe } from './routes/health.routes.ts';
+
+/** What the HTTP layer needs from the running process. */
+export interface HttpDeps {
+  logger: Logger;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  publicUrl: string;
+  version: string;
+  readiness: ReadinessProbe[];
+}
+
+/** Builds the HTTP app (not listening yet). */
+export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    trustProxy: deps.trustProxy,
+    // Ids for correlating logs; never derived from request content.
+    genReqId: () => globalThis.crypto.randomUUID(),
+    disableRequestLogging: false,
+  });
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
+    crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: deps.publicUrl.startsWith('https:') ? { maxAge: 31536000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    // API responses may carry personal data: keep them out of shared caches.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Sealpost API', version: deps.version, description: 'Secure messages, files and privacy operations. Errors are `{ "error": { "code", "message" } }` with stable codes.' },
+      servers: [{ url: deps.publicUrl }],
+    },
+  });
+  app.addSchema({
+    $id: 'Readiness',
+    type: 'object',
+    properties: {
+      status: { type: 'string', enum: ['ready', 'not_ready'] },
+      checks: { type: 'object', additionalProperties: { type: 'object', properties: { ok: { type: 'boolean' }, error: { type: 'string' } }, required: ['ok'] } },
+    },
+    required: ['status', 'checks'],
+  });
+
+  installErrorHandler(app);
+  registerHealthRoutes(app, deps.readiness);
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

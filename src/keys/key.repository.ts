@@ -1,0 +1,118 @@
+// SQL for key-encryption keys and the wrapped data keys held in sealed_objects.
+import type { Region } from '../shared/regions.ts';
+import type { Sql } from '../storage/database/database.ts';
+
+/** Lifecycle of a key-encryption key. */
+export type KekState = 'active' | 'retired' | 'destroyed';
+
+/** A stored key-encryption key (still wrapped by a root key). */
+export interface KekRecord {
+  id: string;
+  tenantId: string;
+  region: Region;
+  version: number;
+  state: KekState;
+  rootKeyId: string;
+  wrappedKey: Uint8Array | null;
+}
+
+interface KekRow {
+  id: string;
+  tenant_id: string;
+  region: Region;
+  version: number;
+  state: KekState;
+  root_key_id: string;
+  wrapped_key: Uint8Array | null;
+}
+
+const toKek = (r: KekRow): KekRecord => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  region: r.region,
+  version: Number(r.version),
+  state: r.state,
+  rootKeyId: r.root_key_id,
+  wrappedKey: r.wrapped_key,
+});
+
+/** The active KEK of a tenant in a region, if any. */
+export async function findActiveKek(sql: Sql, tenantId: string, region: Region): Promise<KekRecord | null> {
+  const { rows } = await sql.query<KekRow>("SELECT * FROM key_encryption_keys WHERE tenant_id = $1 AND region = $2 AND state = 'active'", [tenantId, region]);
+  return rows[0] ? toKek(rows[0]) : null;
+}
+
+/** A KEK by id, whatever its state. */
+export async function findKek(sql: Sql, id: string): Promise<KekRecord | null> {
+  const { rows } = await sql.query<KekRow>('SELECT * FROM key_encryption_keys WHERE id = $1', [id]);
+  return rows[0] ? toKek(rows[0]) : null;
+}
+
+/** All KEKs of a tenant, newest version first. */
+export async function listKeks(sql: Sql, tenantId: string): Promise<KekRecord[]> {
+  const { rows } = await sql.query<KekRow>('SELECT * FROM key_encryption_keys WHERE tenant_id = $1 ORDER BY region, version DESC', [tenantId]);
+  return rows.map(toKek);
+}
+
+/** Highest KEK version of a tenant in a region (0 when none). */
+export async function maxKekVersion(sql: Sql, tenantId: string, region: Region): Promise<number> {
+  const { rows } = await sql.query<{ v: number | string | null }>('SELECT max(version) AS v FROM key_encryption_keys WHERE tenant_id = $1 AND region = $2', [tenantId, region]);
+  return Number(rows[0]?.v ?? 0);
+}
+
+/** Inserts a KEK row. */
+export async function insertKek(sql: Sql, k: Omit<KekRecord, 'wrappedKey'> & { wrappedKey: Uint8Array }): Promise<void> {
+  await sql.query(
+    'INSERT INTO key_encryption_keys (id, tenant_id, region, version, state, root_key_id, wrapped_key) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [k.id, k.tenantId, k.region, k.version, k.state, k.rootKeyId, k.wrappedKey],
+  );
+}
+
+/** Marks the active KEK of a tenant/region retired (before a new one becomes active). */
+export async function retireActiveKek(sql: Sql, tenantId: string, region: Region): Promise<void> {
+  await sql.query("UPDATE key_encryption_keys SET state = 'retired', retired_at = now() WHERE tenant_id = $1 AND region = $2 AND state = 'active'", [tenantId, region]);
+}
+
+/** Replaces a KEK's root wrapping (root-key rotation). */
+export async function updateKekWrapping(sql: Sql, id: string, rootKeyId: string, wrappedKey: Uint8Array): Promise<void> {
+  await sql.query("UPDATE key_encryption_keys SET root_key_id = $2, wrapped_key = $3 WHERE id = $1 AND state <> 'destroyed'", [id, rootKeyId, wrappedKey]);
+}
+
+/** Destroys KEKs: erases their wrapped key material for good. Returns how many. */
+export async function destroyKeks(sql: Sql, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const { rowCount } = await sql.query(
+    "UPDATE key_encryption_keys SET state = 'destroyed', wrapped_key = NULL, destroyed_at = now() WHERE id = ANY($1::uuid[]) AND state <> 'destroyed'",
+    [ids],
+  );
+  return rowCount;
+}
+
+/** A wrapped data key waiting to be re-wrapped. */
+export interface WrappedDataKeyRow {
+  id: string;
+  tenant_id: string;
+  key_id: string;
+  kek_id: string;
+  wrapped_key: Uint8Array;
+}
+
+/** Locks and returns up to `limit` data keys still wrapped by `kekId` (SKIP LOCKED lets workers share the job). */
+export async function lockDataKeysWrappedBy(sql: Sql, kekId: string, limit: number): Promise<WrappedDataKeyRow[]> {
+  const { rows } = await sql.query<WrappedDataKeyRow>(
+    'SELECT id, tenant_id, key_id, kek_id, wrapped_key FROM sealed_objects WHERE kek_id = $1 AND wrapped_key IS NOT NULL ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED',
+    [kekId, limit],
+  );
+  return rows;
+}
+
+/** Stores a re-wrapped data key. */
+export async function updateDataKeyWrapping(sql: Sql, objectId: string, kekId: string, wrappedKey: Uint8Array): Promise<void> {
+  await sql.query('UPDATE sealed_objects SET kek_id = $2, wrapped_key = $3 WHERE id = $1', [objectId, kekId, wrappedKey]);
+}
+
+/** Number of live (unshredded) objects whose data key is wrapped by `kekId`. */
+export async function countDataKeysWrappedBy(sql: Sql, kekId: string): Promise<number> {
+  const { rows } = await sql.query<{ n: number | string }>('SELECT count(*) AS n FROM sealed_objects WHERE kek_id = $1 AND wrapped_key IS NOT NULL', [kekId]);
+  return Number(rows[0]?.n ?? 0);
+}

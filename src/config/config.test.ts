@@ -19,7 +19,7 @@ describe('loadConfig', () => {
     expect(c.port).toBe(8080);
     expect(c.host).toBe('127.0.0.1');
     expect(c.publicUrl).toBe('http://127.0.0.1:8080');
-    expect(c.database).toEqual({ kind: 'pglite', dataDir: path.resolve('data/pglite') });
+    expect(c.database).toEqual({ kind: 'pglite', dataDir: path.resolve('data/database') });
     expect(c.blobStore).toEqual({ kind: 'fs', dir: path.resolve('data/blobs') });
     expect(c.mail).toMatchObject({ kind: 'outbox', dir: path.resolve('data/outbox') });
     expect(c.keyProvider).toEqual({ kind: 'local', file: path.resolve('data/keys/root-keys.json') });
@@ -54,6 +54,16 @@ describe('loadConfig', () => {
 
   it('requires bucket and credentials when BLOB_STORE=s3', () => {
     expect(problemsOf({ BLOB_STORE: 's3' }).map((p) => p.split(':')[0]).sort()).toEqual(['S3_ACCESS_KEY_ID', 'S3_BUCKET', 'S3_SECRET_ACCESS_KEY']);
+  });
+
+  it('reports the missing S3 settings together with unrelated invalid variables', () => {
+    expect(problemsOf({ BLOB_STORE: 's3', PORT: 'eighty', S3_BUCKET: 'bucket' }).map((p) => p.split(':')[0]).sort()).toEqual(['PORT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+  });
+
+  it('normalises S3_PREFIX to end with a slash and refuses traversal-like prefixes', () => {
+    const s3 = { BLOB_STORE: 's3', S3_BUCKET: 'bucket', S3_ACCESS_KEY_ID: 'id', S3_SECRET_ACCESS_KEY: 'secret' };
+    expect(loadConfig({ ...s3, S3_PREFIX: 'sealpost/blobs' }).blobStore).toMatchObject({ prefix: 'sealpost/blobs/' });
+    for (const bad of ['/abs', 'a//b', '../x', 'a/./b']) expect(problemsOf({ ...s3, S3_PREFIX: bad }).map((p) => p.split(':')[0])).toEqual(['S3_PREFIX']);
   });
 
   it('says where to read about the variables and treats empty values as unset', () => {

@@ -8,9 +8,11 @@ import { AppError } from '../shared/app-error.ts';
 import { REGIONS } from '../shared/regions.ts';
 import { KEY_PROVIDER_KINDS } from '../crypto/key-provider.ts';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../crypto/format/sealed-object.ts';
+import { pgliteDataDir } from '../storage/database/open-database.ts';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const int = (min: number, max: number) => z.coerce.number().int(`must be a whole number`).min(min).max(max);
+const int = (min: number, max: number) =>
+  z.coerce.number({ error: `must be a whole number from ${min} to ${max}` }).int(`must be a whole number from ${min} to ${max}`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 const url = (protocols: string[]) =>
   z.string().refine((v) => {
     try {
@@ -35,7 +37,8 @@ const schema = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: bool.default(false),
-  S3_PREFIX: z.string().regex(/^[a-z0-9/_-]*$/, 'may contain only a-z, 0-9, /, _ and -').default(''),
+  S3_CONDITIONAL_WRITES: bool.default(true),
+  S3_PREFIX: z.string().regex(/^(?:[a-z0-9_-]+\/)*(?:[a-z0-9_-]+)?$/, 'must be path segments of a-z, 0-9, _ and - separated by single slashes, e.g. sealpost/blobs/').default(''),
   REGION: z.enum(REGIONS).default('uk'),
   KEY_PROVIDER: z.enum(KEY_PROVIDER_KINDS).default('local'),
   ROOT_KEY_FILE: z.string().min(1).optional(),
@@ -57,7 +60,7 @@ export interface Config {
   database: { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; poolMax: number };
   blobStore:
     | { kind: 'fs'; dir: string }
-    | { kind: 's3'; endpoint?: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean; prefix: string };
+    | { kind: 's3'; endpoint?: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean; prefix: string; conditionalWrites: boolean };
   region: (typeof REGIONS)[number];
   keyProvider: { kind: 'local'; file: string };
   mail: { kind: 'outbox'; dir: string; from: string } | { kind: 'smtp'; url: string; from: string };
@@ -79,9 +82,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
   }
   const e = parsed.success ? parsed.data : undefined;
-  if (e?.BLOB_STORE === 's3') {
+  // Cross-variable rules read the raw values, so they are reported even when others are invalid.
+  if (present.BLOB_STORE === 's3') {
     for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
-      if (!e[name]) problems.push(`${name}: required when BLOB_STORE=s3`);
+      if (!present[name]) problems.push(`${name}: required when BLOB_STORE=s3`);
     }
   }
   if (problems.length > 0 || !e) {
@@ -94,10 +98,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     publicUrl: (e.PUBLIC_URL ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${e.PORT}`).replace(/\/$/, ''),
     dataDir,
-    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX } : { kind: 'pglite', dataDir: path.join(dataDir, 'pglite') },
+    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX } : { kind: 'pglite', dataDir: pgliteDataDir(dataDir) },
     blobStore:
       e.BLOB_STORE === 's3'
-        ? { kind: 's3', endpoint: e.S3_ENDPOINT, region: e.S3_REGION, bucket: e.S3_BUCKET!, accessKeyId: e.S3_ACCESS_KEY_ID!, secretAccessKey: e.S3_SECRET_ACCESS_KEY!, forcePathStyle: e.S3_FORCE_PATH_STYLE, prefix: e.S3_PREFIX }
+        ? { kind: 's3', endpoint: e.S3_ENDPOINT, region: e.S3_REGION, bucket: e.S3_BUCKET!, accessKeyId: e.S3_ACCESS_KEY_ID!, secretAccessKey: e.S3_SECRET_ACCESS_KEY!, forcePathStyle: e.S3_FORCE_PATH_STYLE, conditionalWrites: e.S3_CONDITIONAL_WRITES, prefix: e.S3_PREFIX === '' || e.S3_PREFIX.endsWith('/') ? e.S3_PREFIX : `${e.S3_PREFIX}/` }
         : { kind: 'fs', dir: path.resolve(e.BLOB_DIR ?? path.join(dataDir, 'blobs')) },
     region: e.REGION,
     keyProvider: { kind: 'local', file: path.resolve(e.ROOT_KEY_FILE ?? path.join(dataDir, 'keys', 'root-keys.json')) },

@@ -25,11 +25,19 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     trustProxy: deps.trustProxy,
     // Ids for correlating logs; never derived from request content.
     genReqId: () => globalThis.crypto.randomUUID(),
-    disableRequestLogging: false,
   });
 
   await app.register(fastifyHelmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        // Upgrading requests only makes sense when Sealpost is served over TLS.
+        upgradeInsecureRequests: deps.publicUrl.startsWith('https:') ? [] : null,
+      },
+    },
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: deps.publicUrl.startsWith('https:') ? { maxAge: 31536000, includeSubDomains: true } : false,
     referrerPolicy: { policy: 'no-referrer' },

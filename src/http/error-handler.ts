@@ -14,6 +14,15 @@ export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   unavailable: 503,
 };
 
+// Fastify's own error codes, renamed to read like ours; others become FST_ERR_X → 'x'.
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_json_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+};
+
 /** Installs the error and not-found handlers on a Fastify app. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
@@ -33,7 +42,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       req.log.error({ err }, 'request failed');
       return reply.status(status).send({ error: { code: 'internal_error', message: 'something went wrong on our side' } });
     }
-    const code = (err.code ?? 'bad_request').replace(/^FST_ERR_/, '').toLowerCase();
+    const code = FASTIFY_CODES[err.code] ?? (err.code ?? 'bad_request').replace(/^FST_ERR_/, '').toLowerCase();
     return reply.status(status).send({ error: { code, message: err.message } });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'route_not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` } }));

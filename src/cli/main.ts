@@ -1,0 +1,46 @@
+// The `sealpost` command line. Each command group lives in ./commands; this file wires them
+// and turns errors into one clear line (and exit status 1) instead of a stack trace.
+import { Command, CommanderError } from 'commander';
+import { isAppError } from '../shared/app-error.ts';
+import { VERSION } from '../runtime/runtime.ts';
+import { registerAuditCommands } from './commands/audit.command.ts';
+import { registerDatabaseCommands } from './commands/database.command.ts';
+import { registerKeyCommands } from './commands/keys.command.ts';
+import { registerServeCommand } from './commands/serve.command.ts';
+import { registerTenantCommands } from './commands/tenant.command.ts';
+import { type CliIo, processIo } from './context.ts';
+
+/** Builds the program; exported for tests that inspect commands without running them. */
+export function buildProgram(io: CliIo = processIo): Command {
+  const program = new Command('sealpost')
+    .description('Sealpost: send sensitive information by email, sealed. Configuration comes from environment variables (docs/configuration.md).')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  registerServeCommand(program, io);
+  registerDatabaseCommands(program, io);
+  registerTenantCommands(program, io);
+  registerKeyCommands(program, io);
+  registerAuditCommands(program, io);
+  return program;
+}
+
+/** Runs the CLI with `argv` as in process.argv. Sets process.exitCode on failure. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<void> {
+  try {
+    await buildProgram(io).parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version also end up here, with exit code 0; commander has printed already.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (isAppError(err)) {
+      io.err(`error (${err.code}): ${err.message}`);
+    } else {
+      io.err(`error: ${(err as Error)?.message ?? String(err)}`);
+      if (process.env.SEALPOST_DEBUG) io.err((err as Error)?.stack ?? '');
+    }
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,102 @@
+// The composition root: the one place that turns a Config into running parts. Everything
+// else receives its dependencies; nothing below this file chooses an implementation.
+//
+// Start-up order matters: database (and migrations) first, then the blob store and the
+// root key provider, then the services built on them. close() undoes it in reverse.
+
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import type { Config } from '../config/config.ts';
+import { ContentStore } from '../content/content.service.ts';
+import type { KeyProvider } from '../crypto/key-provider.ts';
+import { LocalKeyProvider } from '../crypto/local-key-provider.ts';
+import type { ReadinessProbe } from '../http/routes/health.routes.ts';
+import { KeyService } from '../keys/key.service.ts';
+import { OutboxMailer, SmtpMailer, type Mailer } from '../mail/mailer.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import type { BlobStore } from '../storage/blob/blob-store.ts';
+import { FsBlobStore } from '../storage/blob/fs-blob-store.ts';
+import { S3BlobStore } from '../storage/blob/s3-blob-store.ts';
+import type { Database } from '../storage/database/database.ts';
+import { migrate } from '../storage/database/migrate.ts';
+import { openDatabase } from '../storage/database/open-database.ts';
+
+/** Everything a running Sealpost process is made of. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  blobs: BlobStore;
+  keyProvider: KeyProvider;
+  keys: KeyService;
+  content: ContentStore;
+  mailer: Mailer;
+  /** What /readyz checks. */
+  readiness: ReadinessProbe[];
+  version: string;
+  /** Releases every resource; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Package version, read once (shown by --version and in the OpenAPI document). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * Opens every dependency named by `config` and migrates the database. On failure, whatever
+ * was already opened is closed again before the error is rethrown.
+ */
+export async function openRuntime(config: Config, opts: { logger?: Logger } = {}): Promise<Runtime> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch((err: unknown) => logger.error({ err }, 'error while closing'));
+  };
+  try {
+    // The data directory holds the embedded database, blobs, keys and outbox: owner only.
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const db = await openDatabase({
+      dataDir: config.dataDir,
+      ...(config.database.kind === 'postgres' ? { databaseUrl: config.database.url, databasePoolMax: config.database.poolMax } : {}),
+    });
+    closers.push(() => db.close());
+    const { applied } = await migrate(db);
+    if (applied.length > 0) logger.info({ applied }, 'database migrated');
+
+    const blobs = openBlobStore(config);
+    if (blobs instanceof FsBlobStore) {
+      // Leftovers of writes interrupted by a crash; an hour is far above any upload in flight.
+      const removed = await blobs.sweepTemporaryFiles(60 * 60 * 1000);
+      if (removed > 0) logger.info({ removed }, 'removed temporary files of interrupted blob writes');
+    }
+    const keyProvider = await LocalKeyProvider.open(config.keyProvider.file, { create: true });
+    const keys = new KeyService(db, keyProvider);
+    const content = new ContentStore(db, blobs, keys, { segmentSize: config.segmentSize });
+    const mailer: Mailer = config.mail.kind === 'smtp' ? new SmtpMailer(config.mail.url, config.mail.from) : new OutboxMailer(config.mail.dir, config.mail.from);
+    closers.push(() => mailer.close());
+
+    const readiness: ReadinessProbe[] = [
+      { name: 'database', check: () => db.ping() },
+      { name: 'blob_store', check: () => blobs.check() },
+      { name: 'key_provider', check: () => keyProvider.check() },
+    ];
+    return { config, logger, db, blobs, keyProvider, keys, content, mailer, readiness, version: VERSION, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function openBlobStore(config: Config): BlobStore {
+  const b = config.blobStore;
+  if (b.kind === 'fs') return new FsBlobStore(b.dir);
+  return new S3BlobStore({
+    region: b.region,
+    bucket: b.bucket,
+    accessKeyId: b.accessKeyId,
+    secretAccessKey: b.secretAccessKey,
+    forcePathStyle: b.forcePathStyle,
+    prefix: b.prefix,
+    conditionalWrites: b.conditionalWrites,
+    ...(b.endpoint ? { endpoint: b.endpoint } : {}),
+  });
+}

@@ -56,3 +56,32 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
 }
+
+/** base64url without padding (RFC 4648 §5), as used in JSON APIs and JWKs. */
+export function toBase64Url(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Parses base64url (padding optional); throws TypeError on any other character. */
+export function fromBase64Url(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text) || text.replace(/=+$/, '').length % 4 === 1) throw new TypeError('invalid base64url string');
+  const binary = atob(text.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/'));
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** Length-prefixed concatenation (u32 big-endian length ‖ UTF-8 bytes per part): ("ab","c") ≠ ("a","bc"). */
+export function lengthPrefixed(...parts: Array<string | Uint8Array>): Uint8Array {
+  const encoder = new TextEncoder();
+  return concatBytes(
+    ...parts.flatMap((p) => {
+      const b = typeof p === 'string' ? encoder.encode(p) : p;
+      const len = new Uint8Array(4);
+      new DataView(len.buffer).setUint32(0, b.length);
+      return [len, b];
+    }),
+  );
+}

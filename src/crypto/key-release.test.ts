@@ -1,0 +1,109 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fromBase64Url, toBase64Url } from './format/bytes.ts';
+import { KeyReleaseError, type KeyRelease } from './format/key-release.ts';
+import { createClientKeyPair, openKeyRelease, releaseKeys } from './node/key-release.ts';
+import { sealBuffer } from './node/sealed-stream.ts';
+import { createWebClientKeyPair, openWebKeyRelease } from './web/key-release.ts';
+import { openSealedBytes } from './web/sealed-object.ts';
+
+const dataKeys = (n: number) => Array.from({ length: n }, () => ({ objectId: randomUUID(), keyId: randomUUID(), dataKey: randomBytes(32) }));
+
+function flipBase64(text: string, byte: number): string {
+  const b = fromBase64Url(text);
+  b[byte % b.length]! ^= 0x01;
+  return toBase64Url(b);
+}
+
+describe('key release', () => {
+  it('does deliver every data key to the Node client that asked, and none in the clear', () => {
+    const client = createClientKeyPair();
+    const keys = dataKeys(3);
+    const release = releaseKeys({ clientPublicKey: client.publicKey, audience: 'recipient-1', keys });
+    const json = JSON.stringify(release);
+    for (const k of keys) {
+      expect(json).not.toContain(k.dataKey.toString('base64url'));
+      expect(json).not.toContain(k.dataKey.toString('hex'));
+    }
+    const opened = openKeyRelease(client, JSON.parse(json));
+    for (const k of keys) expect(opened.get(k.objectId)).toEqual({ keyId: k.keyId, dataKey: k.dataKey });
+  });
+
+  it('does let the browser unwrap into non-extractable keys that open what Node sealed', async () => {
+    const client = await createWebClientKeyPair();
+    const dataKey = randomBytes(32);
+    const objectId = randomUUID();
+    const keyId = randomUUID();
+    const plaintext = randomBytes(5000);
+    const sealed = await sealBuffer({ key: dataKey, objectId, keyId, segmentSize: 1024 }, plaintext);
+    const release = releaseKeys({ clientPublicKey: client.publicKey, audience: 'recipient-1', keys: [{ objectId, keyId, dataKey }] });
+    const keys = await openWebKeyRelease(client, release);
+    const key = keys.get(objectId)!.key;
+    expect(key.extractable).toBe(false);
+    expect(key.usages).toEqual(['decrypt']);
+    expect(client.privateKey.extractable).toBe(false);
+    expect(Buffer.from(await openSealedBytes(key, sealed, { objectId, keyId }))).toEqual(plaintext);
+  });
+
+  it('does refuse a release made for another session', async () => {
+    const alice = createClientKeyPair();
+    const mallory = createClientKeyPair();
+    const release = releaseKeys({ clientPublicKey: alice.publicKey, audience: 'r', keys: dataKeys(1) });
+    expect(() => openKeyRelease(mallory, release)).toThrow(expect.objectContaining({ code: 'key_release_failed' }));
+    const webMallory = await createWebClientKeyPair();
+    await expect(openWebKeyRelease(webMallory, release)).rejects.toMatchObject({ code: 'key_release_failed' });
+  });
+
+  it('does detect any change to the release id, audience, ids, salt, server key or wrapped bytes (property)', async () => {
+    const client = createClientKeyPair();
+    const web = await createWebClientKeyPair();
+    const keys = dataKeys(2);
+    const base = releaseKeys({ clientPublicKey: client.publicKey, audience: 'recipient-1', keys });
+    const webBase = releaseKeys({ clientPublicKey: web.publicKey, audience: 'recipient-1', keys });
+    const mutations: Array<(r: KeyRelease, i: number) => KeyRelease> = [
+      (r) => ({ ...r, releaseId: randomUUID() }),
+      (r) => ({ ...r, audience: 'recipient-2' }),
+      (r, i) => ({ ...r, salt: flipBase64(r.salt, i) }),
+      (r, i) => ({ ...r, serverPublicKey: flipBase64(r.serverPublicKey, 1 + (i % 64)) }),
+      (r, i) => ({ ...r, keys: r.keys.map((k, j) => (j === 0 ? { ...k, wrapped: flipBase64(k.wrapped, i) } : k)) }),
+      (r) => ({ ...r, keys: [{ ...r.keys[0]!, objectId: r.keys[1]!.objectId }, r.keys[1]!] }),
+      (r) => ({ ...r, keys: [{ ...r.keys[0]!, keyId: randomUUID() }, r.keys[1]!] }),
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.nat(mutations.length - 1), fc.nat(1000), async (m, i) => {
+        expect(() => openKeyRelease(client, mutations[m]!(structuredClone(base), i))).toThrow(KeyReleaseError);
+        await expect(openWebKeyRelease(web, mutations[m]!(structuredClone(webBase), i))).rejects.toBeInstanceOf(KeyReleaseError);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('does refuse malformed and off-curve client public keys with a named error', () => {
+    const keys = dataKeys(1);
+    const offCurve = new Uint8Array(65);
+    offCurve[0] = 0x04;
+    offCurve[64] = 7;
+    for (const bad of ['', 'not base64!', toBase64Url(randomBytes(65)).replace(/^./, 'A'), toBase64Url(new Uint8Array(33).fill(2)), toBase64Url(offCurve)]) {
+      expect(() => releaseKeys({ clientPublicKey: bad, audience: 'r', keys })).toThrow(expect.objectContaining({ code: 'invalid_public_key' }));
+    }
+  });
+
+  it('does refuse something that is not a version 1 release', () => {
+    const client = createClientKeyPair();
+    for (const bad of [null, {}, { version: 2 }, { ...releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys: [] }), algorithm: 'RSA' }]) {
+      expect(() => openKeyRelease(client, bad)).toThrow(expect.objectContaining({ code: 'invalid_key_release' }));
+    }
+  });
+
+  it('does use a fresh server key, salt and release id for every response', () => {
+    const client = createClientKeyPair();
+    const keys = dataKeys(1);
+    const a = releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys });
+    const b = releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys });
+    expect(a.serverPublicKey).not.toBe(b.serverPublicKey);
+    expect(a.salt).not.toBe(b.salt);
+    expect(a.releaseId).not.toBe(b.releaseId);
+    expect(a.keys[0]!.wrapped).not.toBe(b.keys[0]!.wrapped);
+  });
+});

@@ -5,13 +5,16 @@
 
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { appendAuditEvent } from '../audit/audit.service.ts';
+import type { AuditEventInput } from '../audit/audit.model.ts';
 import { randomId } from '../crypto/keys.ts';
-import { DEFAULT_SEGMENT_SIZE, FORMAT_VERSION, HEADER_LENGTH, planRange } from '../crypto/format/sealed-object.ts';
+import { isUuid } from '../crypto/format/bytes.ts';
+import { DecryptionError, DEFAULT_SEGMENT_SIZE, FORMAT_VERSION, HEADER_LENGTH, planRange, sealedLength } from '../crypto/format/sealed-object.ts';
 import { createOpenRangeStream, createOpenStream, createSealStream } from '../crypto/node/sealed-stream.ts';
 import { getTenant } from '../accounts/tenant.repository.ts';
 import type { KeyService } from '../keys/key.service.ts';
-import { AppError, errors } from '../shared/app-error.ts';
-import type { BlobStore } from '../storage/blob/blob-store.ts';
+import { AppError, errors, isAppError } from '../shared/app-error.ts';
+import { discardBody, type BlobStore, type ByteRange } from '../storage/blob/blob-store.ts';
 import type { Database } from '../storage/database/database.ts';
 import * as repo from './content.repository.ts';
 import type { SealedObjectRecord } from './content.repository.ts';
@@ -23,6 +26,11 @@ export interface ContentRange {
   start: number;
   end?: number;
 }
+
+/** Who sealed or shredded an object, for the audit log; 'system' when not given. */
+export type ContentActor = AuditEventInput['actor'];
+
+const SYSTEM_ACTOR: ContentActor = { type: 'system' };
 
 /** An opened object: a stream of authenticated plaintext and its length. */
 export interface OpenedContent {
@@ -44,44 +52,64 @@ export class ContentStore {
   /**
    * Seals `source` (exactly `plaintextLength` bytes) for a tenant and stores it. The blob is
    * written first and the row (with the wrapped key) only after it is complete, so a failed
-   * upload leaves no row; a crash in between leaves an orphan blob that no key can open.
+   * upload leaves no row and no blob; a crash in between leaves an orphan blob that no key can
+   * open. On every rejection `source` has been consumed or destroyed.
    */
-  async put(input: { tenantId: string; plaintextLength: number; source: Readable | AsyncIterable<Uint8Array> }): Promise<SealedObjectRecord> {
-    if (!Number.isSafeInteger(input.plaintextLength) || input.plaintextLength < 0) {
-      throw errors.invalid('invalid_content_length', 'content length must be a non-negative integer');
-    }
-    const tenant = await getTenant(this.db, input.tenantId);
-    const id = randomId();
-    const keyId = randomId();
-    const blobKey = id.replace(/-/g, '');
-    const { dataKey, kekId, wrappedKey } = await this.keys.newDataKey(tenant.id, tenant.region, id, keyId);
-    const seal = createSealStream({ key: dataKey, objectId: id, keyId, plaintextLength: input.plaintextLength, segmentSize: this.opts.segmentSize });
+  async put(input: { tenantId: string; plaintextLength: number; source: Readable | AsyncIterable<Uint8Array>; actor?: ContentActor }): Promise<SealedObjectRecord> {
+    let dataKey: Buffer | undefined;
+    let blobKey: string | undefined;
+    let sourceTaken = false;
     try {
+      if (!Number.isSafeInteger(input.plaintextLength) || input.plaintextLength < 0) {
+        throw errors.invalid('invalid_content_length', 'content length must be a non-negative integer');
+      }
+      // A malformed id names no tenant; sending it to the uuid column would be a database error.
+      if (!isUuid(input.tenantId)) throw errors.notFound('tenant_not_found', 'no such tenant');
+      const tenant = await getTenant(this.db, input.tenantId);
+      const id = randomId();
+      const keyId = randomId();
+      blobKey = id.replace(/-/g, '');
+      const wrapping = await this.keys.newDataKey(tenant.id, tenant.region, id, keyId);
+      dataKey = wrapping.dataKey;
+      const seal = createSealStream({ key: dataKey, objectId: id, keyId, plaintextLength: input.plaintextLength, segmentSize: this.opts.segmentSize });
       const source = input.source instanceof Readable ? input.source : Readable.from(input.source);
-      await Promise.all([pipeline(source, seal), this.blobs.put(blobKey, seal)]);
-    } catch (err) {
-      seal.destroy();
-      await this.blobs.delete(blobKey).catch(() => undefined);
-      throw err;
-    } finally {
-      dataKey.fill(0);
-    }
-    try {
-      return await repo.insertSealedObject(this.db, {
-        id,
-        tenantId: tenant.id,
-        region: tenant.region,
-        keyId,
-        kekId,
-        wrappedKey,
-        blobKey,
-        formatVersion: FORMAT_VERSION,
-        segmentSize: this.opts.segmentSize,
-        plaintextLength: input.plaintextLength,
+      sourceTaken = true;
+      // Wait for both sides, so no write is still in flight (and no temporary file left) when put settles.
+      const results = await Promise.allSettled([pipeline(source, seal), this.blobs.put(blobKey, seal)]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const key = dataKey;
+      return await this.db.transaction(async (tx) => {
+        // The KEK may have been rotated during the upload: store the key as the active KEK wraps it.
+        const current = await this.keys.currentWrapping(tx, { tenantId: tenant.id, region: tenant.region, objectId: id, keyId, dataKey: key, kekId: wrapping.kekId, wrappedKey: wrapping.wrappedKey });
+        const record = await repo.insertSealedObject(tx, {
+          id,
+          tenantId: tenant.id,
+          region: tenant.region,
+          keyId,
+          kekId: current.kekId,
+          wrappedKey: current.wrappedKey,
+          blobKey: blobKey!,
+          formatVersion: FORMAT_VERSION,
+          segmentSize: this.opts.segmentSize,
+          plaintextLength: input.plaintextLength,
+        });
+        await appendAuditEvent(tx, {
+          tenantId: tenant.id,
+          actor: input.actor ?? SYSTEM_ACTOR,
+          action: 'content.sealed',
+          target: { type: 'sealed_object', id },
+          outcome: 'success',
+          details: { region: tenant.region },
+        });
+        return record;
       });
     } catch (err) {
-      await this.blobs.delete(blobKey).catch(() => undefined);
+      if (!sourceTaken) await discardBody(input.source);
+      if (blobKey !== undefined) await this.blobs.delete(blobKey).catch(() => undefined);
       throw err;
+    } finally {
+      dataKey?.fill(0);
     }
   }
 
@@ -92,7 +120,11 @@ export class ContentStore {
 
   /** Metadata of a tenant's object; not_found when it does not exist for this tenant. */
   async get(tenantId: string, objectId: string): Promise<SealedObjectRecord> {
-    const o = await repo.findSealedObject(this.db, tenantId, objectId);
+    // Ids that are not UUIDs name nothing; sending them to the uuid column would be a database error.
+    const tenant = tenantId.toLowerCase();
+    const object = objectId.toLowerCase();
+    if (!isUuid(tenant) || !isUuid(object)) throw errors.notFound('content_not_found', 'no such content object');
+    const o = await repo.findSealedObject(this.db, tenant, object);
     if (!o) throw errors.notFound('content_not_found', 'no such content object');
     return o;
   }
@@ -106,16 +138,50 @@ export class ContentStore {
     if (object.shreddedAt || !object.wrappedKey || !object.kekId) {
       throw new AppError('not_found', 'content_shredded', 'this content has been erased and can no longer be opened');
     }
-    const dataKey = await this.keys.unwrapDataKey({ tenantId, objectId, keyId: object.keyId, kekId: object.kekId, wrappedKey: object.wrappedKey });
-    const expect = { objectId, keyId: object.keyId };
+    // The row's ids, not the caller's spelling of them: they are what the key and header are bound to.
+    const dataKey = await this.keys.unwrapDataKey({ tenantId: object.tenantId, objectId: object.id, keyId: object.keyId, kekId: object.kekId, wrappedKey: object.wrappedKey });
+    const expect = { objectId: object.id, keyId: object.keyId };
+    // Each opener is built before its blob stream is opened: an opener that throws (a header
+    // that fails its checks) must not leave an open file handle behind.
     if (!range) {
-      const blob = await this.blobs.get(object.blobKey);
-      return { stream: pipe(blob, createOpenStream(dataKey, expect)), length: object.plaintextLength, object };
+      const opener = createOpenStream(dataKey, expect);
+      return { stream: pipe(await this.blobs.get(object.blobKey), opener), length: object.plaintextLength, object };
     }
     const plan = planRange(object, range.start, range.end ?? object.plaintextLength);
-    const header = await readAll(await this.blobs.get(object.blobKey, { start: 0, end: HEADER_LENGTH }));
-    const segments = await this.blobs.get(object.blobKey, { start: plan.sealedStart, end: plan.sealedEnd });
-    return { stream: pipe(segments, createOpenRangeStream(dataKey, header, range, expect)), length: plan.take, object };
+    const header = await readAll(await this.sealedRange(object.blobKey, { start: 0, end: HEADER_LENGTH }));
+    const opener = createOpenRangeStream(dataKey, header, range, expect);
+    const segments = await this.sealedRange(object.blobKey, { start: plan.sealedStart, end: plan.sealedEnd });
+    return { stream: pipe(segments, opener), length: plan.take, object };
+  }
+
+  /**
+   * The unwrapped data key of an object, for releasing to an authorised client (wrapped to
+   * its session key). The caller must zero it when done.
+   */
+  async dataKey(tenantId: string, objectId: string): Promise<{ keyId: string; dataKey: Buffer }> {
+    const object = await this.get(tenantId, objectId);
+    if (object.shreddedAt || !object.wrappedKey || !object.kekId) {
+      throw new AppError('not_found', 'content_shredded', 'this content has been erased and can no longer be opened');
+    }
+    const dataKey = await this.keys.unwrapDataKey({ tenantId: object.tenantId, objectId: object.id, keyId: object.keyId, kekId: object.kekId, wrappedKey: object.wrappedKey });
+    return { keyId: object.keyId, dataKey };
+  }
+
+  /**
+   * The sealed bytes of an object (or a byte range of them), for a client that decrypts
+   * locally. No key is involved: the bytes are ciphertext and authenticated on opening.
+   */
+  async openSealed(tenantId: string, objectId: string, range?: ContentRange): Promise<{ stream: Readable; start: number; length: number; totalLength: number }> {
+    const object = await this.get(tenantId, objectId);
+    if (object.shreddedAt || !object.wrappedKey) throw new AppError('not_found', 'content_shredded', 'this content has been erased and can no longer be opened');
+    const total = sealedLength(object.plaintextLength, object.segmentSize);
+    const start = range?.start ?? 0;
+    const end = range?.end ?? total;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end > total || start > end) {
+      throw errors.invalid('invalid_range', `the range must lie within the ${total} sealed bytes`);
+    }
+    const stream = start === 0 && end === total ? await this.blobs.get(object.blobKey) : await this.sealedRange(object.blobKey, { start, end });
+    return { stream, start, length: end - start, totalLength: total };
   }
 
   /** Opens a whole object into memory (small Content only: bodies, tests). */
@@ -128,10 +194,30 @@ export class ContentStore {
    * Crypto-shreds one object: its wrapped data key is erased, so the payload can never be
    * opened again even from a backup of the blob store; then the blob is deleted.
    */
-  async shred(tenantId: string, objectId: string): Promise<void> {
+  async shred(tenantId: string, objectId: string, opts: { actor?: ContentActor } = {}): Promise<void> {
     const object = await this.get(tenantId, objectId);
-    await repo.shredSealedObject(this.db, tenantId, objectId);
+    await this.db.transaction(async (tx) => {
+      // Shredding twice records one event: the second call changes nothing.
+      if (!(await repo.shredSealedObject(tx, object.tenantId, object.id))) return;
+      await appendAuditEvent(tx, {
+        tenantId: object.tenantId,
+        actor: opts.actor ?? SYSTEM_ACTOR,
+        action: 'content.shredded',
+        target: { type: 'sealed_object', id: object.id },
+        outcome: 'success',
+      });
+    });
     await this.blobs.delete(object.blobKey);
+  }
+
+  // A stored blob shorter than its row says is a truncated object, not a bad range from the caller.
+  private async sealedRange(blobKey: string, range: ByteRange): Promise<Readable> {
+    try {
+      return await this.blobs.get(blobKey, range);
+    } catch (err) {
+      if (isAppError(err, 'invalid_range')) throw new DecryptionError('truncated', 'sealed object is shorter than its header and segments');
+      throw err;
+    }
   }
 }
 

@@ -58,6 +58,16 @@ async function writeKeyFile(file: string, content: RootKeyFile, exclusive: boole
   }
 }
 
+// Reads the key file, refusing one that group or others can read.
+async function readKeyFile(file: string): Promise<string> {
+  const stat = await fs.stat(file);
+  // Refuse keys others can read: the root key unlocks every tenant's Content.
+  if ((stat.mode & 0o077) !== 0) {
+    throw new AppError('invalid', 'root_key_file_permissions', `root key file ${file} is readable by group or others (mode ${(stat.mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
+  }
+  return fs.readFile(file, 'utf8');
+}
+
 /** Root keys held in a local file. Suitable for single-host installs and development. */
 export class LocalKeyProvider implements KeyProvider {
   readonly kind = 'local' as const;
@@ -76,12 +86,7 @@ export class LocalKeyProvider implements KeyProvider {
   static async open(file: string, opts: { create: boolean }): Promise<LocalKeyProvider> {
     let text: string;
     try {
-      const stat = await fs.stat(file);
-      // Refuse keys others can read: the root key unlocks every tenant's Content.
-      if ((stat.mode & 0o077) !== 0) {
-        throw new AppError('invalid', 'root_key_file_permissions', `root key file ${file} is readable by group or others (mode ${(stat.mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
-      }
-      text = await fs.readFile(file, 'utf8');
+      text = await readKeyFile(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       if (!opts.create) throw new AppError('invalid', 'root_key_file_missing', `root key file ${file} does not exist`);
@@ -105,21 +110,46 @@ export class LocalKeyProvider implements KeyProvider {
   }
 
   async unwrap(wrapped: RootWrappedKey, context: Uint8Array): Promise<Uint8Array> {
-    const root = this.keys.get(wrapped.rootKeyId);
+    let root = this.keys.get(wrapped.rootKeyId);
+    if (!root) {
+      // Another process (`sealpost keys rotate-root`) may have added it since this one started.
+      await this.reload();
+      root = this.keys.get(wrapped.rootKeyId);
+    }
     if (!root) throw new AppError('unavailable', 'root_key_unknown', `root key ${wrapped.rootKeyId} is not in the key file`);
     return unwrapKey(root, wrapped.wrapped, context);
   }
 
-  /** Adds a new root key and makes it active; returns its id. Existing wraps stay readable. */
+  /**
+   * Adds a new root key and makes it active; returns its id. Existing wraps stay readable.
+   * Keys other processes added to the file are kept: losing one would make every KEK wrapped
+   * by it unreadable.
+   */
   async rotate(): Promise<string> {
     const id = `rk-${randomToken(9)}`;
-    const keys: Record<string, string> = {};
-    for (const [k, v] of this.keys) keys[k] = v.toString('base64');
-    keys[id] = generateKey().toString('base64');
-    await writeKeyFile(this.file, { format: 'sealpost-root-keys', version: 1, active: id, keys }, false);
-    this.keys.set(id, Buffer.from(keys[id]!, 'base64'));
-    this.active = id;
-    return id;
+    const fresh = generateKey();
+    // Read-merge-write, then check: if another process's rotation replaced the file at the same
+    // moment, merge again, so that neither new key is lost.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await this.reload();
+      this.keys.set(id, fresh);
+      const keys: Record<string, string> = {};
+      for (const [k, v] of this.keys) keys[k] = v.toString('base64');
+      await writeKeyFile(this.file, { format: 'sealpost-root-keys', version: 1, active: id, keys }, false);
+      const written = parseKeyFile(await readKeyFile(this.file), this.file);
+      if (written.keys[id] !== undefined) {
+        this.active = id;
+        return id;
+      }
+    }
+    throw new AppError('unavailable', 'root_key_rotation_conflict', `root key file ${this.file} kept changing during rotation; run the rotation again`);
+  }
+
+  /** Takes in keys added to the file by other processes (never forgets one already loaded) and its active key. */
+  private async reload(): Promise<void> {
+    const content = parseKeyFile(await readKeyFile(this.file), this.file);
+    for (const [k, v] of Object.entries(content.keys)) if (!this.keys.has(k)) this.keys.set(k, Buffer.from(v, 'base64'));
+    this.active = content.active;
   }
 
   async check(): Promise<void> {

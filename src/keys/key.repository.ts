@@ -68,9 +68,24 @@ export async function insertKek(sql: Sql, k: Omit<KekRecord, 'wrappedKey'> & { w
   );
 }
 
-/** Marks the active KEK of a tenant/region retired (before a new one becomes active). */
-export async function retireActiveKek(sql: Sql, tenantId: string, region: Region): Promise<void> {
-  await sql.query("UPDATE key_encryption_keys SET state = 'retired', retired_at = now() WHERE tenant_id = $1 AND region = $2 AND state = 'active'", [tenantId, region]);
+/**
+ * Serialises changes to which KEK is active for a tenant and region, until the transaction
+ * ends. Creating or rotating a KEK takes it exclusively; sealing a new object and re-wrapping
+ * take it shared, so the active KEK they read cannot be retired before they commit.
+ */
+export async function lockKekSeries(tx: Sql, tenantId: string, region: Region, mode: 'exclusive' | 'shared'): Promise<void> {
+  // Two-key form: its key space is separate from the one-key locks of the audit log.
+  const fn = mode === 'exclusive' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared';
+  await tx.query(`SELECT ${fn}(hashtext('sealpost:kek'), hashtext($1::text))`, [`${tenantId}:${region}`]);
+}
+
+/** Marks the active KEK of a tenant/region retired (before a new one becomes active); returns its id, if there was one. */
+export async function retireActiveKek(sql: Sql, tenantId: string, region: Region): Promise<string | null> {
+  const { rows } = await sql.query<{ id: string }>(
+    "UPDATE key_encryption_keys SET state = 'retired', retired_at = now() WHERE tenant_id = $1 AND region = $2 AND state = 'active' RETURNING id",
+    [tenantId, region],
+  );
+  return rows[0]?.id ?? null;
 }
 
 /** Replaces a KEK's root wrapping (root-key rotation). */
@@ -86,6 +101,16 @@ export async function destroyKeks(sql: Sql, ids: string[]): Promise<number> {
     [ids],
   );
   return rowCount;
+}
+
+/** Destroys every KEK of a tenant (all regions, all versions) in one statement; returns their ids. */
+export async function destroyTenantKeks(sql: Sql, tenantId: string): Promise<string[]> {
+  // One statement, so a KEK created while this runs cannot slip between a listing and the update.
+  const { rows } = await sql.query<{ id: string }>(
+    "UPDATE key_encryption_keys SET state = 'destroyed', wrapped_key = NULL, destroyed_at = now() WHERE tenant_id = $1 AND state <> 'destroyed' RETURNING id",
+    [tenantId],
+  );
+  return rows.map((r) => r.id);
 }
 
 /** A wrapped data key waiting to be re-wrapped. */

@@ -4,7 +4,9 @@
 
 import type { KeyProvider } from '../crypto/key-provider.ts';
 import { generateKey, randomId, unwrapKey, wrapContext, wrapKey } from '../crypto/keys.ts';
-import { AppError, errors } from '../shared/app-error.ts';
+import { appendAuditEvent } from '../audit/audit.service.ts';
+import type { AuditEventInput } from '../audit/audit.model.ts';
+import { AppError, errors, isAppError } from '../shared/app-error.ts';
 import type { Region } from '../shared/regions.ts';
 import type { Database, Sql } from '../storage/database/database.ts';
 import * as repo from './key.repository.ts';
@@ -28,13 +30,36 @@ export interface RotationReport {
 const kekContext = (k: { id: string; tenantId: string; region: Region; version: number }) =>
   wrapContext('sealpost/kek/v1', k.tenantId, k.region, String(k.version), k.id);
 
+/** Who asked for a key operation, for the audit log; 'system' when not given. */
+export type KeyActor = AuditEventInput['actor'];
+
+const SYSTEM_ACTOR: KeyActor = { type: 'system' };
+
+/** Rows re-wrapped per transaction when no batch size is given. */
+export const DEFAULT_REWRAP_BATCH_SIZE = 500;
+
+function checkBatchSize(batchSize: number): number {
+  // A batch size of 0 would re-wrap nothing and loop for ever.
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw errors.invalid('invalid_batch_size', 'batchSize must be a positive integer');
+  return batchSize;
+}
+
+function keyDestroyed(): AppError {
+  return new AppError('forbidden', 'key_destroyed', 'the key protecting this content has been destroyed; it can no longer be opened');
+}
+
 /** Context binding a data key to its tenant, object and key id (so wrapped keys cannot be swapped between rows). */
 export const dataKeyContext = (tenantId: string, objectId: string, keyId: string) => wrapContext('sealpost/dek/v1', tenantId, objectId, keyId);
 
-/** Manages KEKs and wraps/unwraps data keys. One instance per process; it caches unwrapped KEKs briefly. */
+/**
+ * Manages KEKs and wraps/unwraps data keys. One instance per process. It caches unwrapped KEK
+ * material (to save a provider round trip per object) but reads the KEK's row on every use, so
+ * a KEK destroyed by any process stops working everywhere at once.
+ */
 export class KeyService {
-  // Unwrapped KEKs, to avoid a KMS round trip per object. Entries expire so that a KEK
-  // destroyed by another process stops working here within the TTL at most.
+  // Unwrapped KEK material only. Whether a KEK may still be used is never answered from here:
+  // every use re-reads its row first (see unwrapKek), so the TTL only bounds how long key
+  // material stays in memory.
   private readonly cache = new Map<string, { kek: UnwrappedKek; expires: number }>();
 
   constructor(
@@ -43,24 +68,45 @@ export class KeyService {
     private readonly opts: { cacheTtlMs: number; cacheMax: number } = { cacheTtlMs: 60_000, cacheMax: 1000 },
   ) {}
 
-  /** The active KEK for a tenant and region, created (version 1) on first use. */
+  /** The active KEK for a tenant and region, created (version 1, or the next version after a destroy) on first use. */
   async activeKek(tenantId: string, region: Region): Promise<UnwrappedKek> {
     const existing = await repo.findActiveKek(this.db, tenantId, region);
     if (existing) return this.unwrapKek(existing);
+    let created: UnwrappedKek | null;
     try {
-      return await this.db.transaction(async (tx) => this.createKek(tx, tenantId, region, (await repo.maxKekVersion(tx, tenantId, region)) + 1));
+      created = await this.db.transaction(async (tx) => {
+        await repo.lockKekSeries(tx, tenantId, region, 'exclusive');
+        // Someone else created it while we waited for the lock: use theirs.
+        if (await repo.findActiveKek(tx, tenantId, region)) return null;
+        const version = (await repo.maxKekVersion(tx, tenantId, region)) + 1;
+        const kek = await this.createKek(tx, tenantId, region, version);
+        await appendAuditEvent(tx, {
+          tenantId,
+          actor: SYSTEM_ACTOR,
+          action: 'key.kek_created',
+          target: { type: 'key_encryption_key', id: kek.id },
+          outcome: 'success',
+          details: { region, version, rootKeyId: kek.rootKeyId },
+        });
+        return kek;
+      });
     } catch (err) {
-      // Another process created it at the same moment (one-active unique index): use theirs.
-      const raced = await repo.findActiveKek(this.db, tenantId, region);
-      if (raced) return this.unwrapKek(raced);
-      throw err;
+      // Backstop (the lock makes this rare): the one-active index refused a second active KEK.
+      if (!isAppError(err, 'unique_violation')) throw err;
+      created = null;
     }
+    if (created) {
+      const kek = { id: created.id, version: created.version, key: created.key };
+      this.remember(kek);
+      return kek;
+    }
+    const raced = await repo.findActiveKek(this.db, tenantId, region);
+    if (!raced) throw errors.internal('no_active_kek', 'no active key-encryption key after creating one');
+    return this.unwrapKek(raced);
   }
 
-  /** A KEK by id; throws forbidden 'key_destroyed' once it has been destroyed. */
+  /** A KEK by id; throws forbidden 'key_destroyed' once it has been destroyed (checked on every call). */
   async kekById(id: string): Promise<UnwrappedKek> {
-    const cached = this.cache.get(id);
-    if (cached && cached.expires > Date.now()) return cached.kek;
     const record = await repo.findKek(this.db, id);
     if (!record) throw errors.notFound('key_not_found', `no key-encryption key ${id}`);
     return this.unwrapKek(record);
@@ -73,9 +119,37 @@ export class KeyService {
     return { dataKey, kekId: kek.id, wrappedKey: wrapKey(kek.key, dataKey, dataKeyContext(tenantId, objectId, keyId)) };
   }
 
-  /** Unwraps an object's data key. */
+  /**
+   * For the transaction that inserts a new object's row: returns the data key wrapped by the
+   * KEK that is active now (re-wrapping it if the KEK from {@link newDataKey} was rotated out
+   * meanwhile) and keeps that KEK from being rotated out until the transaction ends. Without
+   * this, a rotation during a long upload would finish re-wrapping before the row exists and
+   * leave the object under a retired KEK. Throws 'key_destroyed' if the tenant's keys were
+   * destroyed meanwhile.
+   */
+  async currentWrapping(
+    tx: Sql,
+    o: { tenantId: string; region: Region; objectId: string; keyId: string; dataKey: Uint8Array; kekId: string; wrappedKey: Uint8Array },
+  ): Promise<{ kekId: string; wrappedKey: Uint8Array }> {
+    await repo.lockKekSeries(tx, o.tenantId, o.region, 'shared');
+    const active = await repo.findActiveKek(tx, o.tenantId, o.region);
+    // No active KEK any more: the tenant's keys were destroyed while the payload was uploading.
+    if (!active) throw keyDestroyed();
+    if (active.id === o.kekId) return { kekId: o.kekId, wrappedKey: o.wrappedKey };
+    const kek = await this.unwrapKek(active);
+    return { kekId: kek.id, wrappedKey: wrapKey(kek.key, o.dataKey, dataKeyContext(o.tenantId, o.objectId, o.keyId)) };
+  }
+
+  /** Unwraps an object's data key; 'key_destroyed' if its KEK has been destroyed, by this process or any other. */
   async unwrapDataKey(o: { tenantId: string; objectId: string; keyId: string; kekId: string; wrappedKey: Uint8Array }): Promise<Buffer> {
-    const kek = await this.kekById(o.kekId);
+    // One indexed lookup per open, so a destroyed KEK is refused at once, not after a cache TTL.
+    const record = await repo.findKek(this.db, o.kekId);
+    if (!record) throw errors.notFound('key_not_found', `no key-encryption key ${o.kekId}`);
+    // A row pointing at another tenant's KEK is tampering; the context would refuse it too.
+    if (record.tenantId !== o.tenantId) {
+      throw new AppError('invalid', 'key_unwrap_failed', 'wrapped key could not be unwrapped (wrong key, wrong context or tampering)');
+    }
+    const kek = await this.unwrapKek(record);
     return unwrapKey(kek.key, o.wrappedKey, dataKeyContext(o.tenantId, o.objectId, o.keyId));
   }
 
@@ -84,27 +158,46 @@ export class KeyService {
    * wrapped by older versions is re-wrapped in batches (short transactions, no long locks).
    * Safe to run again after a crash: it resumes with whatever is still wrapped by old KEKs.
    */
-  async rotateKek(tenantId: string, region: Region, opts: { batchSize?: number } = {}): Promise<RotationReport> {
+  async rotateKek(tenantId: string, region: Region, opts: { batchSize?: number; actor?: KeyActor } = {}): Promise<RotationReport> {
+    const batchSize = checkBatchSize(opts.batchSize ?? DEFAULT_REWRAP_BATCH_SIZE);
     const fresh = await this.db.transaction(async (tx) => {
+      // Concurrent rotations (and first-use creation) queue here instead of colliding on versions.
+      await repo.lockKekSeries(tx, tenantId, region, 'exclusive');
+      const retiredKekId = await repo.retireActiveKek(tx, tenantId, region);
       const version = (await repo.maxKekVersion(tx, tenantId, region)) + 1;
-      await repo.retireActiveKek(tx, tenantId, region);
-      return this.createKek(tx, tenantId, region, version);
+      const kek = await this.createKek(tx, tenantId, region, version);
+      await appendAuditEvent(tx, {
+        tenantId,
+        actor: opts.actor ?? SYSTEM_ACTOR,
+        action: 'key.kek_rotated',
+        target: { type: 'key_encryption_key', id: kek.id },
+        outcome: 'success',
+        details: { region, version, retiredKekId, rootKeyId: kek.rootKeyId },
+      });
+      return kek;
     });
-    const rewrapped = await this.rewrapRetired(tenantId, region, opts.batchSize ?? 500);
+    this.remember({ id: fresh.id, version: fresh.version, key: fresh.key });
+    const rewrapped = await this.rewrapRetired(tenantId, region, batchSize);
     return { tenantId, region, newKekId: fresh.id, newVersion: fresh.version, rewrapped };
   }
 
-  /** Re-wraps every data key still under a retired KEK of this tenant/region with the active KEK. */
-  async rewrapRetired(tenantId: string, region: Region, batchSize = 500): Promise<number> {
+  /** Re-wraps every data key still under a retired KEK of this tenant/region with the active KEK. Returns how many. */
+  async rewrapRetired(tenantId: string, region: Region, batchSize = DEFAULT_REWRAP_BATCH_SIZE): Promise<number> {
+    checkBatchSize(batchSize);
     const retired = (await repo.listKeks(this.db, tenantId)).filter((k) => k.region === region && k.state === 'retired');
     let total = 0;
     for (const old of retired) {
       for (;;) {
         const n = await this.db.transaction(async (tx) => {
+          // Shared: batches run alongside uploads and each other, but the active KEK cannot change under them.
+          await repo.lockKekSeries(tx, tenantId, region, 'shared');
           const active = await repo.findActiveKek(tx, tenantId, region);
           if (!active) throw errors.internal('no_active_kek', 'no active key-encryption key to re-wrap into');
+          // Re-read: a KEK destroyed since the listing must not be used from the cache.
+          const oldRecord = await repo.findKek(tx, old.id);
+          if (!oldRecord) throw errors.notFound('key_not_found', `no key-encryption key ${old.id}`);
           const activeKek = await this.unwrapKek(active);
-          const oldKek = await this.unwrapKek(old);
+          const oldKek = await this.unwrapKek(oldRecord);
           const rows = await repo.lockDataKeysWrappedBy(tx, old.id, batchSize);
           for (const row of rows) {
             const ctx = dataKeyContext(row.tenant_id, row.id, row.key_id);
@@ -137,12 +230,23 @@ export class KeyService {
   /**
    * Crypto-shreds all of a tenant's Content: erases every KEK of the tenant in every
    * region. Data keys and payloads may remain on disk and in backups; nothing can open them.
+   * Takes effect in every process at once (each use of a KEK re-reads its row).
    */
-  async destroyTenantKeys(tenantId: string): Promise<number> {
-    const keks = await repo.listKeks(this.db, tenantId);
-    const n = await repo.destroyKeks(this.db, keks.map((k) => k.id));
-    for (const k of keks) this.cache.delete(k.id);
-    return n;
+  async destroyTenantKeys(tenantId: string, opts: { actor?: KeyActor } = {}): Promise<number> {
+    const ids = await this.db.transaction(async (tx) => {
+      const destroyed = await repo.destroyTenantKeks(tx, tenantId);
+      await appendAuditEvent(tx, {
+        tenantId,
+        actor: opts.actor ?? SYSTEM_ACTOR,
+        action: 'key.tenant_keys_destroyed',
+        target: { type: 'tenant', id: tenantId },
+        outcome: 'success',
+        details: { destroyedKeks: destroyed.length },
+      });
+      return destroyed;
+    });
+    for (const id of ids) this.forget(id);
+    return ids.length;
   }
 
   /** Lists a tenant's KEKs (metadata only, no key material). */
@@ -150,21 +254,20 @@ export class KeyService {
     return (await repo.listKeks(this.db, tenantId)).map(({ wrappedKey: _w, ...rest }) => rest);
   }
 
-  private async createKek(tx: Sql, tenantId: string, region: Region, version: number): Promise<UnwrappedKek> {
+  // Not cached here: the caller remembers the KEK only once its transaction has committed.
+  private async createKek(tx: Sql, tenantId: string, region: Region, version: number): Promise<UnwrappedKek & { rootKeyId: string }> {
     const id = randomId();
     const key = generateKey();
     const wrapped = await this.provider.wrap(key, kekContext({ id, tenantId, region, version }));
     await repo.insertKek(tx, { id, tenantId, region, version, state: 'active', rootKeyId: wrapped.rootKeyId, wrappedKey: wrapped.wrapped });
-    const kek = { id, version, key };
-    this.remember(kek);
-    return kek;
+    return { id, version, key, rootKeyId: wrapped.rootKeyId };
   }
 
   private async unwrapKek(record: repo.KekRecord): Promise<UnwrappedKek> {
     // Refuses destroyed KEKs: this is what makes crypto-shredding a tenant final.
     if (record.state === 'destroyed' || !record.wrappedKey) {
-      this.cache.delete(record.id);
-      throw new AppError('forbidden', 'key_destroyed', 'the key protecting this content has been destroyed; it can no longer be opened');
+      this.forget(record.id);
+      throw keyDestroyed();
     }
     const cached = this.cache.get(record.id);
     if (cached && cached.expires > Date.now()) return cached.kek;
@@ -175,10 +278,15 @@ export class KeyService {
   }
 
   private remember(kek: UnwrappedKek): void {
+    this.forget(kek.id);
     if (this.cache.size >= this.opts.cacheMax) {
       const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+      if (oldest !== undefined) this.forget(oldest);
     }
     this.cache.set(kek.id, { kek, expires: Date.now() + this.opts.cacheTtlMs });
+  }
+
+  private forget(id: string): void {
+    this.cache.delete(id);
   }
 }

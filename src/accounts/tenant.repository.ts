@@ -1,5 +1,4 @@
-// Tenants (customer organisations). The full account model arrives with the secure-messages
-// issue; the foundation needs a tenant to own keys, Content and audit chains.
+// Tenants (customer organisations): they own users, keys, Content and audit chains.
 import { randomId } from '../crypto/keys.ts';
 import { errors } from '../shared/app-error.ts';
 import type { Region } from '../shared/regions.ts';

@@ -4,10 +4,12 @@ import { Command, CommanderError } from 'commander';
 import { isAppError } from '../shared/app-error.ts';
 import { VERSION } from '../runtime/runtime.ts';
 import { registerAuditCommands } from './commands/audit.command.ts';
+import { registerMessageCommands } from './commands/message.command.ts';
 import { registerDatabaseCommands } from './commands/database.command.ts';
 import { registerKeyCommands } from './commands/keys.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerTenantCommands } from './commands/tenant.command.ts';
+import { registerUserCommands } from './commands/user.command.ts';
 import { type CliIo, processIo } from './context.ts';
 
 /** Builds the program; exported for tests that inspect commands without running them. */
@@ -20,8 +22,10 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerServeCommand(program, io);
   registerDatabaseCommands(program, io);
   registerTenantCommands(program, io);
+  registerUserCommands(program, io);
   registerKeyCommands(program, io);
   registerAuditCommands(program, io);
+  registerMessageCommands(program, io);
   return program;
 }
 

@@ -66,6 +66,12 @@ describe('loadConfig', () => {
     for (const bad of ['/abs', 'a//b', '../x', 'a/./b']) expect(problemsOf({ ...s3, S3_PREFIX: bad }).map((p) => p.split(':')[0])).toEqual(['S3_PREFIX']);
   });
 
+  it('reads the first-start organisation and administrator, lower-casing the address', () => {
+    expect(loadConfig({}).firstStart).toEqual({ tenantName: 'My organisation', adminEmail: 'admin@localhost' });
+    expect(loadConfig({ SEALPOST_TENANT_NAME: ' Acme Ltd ', SEALPOST_ADMIN_EMAIL: 'Ops@Acme.Example' }).firstStart).toEqual({ tenantName: 'Acme Ltd', adminEmail: 'ops@acme.example' });
+    expect(problemsOf({ SEALPOST_ADMIN_EMAIL: 'not an address', SEALPOST_TENANT_NAME: 'x'.repeat(201) }).map((p) => p.split(':')[0]).sort()).toEqual(['SEALPOST_ADMIN_EMAIL', 'SEALPOST_TENANT_NAME']);
+  });
+
   it('says where to read about the variables and treats empty values as unset', () => {
     expect(() => loadConfig({ PORT: '-1' })).toThrow(/PORT.*\n?.*docs\/configuration.md/s);
     expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');

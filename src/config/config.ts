@@ -9,6 +9,7 @@ import { REGIONS } from '../shared/regions.ts';
 import { KEY_PROVIDER_KINDS } from '../crypto/key-provider.ts';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../crypto/format/sealed-object.ts';
 import { pgliteDataDir } from '../storage/database/open-database.ts';
+import { normaliseEmail } from '../accounts/user.rules.ts';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) =>
@@ -49,6 +50,19 @@ const schema = z.object({
   SEGMENT_SIZE: int(MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE).default(DEFAULT_SEGMENT_SIZE),
   BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   TRUST_PROXY: bool.default(false),
+  SEALPOST_TENANT_NAME: z.string().trim().min(1).max(200, 'must be at most 200 characters').default('My organisation'),
+  SEALPOST_ADMIN_EMAIL: z
+    .string()
+    .refine((v) => {
+      try {
+        normaliseEmail(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an email address like admin@example.org')
+    .transform((v) => normaliseEmail(v))
+    .default('admin@localhost'),
 });
 
 /** The validated configuration of one Sealpost process. */
@@ -70,6 +84,8 @@ export interface Config {
   trustProxy: boolean;
   /** True when running on the embedded defaults (PGlite, local files): first-run conveniences apply. */
   embedded: boolean;
+  /** The organisation and administrator `sealpost serve` creates on the first start of an embedded installation. */
+  firstStart: { tenantName: string; adminEmail: string };
 }
 
 /** Parses the environment; throws AppError 'invalid_configuration' naming every bad variable. */
@@ -111,5 +127,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,
     embedded: !e.DATABASE_URL,
+    firstStart: { tenantName: e.SEALPOST_TENANT_NAME, adminEmail: e.SEALPOST_ADMIN_EMAIL },
   };
 }

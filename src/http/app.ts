@@ -3,9 +3,17 @@
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Accounts } from '../accounts/accounts.ts';
+import type { Messaging } from '../messages/messaging.ts';
+import { registerAccessRoutes } from './routes/access.routes.ts';
+import { addMessageSchemas, registerMessageRoutes } from './routes/messages.routes.ts';
 import type { Logger } from '../shared/logger.ts';
+import { installAuth } from './auth.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerHealthRoutes, type ReadinessProbe } from './routes/health.routes.ts';
+import { addSharedSchemas } from './routes/schemas.ts';
+import { registerUserRoutes } from './routes/users.routes.ts';
 
 /** What the HTTP layer needs from the running process. */
 export interface HttpDeps {
@@ -15,6 +23,10 @@ export interface HttpDeps {
   publicUrl: string;
   version: string;
   readiness: ReadinessProbe[];
+  /** Sign-in, users and API tokens. Without it (unit tests of the bare app) no /api/v1 route exists. */
+  accounts?: Accounts;
+  /** Secure messages (senders' and recipients' routes); needs `accounts`. */
+  messaging?: Messaging;
 }
 
 /** Builds the HTTP app (not listening yet). */
@@ -25,6 +37,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     trustProxy: deps.trustProxy,
     // Ids for correlating logs; never derived from request content.
     genReqId: () => globalThis.crypto.randomUUID(),
+    // Unknown fields are refused, not silently dropped: a misspelt "bcc" must not send anyway.
+    ajv: { customOptions: { removeAdditional: false } },
   });
 
   await app.register(fastifyHelmet, {
@@ -64,8 +78,20 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     required: ['status', 'checks'],
   });
 
+  addSharedSchemas(app);
+
   installErrorHandler(app);
   registerHealthRoutes(app, deps.readiness);
+  if (deps.accounts) {
+    await installAuth(app, deps.accounts, { publicUrl: deps.publicUrl });
+    registerAuthRoutes(app, deps.accounts, { publicUrl: deps.publicUrl });
+    registerUserRoutes(app, deps.accounts);
+    if (deps.messaging) {
+      addMessageSchemas(app);
+      registerMessageRoutes(app, deps.messaging);
+      registerAccessRoutes(app, deps.messaging);
+    }
+  }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -31,6 +31,8 @@ export function installErrorHandler(app: FastifyInstance): void {
       if (status >= 500) req.log.error({ err }, 'request failed');
       const body: { code: string; message: string; details?: Record<string, unknown> } = { code: err.code, message: err.message };
       if (err.kind === 'invalid' && err.details) body.details = err.details;
+      const retryAfter = err.details?.retryAfterSeconds;
+      if (err.kind === 'rate_limited' && typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
       return reply.status(status).send({ error: body });
     }
     // Fastify's own errors: schema validation, body too large, bad JSON, etc.

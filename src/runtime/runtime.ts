@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createAccounts, type Accounts } from '../accounts/accounts.ts';
 import type { Config } from '../config/config.ts';
 import { ContentStore } from '../content/content.service.ts';
 import type { KeyProvider } from '../crypto/key-provider.ts';
@@ -19,6 +20,8 @@ import { FsBlobStore } from '../storage/blob/fs-blob-store.ts';
 import { S3BlobStore } from '../storage/blob/s3-blob-store.ts';
 import type { Database } from '../storage/database/database.ts';
 import { migrate } from '../storage/database/migrate.ts';
+import { JobRunner } from '../jobs/job.runner.ts';
+import { createMessaging, type Messaging } from '../messages/messaging.ts';
 import { openDatabase } from '../storage/database/open-database.ts';
 
 /** Everything a running Sealpost process is made of. */
@@ -31,6 +34,11 @@ export interface Runtime {
   keys: KeyService;
   content: ContentStore;
   mailer: Mailer;
+  /** Sign-in, users and personal API tokens. */
+  accounts: Accounts;
+  messaging: Messaging;
+  /** Background jobs (notification delivery); started by the server, not by CLI commands. */
+  jobs: JobRunner;
   /** What /readyz checks. */
   readiness: ReadinessProbe[];
   version: string;
@@ -73,13 +81,20 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     const content = new ContentStore(db, blobs, keys, { segmentSize: config.segmentSize });
     const mailer: Mailer = config.mail.kind === 'smtp' ? new SmtpMailer(config.mail.url, config.mail.from) : new OutboxMailer(config.mail.dir, config.mail.from);
     closers.push(() => mailer.close());
+    const accounts = createAccounts(db, { publicUrl: config.publicUrl });
+    // The runner is started by the server only; CLI commands enqueue, the server delivers.
+    let jobs: JobRunner | undefined;
+    const messaging = createMessaging({ db, content, keys, mailer, publicUrl: config.publicUrl, onEnqueued: () => jobs?.wake() });
+    jobs = new JobRunner(db, { ...messaging.jobs }, logger);
+    const runner = jobs;
+    closers.push(() => runner.stop());
 
     const readiness: ReadinessProbe[] = [
       { name: 'database', check: () => db.ping() },
       { name: 'blob_store', check: () => blobs.check() },
       { name: 'key_provider', check: () => keyProvider.check() },
     ];
-    return { config, logger, db, blobs, keyProvider, keys, content, mailer, readiness, version: VERSION, close: closeAll };
+    return { config, logger, db, blobs, keyProvider, keys, content, mailer, accounts, messaging, jobs: runner, readiness, version: VERSION, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

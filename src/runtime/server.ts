@@ -28,6 +28,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       publicUrl: config.publicUrl,
       version: runtime.version,
       readiness: runtime.readiness,
+      accounts: runtime.accounts,
+      messaging: runtime.messaging,
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -35,6 +37,16 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     await runtime.close();
     throw err;
   }
+  // Retention of sign-in credentials (credential_lifetime, rate_limit_window): ended sessions,
+  // old links, tokens and rate-limit counters are deleted hourly. Idempotent, so every node may run it.
+  let purging: Promise<unknown> = Promise.resolve();
+  const purge = () => {
+    purging = runtime.accounts.auth.purgeEndedCredentials().catch((err: unknown) => runtime.logger.warn({ err }, 'could not purge ended credentials'));
+  };
+  const purgeTimer = setInterval(purge, 60 * 60 * 1000);
+  purgeTimer.unref();
+  purge();
+  runtime.jobs.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -47,7 +59,10 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     url,
     close: () =>
       (closing ??= (async () => {
+        clearInterval(purgeTimer);
         await listening.close();
+        await runtime.jobs.stop();
+        await purging;
         await runtime.close();
       })()),
   };

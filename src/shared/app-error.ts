@@ -41,6 +41,10 @@ export const errors = {
     new AppError('conflict', code, message, details),
   forbidden: (code: string, message: string, details?: Record<string, unknown>) =>
     new AppError('forbidden', code, message, details),
+  unauthenticated: (code: string, message: string) => new AppError('unauthenticated', code, message),
+  /** `retryAfterSeconds` becomes the HTTP Retry-After header. */
+  rateLimited: (code: string, message: string, retryAfterSeconds: number) =>
+    new AppError('rate_limited', code, message, { retryAfterSeconds }),
   unavailable: (code: string, message: string, cause?: unknown) =>
     new AppError('unavailable', code, message, undefined, { cause }),
   internal: (code: string, message: string, cause?: unknown) =>

@@ -7,8 +7,10 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
+  'req.headers["x-csrf-token"]',
+  'req.headers["x-recipient-session"]',
   'res.headers["set-cookie"]',
-  ...['password', 'token', 'oneTimeCode', 'otp', 'secret', 'key', 'dataKey', 'wrappedKey', 'body', 'plaintext', 'otp'].flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
+  ...['password', 'newPassword', 'currentPassword', 'token', 'sessionToken', 'csrfToken', 'oneTimeCode', 'otp', 'secret', 'key', 'dataKey', 'wrappedKey', 'body', 'plaintext', 'link', 'clientPublicKey'].flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
 ];
 
 export type { Logger };

@@ -40,7 +40,7 @@ describe('sealpost CLI', () => {
   it('does list every command in --help and print the package version', async () => {
     const help = await sealpost(['--help'], env);
     expect(help.code).toBe(0);
-    for (const command of ['serve', 'migrate', 'tenant', 'keys', 'audit']) expect(help.stdout).toContain(command);
+    for (const command of ['serve', 'migrate', 'tenant', 'user', 'login', 'logout', 'keys', 'audit']) expect(help.stdout).toContain(command);
     const version = await sealpost(['--version'], env);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });

@@ -1,6 +1,5 @@
-// `sealpost tenant create|list`: organisations and their home region. The account model
-// (users, roles, sign-in) arrives with secure messages; the foundation needs tenants to own
-// keys, Content and audit chains.
+// `sealpost tenant create|list`: organisations and their home region. Tenants own users (see
+// user.command.ts), keys, Content and audit chains.
 import { Command, Option } from 'commander';
 import { createTenant, listTenants } from '../../accounts/tenant.repository.ts';
 import { appendAuditEvent } from '../../audit/audit.service.ts';

@@ -1,0 +1,152 @@
+// Recipients' API — /api/v1/access: describe a link, request and verify a one-time code, accept
+// a disclaimer, get the message's keys wrapped to the client's session key, and download
+// sealed bytes to decrypt locally. The link token travels in request bodies (never in a URL,
+// so it stays out of logs); the recipient session in the X-Recipient-Session header.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errors } from '../../shared/app-error.ts';
+import type { Messaging } from '../../messages/messaging.ts';
+import { requestContext } from '../auth.ts';
+import { errorResponses } from './schemas.ts';
+
+export const RECIPIENT_SESSION_HEADER = 'x-recipient-session';
+
+const tags = ['recipients'];
+const link = { type: 'string', minLength: 1, maxLength: 200, description: 'The token from the notification link (after #).' } as const;
+
+function recipientSession(req: FastifyRequest): string {
+  const value = req.headers[RECIPIENT_SESSION_HEADER];
+  if (typeof value !== 'string' || value === '') throw errors.unauthenticated('recipient_session_required', `verify your code first and send the session as ${RECIPIENT_SESSION_HEADER}`);
+  return value;
+}
+
+/** Parses `Range: bytes=a-b` (one range, inclusive end) into an exclusive range; undefined when absent. */
+function parseRange(header: string | undefined): { start: number; end?: number } | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d+)-(\d*)$/.exec(header.trim());
+  if (!m) throw errors.invalid('invalid_range', 'only a single "bytes=start-end" range is supported');
+  return { start: Number(m[1]), ...(m[2] ? { end: Number(m[2]) + 1 } : {}) };
+}
+
+export function registerAccessRoutes(app: FastifyInstance, messaging: Messaging): void {
+  const access = messaging.access;
+
+  app.post<{ Body: { link: string } }>(
+    '/api/v1/access/link',
+    {
+      schema: {
+        tags,
+        summary: 'What the link page shows before verification (the same for an active, revoked or expired message)',
+        body: { type: 'object', properties: { link }, required: ['link'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { maskedEmail: { type: 'string' }, authLevel: { type: 'string' } }, required: ['maskedEmail', 'authLevel'] }, ...errorResponses(400, 404) },
+      },
+    },
+    async (req) => access.describeLink(req.body.link),
+  );
+
+  app.post<{ Body: { link: string } }>(
+    '/api/v1/access/code',
+    {
+      schema: {
+        tags,
+        summary: 'Email a 6-digit one-time code (10 minutes, 5 attempts) to the recipient; rate-limited per recipient and per IP',
+        body: { type: 'object', properties: { link }, required: ['link'], additionalProperties: false },
+        response: { 202: { type: 'object', properties: { sentTo: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } }, required: ['sentTo', 'expiresAt'] }, ...errorResponses(400, 404, 429, 503) },
+      },
+    },
+    async (req, reply) => reply.status(202).send(await access.requestCode(req.body.link, requestContext(req))),
+  );
+
+  app.post<{ Body: { link: string; code: string } }>(
+    '/api/v1/access/verify',
+    {
+      schema: {
+        tags,
+        summary: 'Check the code; returns a recipient session token (30 minutes) for the X-Recipient-Session header',
+        body: { type: 'object', properties: { link, code: { type: 'string', minLength: 1, maxLength: 12 } }, required: ['link', 'code'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { sessionToken: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } }, required: ['sessionToken', 'expiresAt'] }, ...errorResponses(400, 403, 404, 429) },
+      },
+    },
+    async (req) => access.verifyCode(req.body.link, req.body.code.trim(), requestContext(req)),
+  );
+
+  app.get(
+    '/api/v1/access/status',
+    { schema: { tags, summary: 'Whether a disclaimer must be accepted before opening', response: { 200: { type: 'object', properties: { disclaimer: { type: ['string', 'null'] }, disclaimerAccepted: { type: 'boolean' } }, required: ['disclaimer', 'disclaimerAccepted'] }, ...errorResponses(401) } } },
+    async (req) => access.status(recipientSession(req)),
+  );
+
+  app.post('/api/v1/access/disclaimer', { schema: { tags, summary: "Accept the label's disclaimer", response: { 204: { type: 'null' }, ...errorResponses(401) } } }, async (req, reply) => {
+    await access.acceptDisclaimer(recipientSession(req), requestContext(req));
+    return reply.status(204).send();
+  });
+
+  app.post<{ Body: { clientPublicKey: string } }>(
+    '/api/v1/access/open',
+    {
+      schema: {
+        tags,
+        summary: "Release the message's data keys wrapped to the client's ephemeral P-256 public key (docs/format.md §2.9), after checking the whole policy; audited",
+        body: { type: 'object', properties: { clientPublicKey: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['clientPublicKey'], additionalProperties: false },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              message: {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' },
+                  threadId: { type: 'string' },
+                  sender: { type: 'string' },
+                  sentAt: { type: 'string', format: 'date-time' },
+                  expiresAt: { type: ['string', 'null'], format: 'date-time' },
+                  label: { type: 'object', properties: { name: { type: 'string' }, noForward: { type: 'boolean' }, noDownload: { type: 'boolean' }, watermark: { type: 'boolean' } }, required: ['name', 'noForward', 'noDownload', 'watermark'] },
+                  envelopeObjectId: { type: 'string' },
+                  attachmentObjectIds: { type: 'array', items: { type: 'string' } },
+                  to: { type: 'array', items: { type: 'string' } },
+                  cc: { type: 'array', items: { type: 'string' } },
+                },
+                required: ['id', 'threadId', 'sender', 'sentAt', 'expiresAt', 'label', 'envelopeObjectId', 'attachmentObjectIds', 'to', 'cc'],
+              },
+              you: { type: 'object', properties: { recipientId: { type: 'string' }, email: { type: 'string' }, kind: { type: 'string' } }, required: ['recipientId', 'email', 'kind'] },
+              keyRelease: {
+                type: 'object',
+                properties: {
+                  version: { type: 'integer' },
+                  algorithm: { type: 'string' },
+                  releaseId: { type: 'string' },
+                  audience: { type: 'string' },
+                  serverPublicKey: { type: 'string' },
+                  salt: { type: 'string' },
+                  keys: { type: 'array', items: { type: 'object', properties: { objectId: { type: 'string' }, keyId: { type: 'string' }, wrapped: { type: 'string' } }, required: ['objectId', 'keyId', 'wrapped'] } },
+                },
+                required: ['version', 'algorithm', 'releaseId', 'audience', 'serverPublicKey', 'salt', 'keys'],
+              },
+            },
+            required: ['message', 'you', 'keyRelease'],
+          },
+          ...errorResponses(400, 401, 403),
+        },
+      },
+    },
+    async (req) => access.open(recipientSession(req), req.body.clientPublicKey, requestContext(req)),
+  );
+
+  app.get<{ Params: { objectId: string } }>(
+    '/api/v1/access/objects/:objectId',
+    {
+      schema: {
+        tags,
+        summary: 'Sealed bytes of the envelope or an attachment, to decrypt with a released key; supports a single Range',
+        params: { type: 'object', properties: { objectId: { type: 'string', maxLength: 64 } }, required: ['objectId'] },
+        response: { ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const range = parseRange(req.headers.range);
+      const sealed = await access.sealedObject(recipientSession(req), req.params.objectId, range, requestContext(req));
+      reply.header('content-type', 'application/octet-stream').header('accept-ranges', 'bytes').header('content-length', String(sealed.length));
+      if (range) reply.status(206).header('content-range', `bytes ${sealed.start}-${sealed.start + sealed.length - 1}/${sealed.totalLength}`);
+      return reply.send(sealed.stream);
+    },
+  );
+}

@@ -1,0 +1,266 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createClientKeyPair, openKeyRelease } from '../crypto/node/key-release.ts';
+import { openBuffer } from '../crypto/node/sealed-stream.ts';
+import { JobRunner } from '../jobs/job.runner.ts';
+import { OutboxMailer } from '../mail/mailer.ts';
+import { createLogger } from '../shared/logger.ts';
+import type { Database } from '../storage/database/database.ts';
+import { describeEachDatabase } from '../../test/support/database.ts';
+import { buildContentStack, buildTenant, type ContentStack } from '../../test/support/factories.ts';
+import { decodeEnvelope } from './envelope.ts';
+import { createMessaging, type Messaging } from './messaging.ts';
+import type { Sender } from './message.service.ts';
+
+async function buildUser(db: Database, tenantId: string, email: string): Promise<Sender> {
+  const id = crypto.randomUUID();
+  await db.query(`INSERT INTO users (id, tenant_id, email, display_name, role, created_at, updated_at) VALUES ($1, $2, $3, $4, 'author', now(), now())`, [id, tenantId, email, email.split('@')[0]]);
+  return { tenantId, userId: id, email };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describeEachDatabase('secure messages', (ctx) => {
+  let stack: ContentStack;
+  let outbox: string;
+  let messaging: Messaging;
+  let runner: JobRunner;
+  let now = new Date();
+  let nextCode = '123456';
+
+  beforeAll(async () => {
+    stack = await buildContentStack(ctx.db());
+    outbox = await mkdtemp(join(tmpdir(), 'sealpost-outbox-'));
+    messaging = createMessaging({ db: ctx.db(), content: stack.content, keys: stack.keys, mailer: new OutboxMailer(outbox, 'sealpost@example.test'), publicUrl: 'https://sealpost.example', clock: () => now, generateCode: () => nextCode });
+    runner = new JobRunner(ctx.db(), messaging.jobs, createLogger('silent'));
+  });
+
+  afterAll(async () => {
+    await stack.cleanup();
+    await rm(outbox, { recursive: true, force: true });
+  });
+
+  async function mails(to: string): Promise<string[]> {
+    const out = [];
+    for (const f of (await readdir(outbox)).sort()) if (f.endsWith('.eml')) {
+      const raw = await readFile(join(outbox, f), 'utf8');
+      if (new RegExp(`^To: ${to}$`, 'mi').test(raw)) out.push(raw.replace(/=\r?\n/g, '').replace(/=3D/g, '='));
+    }
+    return out;
+  }
+
+  async function linkFor(email: string): Promise<string> {
+    const all = await mails(email);
+    const m = /\/open#([A-Za-z0-9_-]{43})/.exec(all.find((t) => t.includes('/open#')) ?? '');
+    if (!m) throw new Error(`no notification for ${email}`);
+    return m[1]!;
+  }
+
+  async function sendOne(sender: Sender, overrides: Partial<Parameters<Messaging['messages']['send']>[1]> = {}) {
+    const sent = await messaging.messages.send(sender, { to: ['to@partner.example'], cc: ['cc@partner.example'], bcc: ['hidden@partner.example'], subject: 'Quarterly figures', text: 'See attached.', ...overrides });
+    await runner.runDue();
+    return sent;
+  }
+
+  async function verify(link: string): Promise<string> {
+    await messaging.access.requestCode(link, { ip: '192.0.2.1' });
+    return (await messaging.access.verifyCode(link, nextCode, { ip: '192.0.2.1' })).sessionToken;
+  }
+
+  it('does send, notify each recipient with a link (never the body), verify a code and release keys only the client can use', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `sender-${tenant.id.slice(0, 8)}@acme.example`);
+    const file = Buffer.from('attachment bytes '.repeat(500));
+    const upload = await messaging.uploads.upload(sender, { length: file.length, source: Readable.from([file]) });
+    const sent = await sendOne(sender, { to: [`To-${tenant.id.slice(0, 8)}@Partner.example`], attachments: [{ uploadId: upload.uploadId, filename: 'figures.csv', contentType: 'text/csv' }] });
+    const toAddress = `to-${tenant.id.slice(0, 8)}@partner.example`;
+
+    expect(sent.recipients.map((r) => [r.email, r.kind])).toEqual([[toAddress, 'to'], ['cc@partner.example', 'cc'], ['hidden@partner.example', 'bcc']]);
+    expect((await messaging.messages.getSent(sender, sent.id)).recipients.every((r) => r.status === 'notified')).toBe(true);
+
+    const [notification] = await mails(toAddress);
+    expect(notification).toContain('Quarterly figures');
+    expect(notification).not.toContain('See attached.');
+    expect(notification).not.toContain('hidden@partner.example');
+
+    const link = await linkFor(toAddress);
+    expect(await messaging.access.describeLink(link)).toEqual({ maskedEmail: 't•••@partner.example', authLevel: 'email_code' });
+    nextCode = '480213';
+    const session = await verify(link);
+    const codeMail = (await mails(toAddress)).find((m) => m.includes('480213'));
+    expect(codeMail).toBeDefined();
+
+    const pair = createClientKeyPair();
+    const opened = await messaging.access.open(session, pair.publicKey, { ip: '192.0.2.1', userAgent: 'test' });
+    expect(opened.message.to).toEqual([toAddress]);
+    expect(opened.message.cc).toEqual(['cc@partner.example']);
+    expect(JSON.stringify(opened)).not.toContain('hidden@partner.example');
+
+    const keys = openKeyRelease(pair, opened.keyRelease);
+    const envelopeKey = keys.get(opened.message.envelopeObjectId)!;
+    const sealedEnvelope = await messaging.access.sealedObject(session, opened.message.envelopeObjectId, undefined);
+    const envelope = decodeEnvelope(await openBuffer(envelopeKey.dataKey, await readAll(sealedEnvelope.stream), { objectId: opened.message.envelopeObjectId, keyId: envelopeKey.keyId }));
+    expect(envelope).toMatchObject({ subject: 'Quarterly figures', text: 'See attached.', attachments: [{ filename: 'figures.csv', size: file.length }] });
+    const attachmentKey = keys.get(upload.uploadId)!;
+    const sealedAttachment = await messaging.access.sealedObject(session, upload.uploadId, undefined);
+    expect(await openBuffer(attachmentKey.dataKey, await readAll(sealedAttachment.stream), { objectId: upload.uploadId, keyId: attachmentKey.keyId })).toEqual(file);
+
+    const status = await messaging.messages.getSent(sender, sent.id);
+    expect(status.recipients.find((r) => r.email === toAddress)!.status).toBe('opened');
+    const trail = await messaging.messages.auditTrail(sender, sent.id);
+    expect(trail.map((e) => e.action)).toEqual(expect.arrayContaining(['message.sent', 'recipient.code_requested', 'recipient.code_verified', 'message.keys_released', 'message.object_downloaded']));
+    expect(trail.find((e) => e.action === 'message.keys_released')).toMatchObject({ recipient: toAddress, ip: '192.0.2.1', userAgent: 'test', outcome: 'success' });
+  });
+
+  it('does show a Bcc recipient only itself, and hide Bcc from everyone else', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `bcc-${tenant.id.slice(0, 8)}@acme.example`);
+    const bcc = `secret-${tenant.id.slice(0, 8)}@partner.example`;
+    await sendOne(sender, { to: [`a-${tenant.id.slice(0, 8)}@partner.example`], cc: [], bcc: [bcc] });
+    const session = await verify(await linkFor(bcc));
+    const opened = await messaging.access.open(session, createClientKeyPair().publicKey);
+    expect(opened.you).toMatchObject({ email: bcc, kind: 'bcc' });
+    expect(opened.message.to).toEqual([`a-${tenant.id.slice(0, 8)}@partner.example`]);
+    expect(opened.message.to.concat(opened.message.cc)).not.toContain(bcc);
+  });
+
+  it('does lock a code after five wrong attempts, and accept a fresh code afterwards', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `lock-${tenant.id.slice(0, 8)}@acme.example`);
+    const to = `lock-${tenant.id.slice(0, 8)}@partner.example`;
+    await sendOne(sender, { to: [to], cc: [], bcc: [] });
+    const link = await linkFor(to);
+    nextCode = '111111';
+    await messaging.access.requestCode(link);
+    for (let i = 1; i <= 4; i++) await expect(messaging.access.verifyCode(link, '999999')).rejects.toMatchObject({ code: 'code_wrong' });
+    await expect(messaging.access.verifyCode(link, '999999')).rejects.toMatchObject({ code: 'code_locked' });
+    await expect(messaging.access.verifyCode(link, '111111')).rejects.toMatchObject({ code: 'code_expired' });
+    nextCode = '222222';
+    await messaging.access.requestCode(link);
+    await expect(messaging.access.verifyCode(link, '222222')).resolves.toHaveProperty('sessionToken');
+  });
+
+  it('does refuse keys after revocation (everyone or one recipient), allow them again after undo, and audit each refusal', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `rev-${tenant.id.slice(0, 8)}@acme.example`);
+    const to = `rev-${tenant.id.slice(0, 8)}@partner.example`;
+    const sent = await sendOne(sender, { to: [to], cc: [], bcc: [] });
+    const link = await linkFor(to);
+    const session = await verify(link);
+    const key = createClientKeyPair().publicKey;
+
+    await messaging.messages.setRevoked(sender, sent.id, true);
+    await expect(messaging.access.open(session, key)).rejects.toMatchObject({ code: 'message_revoked' });
+    // Before verification the link looks the same as for an active message.
+    expect(await messaging.access.describeLink(link)).toEqual({ maskedEmail: expect.any(String), authLevel: 'email_code' });
+    await messaging.messages.setRevoked(sender, sent.id, false);
+    await expect(messaging.access.open(session, key)).resolves.toHaveProperty('keyRelease');
+
+    const recipientId = sent.recipients[0]!.id;
+    await messaging.messages.setRecipientRevoked(sender, sent.id, recipientId, true);
+    await expect(messaging.access.sealedObject(session, sent.id, undefined)).rejects.toMatchObject({ code: 'message_revoked' });
+    expect((await messaging.messages.getSent(sender, sent.id)).recipients[0]!.status).toBe('revoked');
+    await messaging.messages.setRecipientRevoked(sender, sent.id, recipientId, false);
+    await expect(messaging.access.open(session, key)).resolves.toHaveProperty('keyRelease');
+
+    const denied = (await messaging.messages.auditTrail(sender, sent.id)).filter((e) => e.outcome === 'denied');
+    expect(denied.map((e) => e.reason)).toEqual(['message_revoked', 'message_revoked']);
+  });
+
+  it('does refuse keys once the message has expired, and open again when the sender extends it', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `exp-${tenant.id.slice(0, 8)}@acme.example`);
+    const to = `exp-${tenant.id.slice(0, 8)}@partner.example`;
+    const sent = await sendOne(sender, { to: [to], cc: [], bcc: [], label: 'confidential' });
+    expect(sent.expiresAt!.getTime() - sent.createdAt.getTime()).toBe(90 * 86_400_000);
+    await messaging.messages.setExpiry(sender, sent.id, new Date(now.getTime() + 60_000));
+    const session = await verify(await linkFor(to));
+    const saved = now;
+    try {
+      now = new Date(saved.getTime() + 120_000);
+      // The session itself is still valid (30 minutes); the message is not.
+      await expect(messaging.access.open(session, createClientKeyPair().publicKey)).rejects.toMatchObject({ code: 'message_expired' });
+      expect((await messaging.messages.getSent(sender, sent.id)).recipients[0]!.status).toBe('expired');
+      await messaging.messages.setExpiry(sender, sent.id, null);
+      await expect(messaging.access.open(session, createClientKeyPair().publicKey)).resolves.toHaveProperty('keyRelease');
+    } finally {
+      now = saved;
+    }
+  });
+
+  it('does require the disclaimer of a restricted message and hide its subject from the notification', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `dis-${tenant.id.slice(0, 8)}@acme.example`);
+    const to = `dis-${tenant.id.slice(0, 8)}@partner.example`;
+    await sendOne(sender, { to: [to], cc: [], bcc: [], label: 'restricted', subject: 'Merger codename Falcon' });
+    const [notification] = await mails(to);
+    expect(notification).not.toContain('Falcon');
+    const session = await verify(await linkFor(to));
+    expect(await messaging.access.status(session)).toMatchObject({ disclaimer: expect.stringContaining('restricted'), disclaimerAccepted: false });
+    await expect(messaging.access.open(session, createClientKeyPair().publicKey)).rejects.toMatchObject({ code: 'disclaimer_required' });
+    await messaging.access.acceptDisclaimer(session);
+    const opened = await messaging.access.open(session, createClientKeyPair().publicKey);
+    expect(opened.message.label).toEqual({ name: 'restricted', noForward: true, noDownload: true, watermark: true });
+  });
+
+  it('does not let another user of the same tenant, or of another tenant, see or change a message', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const other = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `own-${tenant.id.slice(0, 8)}@acme.example`);
+    const colleague = await buildUser(ctx.db(), tenant.id, `col-${tenant.id.slice(0, 8)}@acme.example`);
+    const stranger = await buildUser(ctx.db(), other.id, `str-${other.id.slice(0, 8)}@other.example`);
+    const sent = await sendOne(sender, { to: [`own-${tenant.id.slice(0, 8)}@partner.example`], cc: [], bcc: [] });
+    for (const u of [colleague, stranger, { ...stranger, tenantId: tenant.id }]) {
+      await expect(messaging.messages.getSent(u, sent.id)).rejects.toMatchObject({ code: 'message_not_found' });
+      await expect(messaging.messages.setRevoked(u, sent.id, true)).rejects.toMatchObject({ code: 'message_not_found' });
+      await expect(messaging.messages.auditTrail(u, sent.id)).rejects.toMatchObject({ code: 'message_not_found' });
+    }
+    await expect(messaging.messages.getSent(sender, 'not-a-uuid')).rejects.toMatchObject({ code: 'message_not_found' });
+    expect((await messaging.messages.getSent(sender, sent.id)).revokedAt).toBeNull();
+  });
+
+  it('does reject bad drafts with named errors and leave nothing stored', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `bad-${tenant.id.slice(0, 8)}@acme.example`);
+    const count = async () => Number((await ctx.db().query<{ n: string }>(`SELECT count(*) AS n FROM sealed_objects WHERE tenant_id = $1`, [tenant.id])).rows[0]!.n);
+    const before = await count();
+    const draft = { to: ['ok@partner.example'], subject: 'x', text: 'y' };
+    await expect(messaging.messages.send(sender, { ...draft, to: [] })).rejects.toMatchObject({ code: 'no_recipients' });
+    await expect(messaging.messages.send(sender, { ...draft, to: ['not an address'] })).rejects.toMatchObject({ code: 'invalid_address', message: expect.stringContaining('to[0]') });
+    await expect(messaging.messages.send(sender, { ...draft, label: 'top-secret' })).rejects.toMatchObject({ code: 'unknown_label', message: expect.stringContaining('confidential') });
+    await expect(messaging.messages.send(sender, { ...draft, expiresAt: new Date(now.getTime() - 1000) })).rejects.toMatchObject({ code: 'invalid_expiry' });
+    await expect(messaging.messages.send(sender, { ...draft, attachments: [{ uploadId: crypto.randomUUID(), filename: 'a.pdf', contentType: 'application/pdf' }] })).rejects.toMatchObject({ code: 'upload_not_found' });
+    const upload = await messaging.uploads.upload(sender, { length: 3, source: Readable.from([Buffer.from('abc')]) });
+    await expect(messaging.messages.send(sender, { ...draft, attachments: [{ uploadId: upload.uploadId, filename: '../etc/passwd', contentType: 'text/plain' }] })).rejects.toMatchObject({ code: 'invalid_filename' });
+    expect(await count()).toBe(before + 1); // only the upload, still pending
+    // An upload that ends early is refused and leaves no object.
+    await expect(messaging.uploads.upload(sender, { length: 10, source: Readable.from([Buffer.from('short')]) })).rejects.toMatchObject({ code: 'plaintext_length_mismatch' });
+    expect(await count()).toBe(before + 1);
+    const { rows } = await ctx.db().query(`SELECT 1 FROM messages WHERE tenant_id = $1`, [tenant.id]);
+    expect(rows).toHaveLength(0);
+  });
+
+  it('does retry a failed notification with backoff and report the failure to the sender when it gives up', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `fail-${tenant.id.slice(0, 8)}@acme.example`);
+    const failing = createMessaging({ db: ctx.db(), content: stack.content, keys: stack.keys, mailer: { kind: 'smtp', send: async () => { throw Object.assign(new Error('relay down'), { code: 'smtp_send_failed' }); }, check: async () => {}, close: async () => {} }, publicUrl: 'https://sealpost.example' });
+    const failingRunner = new JobRunner(ctx.db(), failing.jobs, createLogger('silent'));
+    const sent = await failing.messages.send(sender, { to: [`fail-${tenant.id.slice(0, 8)}@partner.example`], subject: 's', text: 't' });
+    await ctx.db().query(`UPDATE jobs SET max_attempts = 2 WHERE payload->>'recipientId' = $1`, [sent.recipients[0]!.id]);
+    expect(await failingRunner.runDue()).toBeGreaterThanOrEqual(1);
+    expect((await failing.messages.getSent(sender, sent.id)).recipients[0]).toMatchObject({ status: 'pending', deliveryError: 'smtp_send_failed', deliveryAttempts: 1 });
+    const { rows } = await ctx.db().query<{ run_at: Date; status: string }>(`SELECT run_at, status FROM jobs WHERE payload->>'recipientId' = $1`, [sent.recipients[0]!.id]);
+    expect(rows[0]!.status).toBe('queued');
+    expect(rows[0]!.run_at.getTime()).toBeGreaterThan(Date.now());
+    await ctx.db().query(`UPDATE jobs SET run_at = now() WHERE payload->>'recipientId' = $1`, [sent.recipients[0]!.id]);
+    await failingRunner.runDue();
+    expect((await failing.messages.getSent(sender, sent.id)).recipients[0]).toMatchObject({ status: 'delivery_failed', deliveryError: 'smtp_send_failed' });
+  });
+});

@@ -1,0 +1,46 @@
+// Attachment uploads: each file is streamed, sealed and stored on its own request before the
+// message is sent, so a failed upload is simply restarted (nothing half-written is kept) and a
+// message send never carries file bytes. Uploads are private to the user until attached.
+import type { Readable } from 'node:stream';
+import { appendAuditEvent } from '../audit/audit.service.ts';
+import type { ContentStore } from '../content/content.service.ts';
+import { isUuid } from '../crypto/format/bytes.ts';
+import { errors } from '../shared/app-error.ts';
+import type { Database } from '../storage/database/database.ts';
+import type { RequestContext, Sender } from './message.service.ts';
+
+/** Largest attachment accepted (bytes). */
+export const MAX_ATTACHMENT_BYTES = 10 * 1024 ** 3;
+
+export class UploadService {
+  constructor(
+    private readonly db: Database,
+    private readonly content: ContentStore,
+  ) {}
+
+  /** Seals and stores exactly `length` bytes from `source` as a pending upload of this user. */
+  async upload(sender: Sender, input: { length: number; source: Readable }, ctx: RequestContext = {}): Promise<{ uploadId: string; size: number }> {
+    if (!Number.isSafeInteger(input.length) || input.length < 0) throw errors.invalid('length_required', 'send the file size as Content-Length');
+    if (input.length > MAX_ATTACHMENT_BYTES) throw errors.invalid('attachment_too_large', `attachments may be at most ${MAX_ATTACHMENT_BYTES} bytes`);
+    const object = await this.content.put({ tenantId: sender.tenantId, plaintextLength: input.length, source: input.source });
+    try {
+      await this.db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO pending_uploads (object_id, tenant_id, user_id) VALUES ($1, $2, $3)`, [object.id, sender.tenantId, sender.userId]);
+        await appendAuditEvent(tx, { tenantId: sender.tenantId, actor: { type: 'user', id: sender.userId }, action: 'upload.created', target: { type: 'sealed_object', id: object.id }, outcome: 'success', ...ctx, details: { size: input.length } });
+      });
+    } catch (err) {
+      await this.content.shred(sender.tenantId, object.id).catch(() => undefined);
+      throw err;
+    }
+    return { uploadId: object.id, size: object.plaintextLength };
+  }
+
+  /** Discards a pending upload (crypto-shredded). */
+  async discard(sender: Sender, uploadId: string): Promise<void> {
+    const { rowCount } = isUuid(uploadId)
+      ? await this.db.query(`DELETE FROM pending_uploads WHERE object_id = $1 AND tenant_id = $2 AND user_id = $3`, [uploadId, sender.tenantId, sender.userId])
+      : { rowCount: 0 };
+    if (rowCount !== 1) throw errors.notFound('upload_not_found', 'no such pending upload');
+    await this.content.shred(sender.tenantId, uploadId);
+  }
+}

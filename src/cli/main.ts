@@ -31,6 +31,11 @@ export function buildProgram(io: CliIo = processIo): Command {
 
 /** Runs the CLI with `argv` as in process.argv. Sets process.exitCode on failure. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<void> {
+  // `sealpost … | head` closes the pipe early: that is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     await buildProgram(io).parseAsync(argv);
   } catch (err) {

@@ -62,18 +62,43 @@ export function registerUserCommands(program: Command, io: CliIo): void {
   program
     .command('login')
     .description('sign in to a Sealpost server and keep a personal API token for the other commands')
-    .requiredOption('--server <url>', 'the server, e.g. https://sealpost.example.org')
-    .requiredOption('--email <email>', 'your sign-in email address')
+    .option('--server <url>', 'the server, e.g. https://sealpost.example.org')
+    .option('--email <email>', 'your sign-in email address')
+    .option('--link <url>', 'a one-time sign-in link (first start, invitation): choose a password and sign in with it')
     .option('--name <name>', 'name of the API token (default: "sealpost CLI on <host name>")')
     .option('--allow-http', 'allow a plain http:// server that is not on this machine (sends your password unencrypted)')
     .option('--json', 'print JSON')
-    .action(async (opts: { server: string; email: string; name?: string; allowHttp?: boolean; json?: boolean }) => {
-      const server = parseServerUrl(opts.server, opts.allowHttp === true);
+    .action(async (opts: { server?: string; email?: string; link?: string; name?: string; allowHttp?: boolean; json?: boolean }) => {
+      let server: string;
+      let email: string;
       // SEALPOST_PASSWORD is for scripts; people are prompted, without echo.
-      const password = process.env.SEALPOST_PASSWORD ?? (await promptSecret(`Password for ${opts.email} at ${server}: `));
+      let password: string;
+      if (opts.link) {
+        const link = new URL(opts.link);
+        server = parseServerUrl(opts.server ?? link.origin, opts.allowHttp === true);
+        const token = link.hash.replace(/^#(token=)?/, '');
+        if (!token) throw errors.invalid('invalid_sign_in_link', 'the sign-in link has no token after #');
+        // Redeem the link for a short session, choose a password in it, then sign in with it.
+        const redeemed = await fetch(`${server}/api/v1/auth/sign-in-links/redeem`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }), redirect: 'error' });
+        const body = (await redeemed.json().catch(() => ({}))) as { csrfToken?: string; user?: { email: string }; error?: { code: string; message: string } };
+        if (!redeemed.ok || !body.csrfToken || !body.user) throw new AppError('invalid', body.error?.code ?? 'sign_in_link_failed', body.error?.message ?? `the server answered ${redeemed.status}`);
+        const cookie = (redeemed.headers.get('set-cookie') ?? '').split(';')[0]!;
+        email = body.user.email;
+        password = process.env.SEALPOST_PASSWORD ?? (await promptSecret(`Choose a password for ${email} (at least 12 characters): `));
+        const set = await fetch(`${server}/api/v1/auth/password`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': body.csrfToken }, body: JSON.stringify({ newPassword: password }), redirect: 'error' });
+        if (!set.ok) {
+          const e = ((await set.json().catch(() => ({}))) as { error?: { code: string; message: string } }).error;
+          throw new AppError('invalid', e?.code ?? 'password_not_set', `${e?.message ?? `the server answered ${set.status}`}; ask for a new sign-in link (sealpost user sign-in-link) and try again`);
+        }
+      } else {
+        if (!opts.server || !opts.email) throw errors.invalid('login_target_required', 'give --server and --email, or --link with a one-time sign-in link');
+        server = parseServerUrl(opts.server, opts.allowHttp === true);
+        email = opts.email;
+        password = process.env.SEALPOST_PASSWORD ?? (await promptSecret(`Password for ${email} at ${server}: `));
+      }
       if (password === '') throw errors.invalid('password_required', 'no password given');
       const created = await callApi<{ token: string; prefix: string; expiresAt: string; user: { email: string; role: string } }>(server, 'POST', '/api/v1/auth/tokens', {
-        body: { email: opts.email, password, name: opts.name ?? `sealpost CLI on ${os.hostname()}`.slice(0, 100) },
+        body: { email, password, name: opts.name ?? `sealpost CLI on ${os.hostname()}`.slice(0, 100) },
       });
       const file = await writeCredentials({ server, token: created.token, email: created.user.email });
       const summary = { server, email: created.user.email, role: created.user.role, tokenPrefix: created.prefix, expiresAt: created.expiresAt, credentialsFile: file };

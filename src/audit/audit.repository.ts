@@ -43,15 +43,22 @@ export async function readChainHead(sql: Sql, chain: string): Promise<{ chainSeq
 }
 
 /**
- * A new event id and timestamp from the database, so all API nodes share one clock and the
- * id needs no crypto import here. Truncated to milliseconds so it round-trips exactly.
+ * For an append, under the chain's lock: the chain's head (null for an empty chain) and a new
+ * event id and timestamp from the database, so all API nodes share one clock and the id needs
+ * no crypto import here. The timestamp is truncated to milliseconds so it round-trips exactly.
+ * One statement, because every round trip made while holding the lock caps the chain's
+ * appends per second. It must run after lockChain returned, as its own statement: in READ
+ * COMMITTED its snapshot is then taken after the lock was granted and sees the latest head.
  */
-export async function newEventIdentity(tx: Sql): Promise<{ id: string; occurredAt: Date }> {
-  const { rows } = await tx.query<{ id: string; occurred_at: Date }>(
-    `SELECT gen_random_uuid()::text AS id, date_trunc('milliseconds', clock_timestamp()) AS occurred_at`,
+export async function readHeadForAppend(tx: Sql, chain: string): Promise<{ head: { chainSeq: string; hash: Uint8Array } | null; id: string; occurredAt: Date }> {
+  const { rows } = await tx.query<{ chain_seq: string | null; hash: Uint8Array | null; id: string; occurred_at: Date }>(
+    `SELECT h.chain_seq, h.hash, gen_random_uuid()::text AS id, date_trunc('milliseconds', clock_timestamp()) AS occurred_at
+       FROM (SELECT 1) AS one
+       LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`,
+    [chain],
   );
   const row = rows[0]!;
-  return { id: row.id, occurredAt: row.occurred_at };
+  return { head: row.chain_seq !== null && row.hash !== null ? { chainSeq: row.chain_seq, hash: row.hash } : null, id: row.id, occurredAt: row.occurred_at };
 }
 
 /** Inserts one event exactly as given. */

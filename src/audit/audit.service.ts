@@ -18,7 +18,7 @@ import {
   type AuditVerification,
   type JsonObject,
 } from './audit.model.ts';
-import { insertAuditEvent, lockChain, newEventIdentity, nextChain, readChainHead, readChainPage } from './audit.repository.ts';
+import { insertAuditEvent, lockChain, nextChain, readChainHead, readChainPage, readHeadForAppend } from './audit.repository.ts';
 
 const MAX_DETAILS_BYTES = 8 * 1024;
 const MAX_USER_AGENT_CHARS = 512;
@@ -83,8 +83,7 @@ export async function appendAuditEvent(sql: Sql, input: AuditEventInput): Promis
   const chain = event.tenantId ?? SYSTEM_CHAIN;
   return inTransaction(sql, async (tx) => {
     await lockChain(tx, chain);
-    const head = await readChainHead(tx, chain);
-    const { id, occurredAt } = await newEventIdentity(tx);
+    const { head, id, occurredAt } = await readHeadForAppend(tx, chain);
     const fields = {
       chain,
       chainSeq: head ? (BigInt(head.chainSeq) + 1n).toString() : '1',

@@ -86,14 +86,15 @@ const toLabel = (r: LabelRow): Label => ({
 export async function ensureDefaultLabels(sql: Sql, tenantId: string): Promise<void> {
   const { rows } = await sql.query(`SELECT 1 FROM labels WHERE tenant_id = $1 LIMIT 1`, [tenantId]);
   if (rows.length > 0) return;
-  for (const l of DEFAULT_LABELS) {
-    await sql.query(
-      `INSERT INTO labels (id, tenant_id, name, rank, description, default_expiry_days, auth_level, no_forward, no_download, watermark, hide_subject, disclaimer)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ON CONFLICT (tenant_id, name) DO NOTHING`,
-      [randomId(), tenantId, l.name, l.rank, l.description, l.defaultExpiryDays, l.authLevel, l.noForward, l.noDownload, l.watermark, l.hideSubject, l.disclaimer],
-    );
-  }
+  // One statement, so the set appears whole: a concurrent caller that saw one label and
+  // returned early would otherwise list a partial set (and refuse a send as 'unknown_label').
+  const columns = 12;
+  await sql.query(
+    `INSERT INTO labels (id, tenant_id, name, rank, description, default_expiry_days, auth_level, no_forward, no_download, watermark, hide_subject, disclaimer)
+     VALUES ${DEFAULT_LABELS.map((_, i) => `(${Array.from({ length: columns }, (_, j) => `$${i * columns + j + 1}`).join(', ')})`).join(', ')}
+     ON CONFLICT (tenant_id, name) DO NOTHING`,
+    DEFAULT_LABELS.flatMap((l) => [randomId(), tenantId, l.name, l.rank, l.description, l.defaultExpiryDays, l.authLevel, l.noForward, l.noDownload, l.watermark, l.hideSubject, l.disclaimer]),
+  );
 }
 
 /** A tenant's active labels, least sensitive first (creating the defaults on first use). */

@@ -1,14 +1,16 @@
 // Sending and sender controls: a message is an envelope (sealed) plus attachments (sealed),
 // sent to recipients who each get a notification with a unique link. After sending, the sender
-// can revoke for everyone or per recipient (and undo), and change the expiry.
+// can revoke for everyone or per recipient (and undo), change the expiry, and add or remove
+// recipients (adding only when the label allows forwarding). Replies — by the sender, or by a
+// verified recipient (reply.service.ts) — are messages in the same thread, written by `deliver`.
 //
 // Everything a send writes to the database commits in one transaction, together with the
 // notification jobs; sealed objects written before it are shredded if it fails.
 
-import { createHash } from 'node:crypto';
 import { appendAuditEvent } from '../audit/audit.service.ts';
 import type { ContentStore } from '../content/content.service.ts';
 import { isUuid } from '../crypto/format/bytes.ts';
+import { sha256 } from '../crypto/hash.ts';
 import { generateKey, randomId, unwrapKey, wrapContext, wrapKey } from '../crypto/keys.ts';
 import { enqueueJob } from '../jobs/job.queue.ts';
 import type { KeyService } from '../keys/key.service.ts';
@@ -38,6 +40,14 @@ export interface RequestContext {
   userAgent?: string;
 }
 
+/**
+ * Who writes a message: a signed-in user, or a verified recipient writing a secure reply (the
+ * reply then belongs to the original sender's tenant).
+ */
+export type Author =
+  | { kind: 'user'; tenantId: string; userId: string; email: string }
+  | { kind: 'recipient'; tenantId: string; recipientId: string; email: string };
+
 /** A message to send. Addresses are validated and de-duplicated (To wins over Cc over Bcc). */
 export interface Draft {
   to: string[];
@@ -50,9 +60,33 @@ export interface Draft {
   /** Explicit expiry (must be in the future), null for none, undefined for the label's default. */
   expiresAt?: Date | null;
   attachments?: Array<{ uploadId: string; filename: string; contentType: string }>;
+  /** Reply within a thread: the id of a message this user sent or received (label defaults to its label). */
+  inReplyTo?: string;
 }
 
+/** A message with everything resolved (recipients, label, expiry, thread), ready for {@link MessageService.deliver}. */
+export interface Composition {
+  recipients: Array<{ email: string; kind: RecipientKind }>;
+  subject: string;
+  text: string;
+  html?: string | null | undefined;
+  label: Label;
+  expiresAt: Date | null;
+  attachments?: Draft['attachments'] | undefined;
+  thread?: { threadId: string; inReplyTo: string } | undefined;
+}
+
+/** Why a recipient is being notified: a first notification, or access granted on request. */
+export type NotificationOccasion = 'sent' | 'access_granted';
+
 export type RecipientKind = 'to' | 'cc' | 'bcc';
+
+/** Addresses by kind, as given (validated by {@link collectRecipients}). */
+export interface AddressLists {
+  to?: string[] | undefined;
+  cc?: string[] | undefined;
+  bcc?: string[] | undefined;
+}
 
 /** Per-recipient status, as the sender sees it. */
 export interface RecipientStatus {
@@ -83,12 +117,45 @@ export interface SentMessage {
   recipients: RecipientStatus[];
 }
 
-interface MessageRow {
+/** One message in a thread as the sender sees it; content is opened server-side for them. */
+export interface ThreadMessage {
+  id: string;
+  inReplyTo: string | null;
+  sender: string;
+  /** Sent by the user asking (as opposed to received by them). */
+  sentByYou: boolean;
+  /** A secure reply written by a recipient (not by a user of the organisation). */
+  fromRecipient: boolean;
+  label: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  to: string[];
+  cc: string[];
+  /** Only for messages the user sent; never anyone else's Bcc. */
+  bcc: string[];
+  /** Why the content is not shown (a received message that was revoked or has expired); null when it is. */
+  withheld: 'message_revoked' | 'message_expired' | null;
+  subject: string | null;
+  text: string | null;
+  html: string | null;
+  attachments: Array<{ objectId: string; filename: string; contentType: string; size: number }>;
+}
+
+/** A thread: its messages in the order they were sent. */
+export interface Thread {
+  threadId: string;
+  messages: ThreadMessage[];
+}
+
+/** The database row of a message. */
+export interface MessageRow {
   id: string;
   tenant_id: string;
   thread_id: string;
   in_reply_to: string | null;
   sender_user_id: string | null;
+  sender_recipient_id: string | null;
   sender_email: string;
   label_id: string;
   envelope_object_id: string;
@@ -113,7 +180,7 @@ interface RecipientRow {
 }
 
 /** SHA-256 of a link token: what the database stores and looks links up by. */
-export const linkTokenHash = (token: Buffer): Buffer => createHash('sha256').update(token).digest();
+export const linkTokenHash = (token: Uint8Array): Buffer => Buffer.from(sha256(token));
 const linkContext = (tenantId: string, recipientId: string) => wrapContext('sealpost/link/v1', tenantId, recipientId);
 
 /** Sends messages and applies the sender's controls. */
@@ -130,17 +197,42 @@ export class MessageService {
   }
 
   /** Sends a message: seals the envelope, records recipients, queues one notification each. */
-  async send(sender: Sender, draft: Draft, ctx: RequestContext = {}, thread?: { threadId: string; inReplyTo: string }): Promise<SentMessage> {
+  async send(sender: Sender, draft: Draft, ctx: RequestContext = {}): Promise<SentMessage> {
     const recipients = collectRecipients(draft);
-    const subject = draft.subject.trim();
-    if (subject.length > MAX_SUBJECT_LENGTH) throw errors.invalid('subject_too_long', `the subject is longer than ${MAX_SUBJECT_LENGTH} characters`);
-    if (Buffer.byteLength(draft.text, 'utf8') > MAX_TEXT_BYTES) throw errors.invalid('body_too_long', `the body is larger than ${MAX_TEXT_BYTES} bytes`);
-    const attachmentsIn = draft.attachments ?? [];
-    if (attachmentsIn.length > MAX_ATTACHMENTS) throw errors.invalid('too_many_attachments', `at most ${MAX_ATTACHMENTS} attachments per message`);
-    const label = await findLabelByName(this.db, sender.tenantId, draft.label ?? DEFAULT_LABEL_NAME);
-    const expiresAt = this.resolveExpiry(draft.expiresAt, label);
+    let thread: Composition['thread'];
+    let label: Label;
+    if (draft.inReplyTo !== undefined) {
+      // A reply must stay in a thread the user is part of: one they sent or received in it.
+      const original = isUuid(draft.inReplyTo) ? await this.visibleMessage(sender, draft.inReplyTo) : undefined;
+      if (!original) throw errors.invalid('in_reply_to_not_found', 'inReplyTo: no message with this id that you sent or received', { field: 'inReplyTo' });
+      thread = { threadId: original.thread_id, inReplyTo: original.id };
+      label = draft.label !== undefined ? await findLabelByName(this.db, sender.tenantId, draft.label) : await getLabel(this.db, sender.tenantId, original.label_id);
+    } else {
+      label = await findLabelByName(this.db, sender.tenantId, draft.label ?? DEFAULT_LABEL_NAME);
+    }
+    const messageId = await this.deliver(
+      { kind: 'user', tenantId: sender.tenantId, userId: sender.userId, email: sender.email },
+      { recipients, subject: draft.subject, text: draft.text, html: draft.html, label, expiresAt: this.resolveExpiry(draft.expiresAt, label), attachments: draft.attachments, thread },
+      ctx,
+    );
+    return this.getSent(sender, messageId);
+  }
 
-    // Attachments must be this user's own pending uploads.
+  /**
+   * Seals and records a composed message in the author's tenant and queues its notifications,
+   * in one transaction (the envelope is shredded if it fails). Attachments must be the author's
+   * own pending uploads. Used by `send` and by secure replies; returns the new message's id.
+   */
+  async deliver(author: Author, m: Composition, ctx: RequestContext = {}): Promise<string> {
+    const subject = m.subject.trim();
+    if (subject.length > MAX_SUBJECT_LENGTH) throw errors.invalid('subject_too_long', `the subject is longer than ${MAX_SUBJECT_LENGTH} characters`);
+    if (Buffer.byteLength(m.text, 'utf8') > MAX_TEXT_BYTES) throw errors.invalid('body_too_long', `the body is larger than ${MAX_TEXT_BYTES} bytes`);
+    const attachmentsIn = m.attachments ?? [];
+    if (attachmentsIn.length > MAX_ATTACHMENTS) throw errors.invalid('too_many_attachments', `at most ${MAX_ATTACHMENTS} attachments per message`);
+    // The owner column is one of two fixed names, never input.
+    const owner = author.kind === 'user' ? { column: 'user_id', id: author.userId } : { column: 'recipient_id', id: author.recipientId };
+
+    // Attachments must be the author's own pending uploads.
     const attachments: Envelope['attachments'] = [];
     const seen = new Set<string>();
     for (const [i, a] of attachmentsIn.entries()) {
@@ -149,46 +241,53 @@ export class MessageService {
       const filename = a.filename.trim();
       if (filename.length < 1 || filename.length > 255 || /[\u0000-\u001f/\\]/.test(filename)) throw errors.invalid('invalid_filename', `attachment ${i + 1}: the file name must be 1 to 255 characters without slashes or control characters`);
       if (!/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i.test(a.contentType)) throw errors.invalid('invalid_content_type', `attachment ${i + 1}: "${a.contentType.slice(0, 100)}" is not a media type`);
-      const { rows } = await this.db.query<{ object_id: string }>(`SELECT object_id FROM pending_uploads WHERE object_id = $1 AND tenant_id = $2 AND user_id = $3`, [a.uploadId, sender.tenantId, sender.userId]);
-      if (!rows[0]) throw errors.invalid('upload_not_found', `attachment ${i + 1}: no pending upload ${a.uploadId} of yours (uploads can be attached once)`);
-      const object = await this.content.get(sender.tenantId, a.uploadId);
+      const { rows } = isUuid(a.uploadId)
+        ? await this.db.query<{ object_id: string }>(`SELECT object_id FROM pending_uploads WHERE object_id = $1 AND tenant_id = $2 AND ${owner.column} = $3`, [a.uploadId, author.tenantId, owner.id])
+        : { rows: [] };
+      if (!rows[0]) throw errors.invalid('upload_not_found', `attachment ${i + 1}: no pending upload ${a.uploadId.slice(0, 64)} of yours (uploads can be attached once)`);
+      const object = await this.content.get(author.tenantId, a.uploadId);
       attachments.push({ objectId: object.id, filename, contentType: a.contentType.toLowerCase(), size: object.plaintextLength });
     }
 
-    const envelope: Envelope = { version: 1, subject, text: draft.text, html: draft.html ? sanitizeMessageHtml(draft.html) : null, attachments };
-    const sealedEnvelope = await this.content.putBytes(sender.tenantId, encodeEnvelope(envelope));
-    const kek = await this.keys.activeKek(sender.tenantId, (await getTenant(this.db, sender.tenantId)).region);
+    const envelope: Envelope = { version: 1, subject, text: m.text, html: m.html ? sanitizeMessageHtml(m.html) : null, attachments };
+    const sealedEnvelope = await this.content.putBytes(author.tenantId, encodeEnvelope(envelope));
+    const kek = await this.linkKek(author.tenantId);
     const messageId = randomId();
+    const actor = author.kind === 'user' ? { type: 'user' as const, id: author.userId } : { type: 'recipient' as const, id: author.recipientId };
     try {
       await this.db.transaction(async (tx) => {
         await tx.query(
-          `INSERT INTO messages (id, tenant_id, thread_id, in_reply_to, sender_user_id, sender_email, label_id, envelope_object_id, attachment_count, created_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-          [messageId, sender.tenantId, thread?.threadId ?? messageId, thread?.inReplyTo ?? null, sender.userId, sender.email, label.id, sealedEnvelope.id, attachments.length, this.now(), expiresAt],
+          `INSERT INTO messages (id, tenant_id, thread_id, in_reply_to, sender_user_id, sender_recipient_id, sender_email, label_id, envelope_object_id, attachment_count, created_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+          [messageId, author.tenantId, m.thread?.threadId ?? messageId, m.thread?.inReplyTo ?? null, author.kind === 'user' ? author.userId : null, author.kind === 'recipient' ? author.recipientId : null, author.email, m.label.id, sealedEnvelope.id, attachments.length, this.now(), m.expiresAt],
         );
         for (const [position, a] of attachments.entries()) {
           // Deleting the pending row first makes a concurrent send of the same upload fail.
-          const { rowCount } = await tx.query(`DELETE FROM pending_uploads WHERE object_id = $1 AND user_id = $2`, [a.objectId, sender.userId]);
+          const { rowCount } = await tx.query(`DELETE FROM pending_uploads WHERE object_id = $1 AND ${owner.column} = $2`, [a.objectId, owner.id]);
           if (rowCount !== 1) throw errors.conflict('upload_already_attached', `attachment ${position + 1} was attached to another message meanwhile`);
           await tx.query(`INSERT INTO message_attachments (message_id, position, object_id) VALUES ($1, $2, $3)`, [messageId, position, a.objectId]);
         }
-        for (const r of recipients) await this.insertRecipient(tx, sender.tenantId, messageId, r, kek);
+        for (const r of m.recipients) await this.insertRecipient(tx, author.tenantId, messageId, r, kek);
         await appendAuditEvent(tx, {
-          tenantId: sender.tenantId,
-          actor: { type: 'user', id: sender.userId },
+          tenantId: author.tenantId,
+          actor,
           action: 'message.sent',
           target: { type: 'message', id: messageId },
           outcome: 'success',
           ...ctx,
-          details: { label: label.name, recipients: recipients.length, attachments: attachments.length, expiresAt: expiresAt?.toISOString() ?? null },
+          details: { label: m.label.name, recipients: m.recipients.length, attachments: attachments.length, expiresAt: m.expiresAt?.toISOString() ?? null, ...(m.thread ? { inReplyTo: m.thread.inReplyTo } : {}) },
         });
+        if (m.thread) {
+          // Recorded on the original too, so its audit trail shows the reply.
+          await appendAuditEvent(tx, { tenantId: author.tenantId, actor, action: 'message.replied', target: { type: 'message', id: m.thread.inReplyTo }, outcome: 'success', ...ctx, details: { replyId: messageId } });
+        }
       });
     } catch (err) {
-      await this.content.shred(sender.tenantId, sealedEnvelope.id).catch(() => undefined);
+      await this.content.shred(author.tenantId, sealedEnvelope.id).catch(() => undefined);
       throw err;
     }
     this.opts.onEnqueued?.();
-    return this.getSent(sender, messageId);
+    return messageId;
   }
 
   private resolveExpiry(requested: Date | null | undefined, label: Label): Date | null {
@@ -200,16 +299,68 @@ export class MessageService {
     return label.defaultExpiryDays ? new Date(this.now().getTime() + label.defaultExpiryDays * 86_400_000) : null;
   }
 
-  private async insertRecipient(tx: Sql, tenantId: string, messageId: string, r: { email: string; kind: RecipientKind }, kek: { id: string; key: Uint8Array }): Promise<string> {
+  private async insertRecipient(tx: Sql, tenantId: string, messageId: string, r: { email: string; kind: RecipientKind }, kek: { id: string; key: Uint8Array }, occasion: NotificationOccasion = 'sent'): Promise<string> {
     const id = randomId();
     const token = generateKey();
-    await tx.query(
-      `INSERT INTO message_recipients (id, message_id, tenant_id, email, kind, link_token_hash, link_kek_id, link_token_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    const { rowCount } = await tx.query(
+      `INSERT INTO message_recipients (id, message_id, tenant_id, email, kind, link_token_hash, link_kek_id, link_token_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (message_id, email) DO NOTHING`,
       [id, messageId, tenantId, r.email, r.kind, linkTokenHash(token), kek.id, wrapKey(kek.key, token, linkContext(tenantId, id))],
     );
     token.fill(0);
-    await enqueueJob(tx, { kind: NOTIFY_RECIPIENT_JOB, payload: { tenantId, recipientId: id } });
+    if (rowCount !== 1) throw errors.conflict('recipients_changed', `${r.email} was added to this message meanwhile; try again`);
+    await enqueueJob(tx, { kind: NOTIFY_RECIPIENT_JOB, payload: { tenantId, recipientId: id, ...(occasion === 'sent' ? {} : { occasion }) } });
     return id;
+  }
+
+  /**
+   * Adds recipients to a sent message inside the caller's transaction: new addresses get a row,
+   * removed ones come back with a fresh link (their old link, sessions and codes stay dead), and
+   * each gets a notification. Addresses already on the message are left as they are. `kek` is
+   * the tenant's active KEK ({@link linkKek}), fetched before the transaction.
+   */
+  async admitRecipients(
+    tx: Sql,
+    message: { id: string; tenantId: string },
+    recipients: Array<{ email: string; kind: RecipientKind }>,
+    kek: { id: string; key: Uint8Array },
+    audit: { actor: { type: 'user'; id: string }; ctx: RequestContext; details?: Record<string, unknown>; occasion?: NotificationOccasion },
+  ): Promise<Array<{ id: string; email: string; kind: RecipientKind; added: boolean }>> {
+    const out = [];
+    for (const r of recipients) {
+      const { rows } = await tx.query<{ id: string; kind: RecipientKind; removed_at: Date | null }>(`SELECT id, kind, removed_at FROM message_recipients WHERE message_id = $1 AND email = $2 FOR UPDATE`, [message.id, r.email]);
+      const existing = rows[0];
+      if (existing && !existing.removed_at) {
+        out.push({ id: existing.id, email: r.email, kind: existing.kind, added: false });
+        continue;
+      }
+      let id: string;
+      if (existing) {
+        id = existing.id;
+        const token = generateKey();
+        // A fresh link and a clean slate: nothing from before the removal works again.
+        await tx.query(
+          `UPDATE message_recipients SET kind = $2, link_token_hash = $3, link_kek_id = $4, link_token_wrapped = $5, added_at = now(), removed_at = NULL, revoked_at = NULL,
+                  delivery_status = 'pending', delivery_attempts = 0, delivery_error = NULL, notified_at = NULL, disclaimer_accepted_at = NULL, first_opened_at = NULL, last_opened_at = NULL
+            WHERE id = $1`,
+          [id, r.kind, linkTokenHash(token), kek.id, wrapKey(kek.key, token, linkContext(message.tenantId, id))],
+        );
+        token.fill(0);
+        await tx.query(`DELETE FROM recipient_sessions WHERE recipient_id = $1`, [id]);
+        await tx.query(`UPDATE recipient_challenges SET consumed_at = now() WHERE recipient_id = $1 AND consumed_at IS NULL`, [id]);
+        await enqueueJob(tx, { kind: NOTIFY_RECIPIENT_JOB, payload: { tenantId: message.tenantId, recipientId: id, ...(audit.occasion && audit.occasion !== 'sent' ? { occasion: audit.occasion } : {}) } });
+      } else {
+        id = await this.insertRecipient(tx, message.tenantId, message.id, r, kek, audit.occasion);
+      }
+      await appendAuditEvent(tx, { tenantId: message.tenantId, actor: audit.actor, action: 'recipient.added', target: { type: 'recipient', id }, outcome: 'success', ...audit.ctx, details: { messageId: message.id, kind: r.kind, ...(existing ? { readded: true } : {}), ...audit.details } });
+      out.push({ id, email: r.email, kind: r.kind, added: true });
+    }
+    return out;
+  }
+
+  /** The tenant's active KEK, which wraps new link tokens. Fetch it before opening a transaction. */
+  async linkKek(tenantId: string): Promise<{ id: string; key: Uint8Array }> {
+    return this.keys.activeKek(tenantId, (await getTenant(this.db, tenantId)).region);
   }
 
   /** The link token of a recipient (for its notification); never stored or logged in the clear. */
@@ -288,6 +439,7 @@ export class MessageService {
   /** Revokes one recipient (or undoes it). */
   async setRecipientRevoked(sender: Sender, messageId: string, recipientId: string, revoked: boolean, ctx: RequestContext = {}): Promise<SentMessage> {
     await this.ownMessage(sender, messageId);
+    if (!isUuid(recipientId)) throw errors.notFound('recipient_not_found', 'no such recipient on this message');
     await this.db.transaction(async (tx) => {
       const { rowCount } = await tx.query(`UPDATE message_recipients SET revoked_at = ${revoked ? 'COALESCE(revoked_at, now())' : 'NULL'} WHERE id = $1 AND message_id = $2`, [recipientId, messageId]);
       if (rowCount !== 1) throw errors.notFound('recipient_not_found', 'no such recipient on this message');
@@ -307,14 +459,118 @@ export class MessageService {
     return this.getSent(sender, messageId);
   }
 
+  /**
+   * Adds recipients after sending; each gets a notification with their own link. Refused with
+   * 'forwarding_not_allowed' when the label is no-forward. Addresses already on the message are
+   * left as they are; removed ones are added back with a new link.
+   */
+  async addRecipients(sender: Sender, messageId: string, input: AddressLists, ctx: RequestContext = {}): Promise<SentMessage> {
+    const message = await this.ownMessage(sender, messageId);
+    const label = await getLabel(this.db, sender.tenantId, message.label_id);
+    const actor = { type: 'user' as const, id: sender.userId };
+    if (label.noForward) {
+      await appendAuditEvent(this.db, { tenantId: sender.tenantId, actor, action: 'recipient.added', target: { type: 'message', id: messageId }, outcome: 'denied', ...ctx, details: { reason: 'forwarding_not_allowed' } });
+      throw errors.forbidden('forwarding_not_allowed', `the label "${label.name}" does not allow adding recipients after sending`);
+    }
+    const wanted = collectRecipients(input);
+    const kek = await this.linkKek(sender.tenantId);
+    await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM message_recipients WHERE message_id = $1 AND removed_at IS NULL AND NOT (email = ANY($2::text[]))`, [messageId, wanted.map((w) => w.email)]);
+      if (Number(rows[0]!.n) + wanted.length > MAX_RECIPIENTS) throw errors.invalid('too_many_recipients', `at most ${MAX_RECIPIENTS} recipients per message`);
+      await this.admitRecipients(tx, { id: messageId, tenantId: sender.tenantId }, wanted, kek, { actor, ctx });
+    });
+    this.opts.onEnqueued?.();
+    return this.getSent(sender, messageId);
+  }
+
+  /**
+   * Removes a recipient: from the next request on, their link answers like an unknown link and
+   * their session is refused with 'recipient_removed'. Allowed whatever the label. Removing a
+   * recipient who was already removed changes nothing.
+   */
+  async removeRecipient(sender: Sender, messageId: string, recipientId: string, ctx: RequestContext = {}): Promise<SentMessage> {
+    await this.ownMessage(sender, messageId);
+    if (!isUuid(recipientId)) throw errors.notFound('recipient_not_found', 'no such recipient on this message');
+    await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ removed_at: Date | null }>(`SELECT removed_at FROM message_recipients WHERE id = $1 AND message_id = $2 FOR UPDATE`, [recipientId, messageId]);
+      if (!rows[0]) throw errors.notFound('recipient_not_found', 'no such recipient on this message');
+      if (rows[0].removed_at) return;
+      await tx.query(`UPDATE message_recipients SET removed_at = now() WHERE id = $1`, [recipientId]);
+      await appendAuditEvent(tx, { tenantId: sender.tenantId, actor: { type: 'user', id: sender.userId }, action: 'recipient.removed', target: { type: 'recipient', id: recipientId }, outcome: 'success', ...ctx, details: { messageId } });
+    });
+    return this.getSent(sender, messageId);
+  }
+
+  /**
+   * A thread as one of its senders sees it, oldest first: the messages they sent and those they
+   * received (replies from recipients included), with content opened server-side. Only for
+   * users who sent at least one message of the thread; anyone else gets not_found. Content of a
+   * received message that was revoked or has expired is withheld. Reading received content is audited.
+   */
+  async thread(user: Sender, messageId: string, ctx: RequestContext = {}): Promise<Thread> {
+    const anchor = isUuid(messageId) ? await this.visibleMessage(user, messageId) : undefined;
+    if (!anchor) throw errors.notFound('message_not_found', 'no such message');
+    const { rows } = await this.db.query<MessageRow & { label_name: string }>(
+      `SELECT m.*, l.name AS label_name FROM messages m JOIN labels l ON l.id = m.label_id
+        WHERE m.tenant_id = $1 AND m.thread_id = $2
+          AND (m.sender_user_id = $3 OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = m.id AND r.email = $4 AND r.removed_at IS NULL))
+        ORDER BY m.created_at, m.id`,
+      [user.tenantId, anchor.thread_id, user.userId, user.email],
+    );
+    // Sender only: a user who merely received messages of the thread reads them through their links.
+    if (!rows.some((m) => m.sender_user_id === user.userId)) throw errors.notFound('message_not_found', 'no such message');
+    const { rows: recipients } = await this.db.query<{ message_id: string; email: string; kind: RecipientKind; revoked_at: Date | null }>(
+      `SELECT message_id, email, kind, revoked_at FROM message_recipients WHERE message_id = ANY($1::uuid[]) AND removed_at IS NULL ORDER BY added_at, email`,
+      [rows.map((m) => m.id)],
+    );
+    const now = this.now();
+    const read: string[] = [];
+    const messages: ThreadMessage[] = [];
+    for (const m of rows) {
+      const mine = m.sender_user_id === user.userId;
+      const on = recipients.filter((r) => r.message_id === m.id);
+      const me = on.find((r) => r.email === user.email);
+      let withheld: ThreadMessage['withheld'] = null;
+      if (!mine && (m.revoked_at || me?.revoked_at)) withheld = 'message_revoked';
+      else if (!mine && m.expires_at && m.expires_at.getTime() <= now.getTime()) withheld = 'message_expired';
+      const envelope = withheld ? undefined : decodeEnvelope(await this.content.openBytes(user.tenantId, m.envelope_object_id));
+      if (envelope && !mine) read.push(m.id);
+      messages.push({
+        id: m.id,
+        inReplyTo: m.in_reply_to,
+        sender: m.sender_email,
+        sentByYou: mine,
+        fromRecipient: m.sender_recipient_id !== null,
+        label: m.label_name,
+        createdAt: m.created_at,
+        expiresAt: m.expires_at,
+        revokedAt: m.revoked_at,
+        to: on.filter((r) => r.kind === 'to').map((r) => r.email),
+        cc: on.filter((r) => r.kind === 'cc').map((r) => r.email),
+        bcc: mine ? on.filter((r) => r.kind === 'bcc').map((r) => r.email) : [],
+        withheld,
+        subject: envelope?.subject ?? null,
+        text: envelope?.text ?? null,
+        html: envelope?.html ?? null,
+        attachments: envelope?.attachments ?? [],
+      });
+    }
+    if (read.length > 0) {
+      await this.db.transaction(async (tx) => {
+        for (const id of read) await appendAuditEvent(tx, { tenantId: user.tenantId, actor: { type: 'user', id: user.userId }, action: 'message.read_in_thread', target: { type: 'message', id }, outcome: 'success', ...ctx, details: { threadId: anchor.thread_id } });
+      });
+    }
+    return { threadId: anchor.thread_id, messages };
+  }
+
   /** The audit trail of one of the sender's messages, oldest first, with recipients named. */
   async auditTrail(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string): Promise<Array<{ occurredAt: Date; action: string; outcome: string; actorType: string; actorId: string | null; recipient: string | null; ip: string | null; userAgent: string | null; reason: string | null }>> {
     await this.ownMessage(sender, messageId);
     const { rows } = await this.db.query<{ occurred_at: Date; action: string; outcome: string; actor_type: string; actor_id: string | null; recipient: string | null; ip: string | null; user_agent: string | null; reason: string | null }>(
-      `SELECT e.occurred_at, e.action, e.outcome, e.actor_type, e.actor_id, r.email AS recipient, e.ip, e.user_agent, e.details->>'reason' AS reason
+      `SELECT e.occurred_at, e.action, e.outcome, e.actor_type, e.actor_id, COALESCE(r.email, e.details->>'email') AS recipient, e.ip, e.user_agent, e.details->>'reason' AS reason
          FROM audit_events e
          LEFT JOIN message_recipients r ON r.message_id = $2::uuid AND r.id::text = CASE WHEN e.actor_type = 'recipient' THEN e.actor_id ELSE e.target_id END
-        WHERE e.chain = $1::text AND ((e.target_type = 'message' AND e.target_id = $2::text) OR (e.target_type = 'recipient' AND e.details->>'messageId' = $2::text))
+        WHERE e.chain = $1::text AND ((e.target_type = 'message' AND e.target_id = $2::text) OR (e.target_type IN ('recipient', 'access_request') AND e.details->>'messageId' = $2::text))
         ORDER BY e.chain_seq`,
       [sender.tenantId, messageId],
     );
@@ -322,9 +578,20 @@ export class MessageService {
   }
 
   /** The message if this user sent it; the same not_found as for a message that does not exist. */
-  private async ownMessage(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string): Promise<MessageRow> {
+  async ownMessage(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string): Promise<MessageRow> {
     const { rows } = isUuid(messageId) ? await this.db.query<MessageRow>(`SELECT * FROM messages WHERE id = $1 AND tenant_id = $2 AND sender_user_id = $3`, [messageId, sender.tenantId, sender.userId]) : { rows: [] };
     if (!rows[0]) throw errors.notFound('message_not_found', 'no such message');
+    return rows[0];
+  }
+
+  /** A message of the user's tenant that they sent or are a (not removed) recipient of; undefined otherwise. */
+  private async visibleMessage(user: Pick<Sender, 'tenantId' | 'userId' | 'email'>, messageId: string): Promise<MessageRow | undefined> {
+    const { rows } = await this.db.query<MessageRow>(
+      `SELECT m.* FROM messages m
+        WHERE m.id = $1 AND m.tenant_id = $2
+          AND (m.sender_user_id = $3 OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = m.id AND r.email = $4 AND r.removed_at IS NULL))`,
+      [messageId, user.tenantId, user.userId, user.email],
+    );
     return rows[0];
   }
 }
@@ -341,7 +608,7 @@ function recipientStatus(m: Pick<MessageRow, 'revoked_at' | 'expires_at'>, r: Re
 }
 
 /** Validates and de-duplicates recipients; To wins over Cc over Bcc. */
-export function collectRecipients(draft: Pick<Draft, 'to' | 'cc' | 'bcc'>): Array<{ email: string; kind: RecipientKind }> {
+export function collectRecipients(draft: AddressLists): Array<{ email: string; kind: RecipientKind }> {
   const out = new Map<string, RecipientKind>();
   for (const kind of ['to', 'cc', 'bcc'] as const) {
     for (const [i, raw] of (draft[kind] ?? []).entries()) {

@@ -1,6 +1,8 @@
-// The notification job: one email per recipient with the sender, the subject (unless the label
-// hides it) and the recipient's unique link — never the content. Retried with backoff by the
-// job runner; the outcome is recorded on the recipient so the sender sees it.
+// Notification jobs. The main one: one email per recipient with the sender, the subject (unless
+// the label hides it) and the recipient's unique link — never the content. Retried with backoff
+// by the job runner; the outcome is recorded on the recipient so the sender sees it. Also the
+// access-request emails: to the sender when someone asks for access, and to a requester who was
+// denied (an approved requester gets the ordinary notification, worded for the occasion).
 import type { ContentStore } from '../content/content.service.ts';
 import type { Job, } from '../jobs/job.queue.ts';
 import type { JobHandler } from '../jobs/job.runner.ts';
@@ -8,11 +10,12 @@ import type { Mailer } from '../mail/mailer.ts';
 import type { Database } from '../storage/database/database.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { getLabel } from './labels.ts';
-import type { MessageService } from './message.service.ts';
+import type { MessageService, NotificationOccasion } from './message.service.ts';
 
 interface Payload {
   tenantId: string;
   recipientId: string;
+  occasion?: NotificationOccasion;
 }
 
 /** Link a recipient opens; the token is in the fragment so it never reaches server logs or Referer headers. */
@@ -30,7 +33,8 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
   };
   return {
     async run(job: Job) {
-      const { tenantId, recipientId } = job.payload as unknown as Payload;
+      const { tenantId, recipientId, occasion } = job.payload as unknown as Payload;
+      const granted = occasion === 'access_granted';
       const { rows } = await deps.db.query<{ email: string; removed_at: Date | null; sender_email: string; label_id: string; envelope_object_id: string; expires_at: Date | null }>(
         `SELECT r.email, r.removed_at, m.sender_email, m.label_id, m.envelope_object_id, m.expires_at
            FROM message_recipients r JOIN messages m ON m.id = r.message_id WHERE r.id = $1 AND r.tenant_id = $2`,
@@ -42,7 +46,9 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
       const subject = label.hideSubject ? null : decodeEnvelope(await deps.content.openBytes(tenantId, row.envelope_object_id)).subject;
       const link = recipientLink(deps.publicUrl, await deps.messages.linkToken(tenantId, recipientId));
       const lines = [
-        `${row.sender_email} has sent you a secure message${subject ? `: "${subject}"` : ''}.`,
+        granted
+          ? `${row.sender_email} has approved your request: you can now open their secure message${subject ? ` "${subject}"` : ''}.`
+          : `${row.sender_email} has sent you a secure message${subject ? `: "${subject}"` : ''}.`,
         '',
         `Open it here: ${link}`,
         '',
@@ -54,7 +60,7 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
       try {
         await deps.mailer.send({
           to: row.email,
-          subject: subject ? `Secure message from ${row.sender_email}: ${subject}` : `Secure message from ${row.sender_email} [${label.name}]`,
+          subject: `${granted ? 'Access granted: secure message' : 'Secure message'} from ${row.sender_email}${subject ? `: ${subject}` : ` [${label.name}]`}`,
           text: lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n') + '\n',
           headers: { 'Reply-To': row.sender_email, 'Auto-Submitted': 'auto-generated', 'X-Sealpost-Label': label.name },
         });
@@ -67,6 +73,59 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
     async onGiveUp(job: Job, error: string) {
       const { recipientId } = job.payload as unknown as Payload;
       await deps.db.query(`UPDATE message_recipients SET delivery_status = 'failed', delivery_error = $2 WHERE id = $1`, [recipientId, error]);
+    },
+  };
+}
+
+/** Email to the sender when someone verified their address and asks for access to a message. */
+export function accessRequestJob(deps: { db: Database; content: ContentStore; mailer: Mailer }): JobHandler {
+  return {
+    async run(job: Job) {
+      const { tenantId, requestId } = job.payload as unknown as { tenantId: string; requestId: string };
+      const { rows } = await deps.db.query<{ email: string; reason: string | null; status: string; message_id: string; label_id: string; envelope_object_id: string; created_at: Date; sender: string; via: string }>(
+        `SELECT a.email, a.reason, a.status, a.message_id, m.label_id, m.envelope_object_id, m.created_at, u.email AS sender, v.email AS via
+           FROM access_requests a
+           JOIN messages m ON m.id = a.message_id
+           JOIN users u ON u.id = m.sender_user_id
+           JOIN message_recipients v ON v.id = a.via_recipient_id
+          WHERE a.id = $1 AND a.tenant_id = $2`,
+        [requestId, tenantId],
+      );
+      const row = rows[0];
+      if (!row || row.status !== 'pending') return; // Decided before the email went out: nothing to ask.
+      const label = await getLabel(deps.db, tenantId, row.label_id);
+      const subject = label.hideSubject ? null : decodeEnvelope(await deps.content.openBytes(tenantId, row.envelope_object_id)).subject;
+      const text = [
+        `${row.email} asks for access to your secure message${subject ? ` "${subject}"` : ''} sent on ${row.created_at.toUTCString()}.`,
+        `They hold the link you sent to ${row.via}, which was passed on to them. They proved they control ${row.email} with a one-time code; they cannot open the message unless you approve.`,
+        '',
+        row.reason ? `Their reason, in their words:\n> ${row.reason.replace(/\n/g, '\n> ')}` : 'They gave no reason.',
+        '',
+        `Approve or deny it with: sealpost requests ${row.message_id}`,
+        'Approving adds them as a Bcc recipient, with their own link.',
+      ].join('\n');
+      await deps.mailer.send({ to: row.sender, subject: `Access request for your secure message${subject ? `: ${subject}` : ` [${label.name}]`}`, text: `${text}\n`, headers: { 'Auto-Submitted': 'auto-generated', 'X-Sealpost-Label': label.name } });
+    },
+  };
+}
+
+/** Email to a requester whose request was denied. Says who decided, nothing about the message. */
+export function accessDecisionJob(deps: { db: Database; mailer: Mailer }): JobHandler {
+  return {
+    async run(job: Job) {
+      const { tenantId, requestId } = job.payload as unknown as { tenantId: string; requestId: string };
+      const { rows } = await deps.db.query<{ email: string; status: string; sender_email: string }>(
+        `SELECT a.email, a.status, m.sender_email FROM access_requests a JOIN messages m ON m.id = a.message_id WHERE a.id = $1 AND a.tenant_id = $2`,
+        [requestId, tenantId],
+      );
+      const row = rows[0];
+      if (!row || row.status !== 'denied') return;
+      await deps.mailer.send({
+        to: row.email,
+        subject: `Your request for access was declined`,
+        text: `${row.sender_email} has declined your request to open a secure message they sent.\n\nIf you think this is a mistake, contact them directly.\n`,
+        headers: { 'Auto-Submitted': 'auto-generated' },
+      });
     },
   };
 }

@@ -5,10 +5,10 @@
 // Before a code is verified, the answers for an active, a revoked and an expired message are
 // the same, so a person holding a forwarded link learns nothing about the message's state.
 
-import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { appendAuditEvent } from '../audit/audit.service.ts';
 import type { ContentStore } from '../content/content.service.ts';
 import { isUuid } from '../crypto/format/bytes.ts';
+import { sha256 } from '../crypto/hash.ts';
 import { generateKey, randomId } from '../crypto/keys.ts';
 import { releaseKeys } from '../crypto/node/key-release.ts';
 import { KeyReleaseError, type KeyRelease } from '../crypto/format/key-release.ts';
@@ -19,9 +19,9 @@ import type { RateLimiter, RateLimitRule } from '../rate-limit/rate-limiter.ts';
 import { maskAddress } from './addresses.ts';
 import { getLabel, type Label } from './labels.ts';
 import { linkTokenHash, type RequestContext, type RecipientKind } from './message.service.ts';
+import { attemptsLeftMessage, CODE_LIFETIME_MS, CODE_MAX_ATTEMPTS, codeHash, codeMatches, generateCode } from './one-time-code.ts';
 
-export const CODE_LIFETIME_MS = 10 * 60 * 1000;
-export const CODE_MAX_ATTEMPTS = 5;
+export { CODE_LIFETIME_MS, CODE_MAX_ATTEMPTS };
 /** Codes one recipient may request per hour (each sends an email). */
 export const CODES_PER_RECIPIENT_PER_HOUR = 5;
 export const RECIPIENT_SESSION_LIFETIME_MS = 30 * 60 * 1000;
@@ -58,7 +58,8 @@ export interface OpenedMessage {
   keyRelease: KeyRelease;
 }
 
-interface AccessRow {
+/** A recipient with its message, as the access checks read them. */
+export interface AccessRow {
   recipient_id: string;
   tenant_id: string;
   email: string;
@@ -68,6 +69,7 @@ interface AccessRow {
   disclaimer_accepted_at: Date | null;
   message_id: string;
   thread_id: string;
+  sender_user_id: string | null;
   sender_email: string;
   label_id: string;
   envelope_object_id: string;
@@ -78,18 +80,32 @@ interface AccessRow {
 
 const ACCESS_SELECT = `
   SELECT r.id AS recipient_id, r.tenant_id, r.email, r.kind, r.revoked_at AS recipient_revoked_at, r.removed_at, r.disclaimer_accepted_at,
-         m.id AS message_id, m.thread_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
+         m.id AS message_id, m.thread_id, m.sender_user_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
     FROM message_recipients r JOIN messages m ON m.id = r.message_id`;
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
-const codeHash = (challengeId: string, code: string) => sha256(Buffer.from(`${challengeId}:${code}`, 'utf8'));
-
-/** The one error for links that are malformed or unknown. */
+/** The one error for links that are malformed, unknown or of a removed recipient. */
 const linkNotFound = () => errors.notFound('link_not_found', 'this link is not valid; check that you copied all of it');
 
 function decodeLinkToken(token: string): Buffer {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw linkNotFound();
   return Buffer.from(token, 'base64url');
+}
+
+/**
+ * The recipient a link belongs to. A removed recipient's link answers exactly like an unknown
+ * one; revoked and expired messages are found like active ones (callers must not tell them apart
+ * before verification).
+ */
+export async function recipientByLink(sql: Sql, token: string): Promise<AccessRow> {
+  const { rows } = await sql.query<AccessRow>(`${ACCESS_SELECT} WHERE r.link_token_hash = $1`, [linkTokenHash(decodeLinkToken(token))]);
+  if (!rows[0] || rows[0].removed_at) throw linkNotFound();
+  return rows[0];
+}
+
+/** A recipient who passed every check of the message's policy, with the label that decided it. */
+export interface VerifiedRecipient {
+  row: AccessRow;
+  label: Label;
 }
 
 /** Link, code, session and key release for recipients. */
@@ -113,15 +129,9 @@ export class RecipientAccessService {
     }
   }
 
-  private async byLink(sql: Sql, token: string): Promise<AccessRow> {
-    const { rows } = await sql.query<AccessRow>(`${ACCESS_SELECT} WHERE r.link_token_hash = $1`, [linkTokenHash(decodeLinkToken(token))]);
-    if (!rows[0] || rows[0].removed_at) throw linkNotFound();
-    return rows[0];
-  }
-
   /** What the link page shows first. Same answer whatever the message's state. */
   async describeLink(token: string): Promise<LinkInfo> {
-    const row = await this.byLink(this.db, token);
+    const row = await recipientByLink(this.db, token);
     const label = await getLabel(this.db, row.tenant_id, row.label_id);
     return { maskedEmail: maskAddress(row.email), authLevel: label.authLevel };
   }
@@ -129,9 +139,9 @@ export class RecipientAccessService {
   /** Emails a fresh 6-digit code to the recipient's address. Rate-limited per recipient and per IP. */
   async requestCode(token: string, ctx: RequestContext = {}): Promise<{ sentTo: string; expiresAt: Date }> {
     if (ctx.ip) await this.limit(RECIPIENT_LIMITS.codePerIp, ctx.ip);
-    const row = await this.byLink(this.db, token);
+    const row = await recipientByLink(this.db, token);
     await this.limit(RECIPIENT_LIMITS.codePerRecipient, row.recipient_id);
-    const code = this.opts.generateCode?.() ?? String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const code = this.opts.generateCode?.() ?? generateCode();
     const id = randomId();
     const expiresAt = new Date(this.now().getTime() + CODE_LIFETIME_MS);
     await this.db.transaction(async (tx) => {
@@ -142,7 +152,8 @@ export class RecipientAccessService {
     });
     await this.mailer.send({
       to: row.email,
-      subject: `Your Sealpost code: ${code}`,
+      // Not in the subject: relays and lock screens show subjects; the code belongs in the body only.
+      subject: 'Your Sealpost one-time code',
       text: `Your one-time code is ${code}\n\nIt is valid for 10 minutes. If you did not ask for it, you can ignore this email.\n`,
       headers: { 'Auto-Submitted': 'auto-generated' },
     });
@@ -155,8 +166,7 @@ export class RecipientAccessService {
    */
   async verifyCode(token: string, code: string, ctx: RequestContext = {}): Promise<{ sessionToken: string; expiresAt: Date }> {
     if (ctx.ip) await this.limit(RECIPIENT_LIMITS.verifyPerIp, ctx.ip);
-    const row = await this.byLink(this.db, token);
-    const wellFormed = /^\d{6}$/.test(code);
+    const row = await recipientByLink(this.db, token);
     const result = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ id: string; code_hash: Uint8Array; attempts: number; expires_at: Date }>(
         `SELECT id, code_hash, attempts, expires_at FROM recipient_challenges WHERE recipient_id = $1 AND consumed_at IS NULL ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
@@ -169,15 +179,13 @@ export class RecipientAccessService {
         await audit('denied', challenge ? 'code_expired' : 'no_code');
         return { error: errors.forbidden('code_expired', 'this code has expired or been used up; request a new one') };
       }
-      // Constant-time comparison of the hashes; always hash, even for malformed input.
-      const ok = timingSafeEqual(Buffer.from(challenge.code_hash), codeHash(challenge.id, wellFormed ? code : '------')) && wellFormed;
-      if (!ok) {
+      if (!codeMatches(challenge.code_hash, challenge.id, code)) {
         const attempts = challenge.attempts + 1;
         await tx.query(`UPDATE recipient_challenges SET attempts = $2::int, consumed_at = CASE WHEN $2::int >= $3::int THEN now() END WHERE id = $1`, [challenge.id, attempts, CODE_MAX_ATTEMPTS]);
         await audit('denied', attempts >= CODE_MAX_ATTEMPTS ? 'code_locked' : 'code_wrong');
         const left = CODE_MAX_ATTEMPTS - attempts;
         return {
-          error: left > 0 ? errors.forbidden('code_wrong', `that code is not right; ${left} attempt${left === 1 ? '' : 's'} left`) : errors.forbidden('code_locked', 'too many wrong attempts; request a new code'),
+          error: left > 0 ? errors.forbidden('code_wrong', attemptsLeftMessage(left)) : errors.forbidden('code_locked', 'too many wrong attempts; request a new code'),
         };
       }
       await tx.query(`UPDATE recipient_challenges SET consumed_at = now(), attempts = attempts + 1 WHERE id = $1`, [challenge.id]);
@@ -209,6 +217,16 @@ export class RecipientAccessService {
     const row = rows[0];
     if (!row || row.session_expires_at.getTime() <= this.now().getTime()) throw errors.unauthenticated('recipient_session_invalid', 'your session has ended; open the link again');
     return row;
+  }
+
+  /**
+   * The recipient of a session who passes the whole policy right now (on the list, not removed,
+   * not revoked, not expired, authentication level, disclaimer); otherwise throws the reason and
+   * audits the refusal under `action`. Replies and recipient uploads start here.
+   */
+  async verifiedRecipient(sessionToken: string, action: string, ctx: RequestContext = {}): Promise<VerifiedRecipient> {
+    const row = await this.session(sessionToken);
+    return { row, label: await this.authorise(row, action, ctx) };
   }
 
   /** Checks the policy for a verified recipient; throws the reason (and audits it) when refused. */

@@ -1,7 +1,8 @@
 // Secure messages from the command line: send (with streamed attachment uploads), sent items,
-// status, revoke/expire, a message's audit trail, and `read` — which proves mailbox control
-// with the emailed code and decrypts locally: the server hands over keys wrapped to a key pair
-// made for this one read, and sealed bytes.
+// status, revoke/expire, adding and removing recipients, access requests, threads, a message's
+// audit trail, and the recipient's side: `read` — which proves mailbox control with the emailed
+// code and decrypts locally (the server hands over keys wrapped to a key pair made for this one
+// read, and sealed bytes) — and `reply`, which proves it the same way and sends a secure reply.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,7 +14,9 @@ import { createOpenStream, openBuffer } from '../../crypto/node/sealed-stream.ts
 import { randomToken } from '../../crypto/keys.ts';
 import { decodeEnvelope } from '../../messages/envelope.ts';
 import type { OpenedMessage } from '../../messages/recipient-access.service.ts';
-import type { SentMessage } from '../../messages/message.service.ts';
+import type { AccessRequest } from '../../messages/access-request.service.ts';
+import type { SentReply } from '../../messages/reply.service.ts';
+import type { SentMessage, Thread } from '../../messages/message.service.ts';
 import { AppError, errors } from '../../shared/app-error.ts';
 import { callApi } from '../api-client.ts';
 import { type CliIo, print } from '../context.ts';
@@ -55,19 +58,86 @@ async function failFromResponse(res: Response, server: string): Promise<never> {
   throw errors.unavailable('unexpected_response', `${server} answered ${res.status}`);
 }
 
-async function uploadFile(c: StoredCredentials, file: string): Promise<{ uploadId: string; size: number }> {
+/** Streams a file to an upload route (a sender's, or a recipient's for a reply), with a progress bar. */
+async function uploadFile(server: string, route: string, auth: Record<string, string>, file: string): Promise<{ uploadId: string; size: number }> {
   const size = (await stat(file).catch(() => {
     throw errors.invalid('file_not_found', `cannot read ${file}`);
   })).size;
   const body = Readable.toWeb(createReadStream(file).pipe(progress(`uploading ${path.basename(file)}`, size))) as ReadableStream;
-  const res = await fetch(`${c.server}/api/v1/uploads`, {
+  const res = await fetch(`${server}${route}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    headers: { ...auth, 'content-type': 'application/octet-stream', 'content-length': String(size) },
     body,
     duplex: 'half',
   } as RequestInit);
-  if (!res.ok) await failFromResponse(res, c.server);
+  if (!res.ok) await failFromResponse(res, server);
   return (await res.json()) as { uploadId: string; size: number };
+}
+
+/** Uploads each file and returns the attachments list a message or reply refers to. */
+async function uploadAttachments(server: string, route: string, auth: Record<string, string>, files: string[] = []): Promise<Array<{ uploadId: string; filename: string; contentType: string }>> {
+  const attachments = [];
+  for (const file of files) {
+    const { uploadId } = await uploadFile(server, route, auth, file);
+    attachments.push({ uploadId, filename: path.basename(file), contentType: CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' });
+  }
+  return attachments;
+}
+
+/** The plain-text body from --body or --body-file ("-": standard input); empty when neither is given. */
+async function readBody(opts: { body?: string; bodyFile?: string }): Promise<string> {
+  if (opts.body !== undefined && opts.bodyFile) throw errors.invalid('body_twice', 'give the body with --body or --body-file, not both');
+  if (opts.body !== undefined) return opts.body;
+  if (opts.bodyFile === '-') return new Response(Readable.toWeb(process.stdin) as ReadableStream).text();
+  if (opts.bodyFile) return readFile(opts.bodyFile, 'utf8').catch(() => {
+    throw errors.invalid('file_not_found', `cannot read ${opts.bodyFile}`);
+  });
+  return '';
+}
+
+/** A verified recipient session, and a way to call the recipients' API with it. */
+interface RecipientSession {
+  server: string;
+  headers: Record<string, string>;
+  call<T>(method: string, p: string, body?: unknown): Promise<T>;
+}
+
+/**
+ * The recipient's side of a link: asks the server to email a code, prompts for it (or reads
+ * SEALPOST_CODE), verifies it, and accepts the label's disclaimer when there is one (asking
+ * first unless `acceptDisclaimer`). Shared by `read` and `reply`.
+ */
+async function verifyRecipient(io: CliIo, link: string, opts: { server?: string; acceptDisclaimer?: boolean }): Promise<RecipientSession> {
+  const parsed = linkTokenOf(link);
+  const server = (opts.server ?? parsed.server)?.replace(/\/$/, '');
+  if (!server) throw errors.invalid('server_required', 'give the whole link from the email, or --server <url> with the token');
+  const info = await callApi<{ maskedEmail: string }>(server, 'POST', '/api/v1/access/link', { body: { link: parsed.token } });
+  const sent = await callApi<{ sentTo: string }>(server, 'POST', '/api/v1/access/code', { body: { link: parsed.token } });
+  io.err(`A one-time code was sent to ${sent.sentTo ?? info.maskedEmail}.`);
+  const code = process.env.SEALPOST_CODE ?? (await promptSecret('Code: '));
+  const { sessionToken } = await callApi<{ sessionToken: string }>(server, 'POST', '/api/v1/access/verify', { body: { link: parsed.token, code } });
+  const headers = { 'x-recipient-session': sessionToken };
+  const call = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${server}${p}`, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    if (!res.ok) await failFromResponse(res, server);
+    return (res.status === 204 ? undefined : await res.json()) as T;
+  };
+  const status = await call<{ disclaimer: string | null; disclaimerAccepted: boolean }>('GET', '/api/v1/access/status');
+  if (status.disclaimer && !status.disclaimerAccepted) {
+    io.err(`\n${status.disclaimer}\n`);
+    const answer = opts.acceptDisclaimer ? 'yes' : (await promptSecret('Type "yes" to accept: ')).trim().toLowerCase();
+    if (answer !== 'yes') throw errors.forbidden('disclaimer_required', 'the disclaimer was not accepted; the message was not opened');
+    await call('POST', '/api/v1/access/disclaimer');
+  }
+  return { server, headers, call };
+}
+
+/** The id of a recipient of one of your messages, by address. */
+async function recipientIdOf(c: StoredCredentials, messageId: string, address: string): Promise<string> {
+  const m = await callApi<SentMessage>(c.server, 'GET', `/api/v1/messages/${encodeURIComponent(messageId)}`, { token: c.token });
+  const r = m.recipients.find((x) => x.email === address.trim().toLowerCase() && x.status !== 'removed');
+  if (!r) throw errors.notFound('recipient_not_found', `${address} is not a recipient of this message`);
+  return r.id;
 }
 
 const CONTENT_TYPES: Record<string, string> = { '.pdf': 'application/pdf', '.txt': 'text/plain', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.csv': 'text/csv', '.zip': 'application/zip', '.json': 'application/json', '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' };
@@ -101,8 +171,7 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
     .option('--json', 'print JSON')
     .action(async (opts: { to?: string[]; cc?: string[]; bcc?: string[]; subject: string; bodyFile?: string; body?: string; attach?: string[]; label?: string; expires?: string; expiry: boolean; json?: boolean }) => {
       const c = await signedIn();
-      if (opts.body !== undefined && opts.bodyFile) throw errors.invalid('body_twice', 'give the body with --body or --body-file, not both');
-      const text = opts.body ?? (opts.bodyFile === '-' ? await new Response(Readable.toWeb(process.stdin) as ReadableStream).text() : opts.bodyFile ? await readFile(opts.bodyFile, 'utf8').catch(() => { throw errors.invalid('file_not_found', `cannot read ${opts.bodyFile}`); }) : '');
+      const text = await readBody(opts);
       let expiresAt: string | null | undefined;
       if (!opts.expiry) expiresAt = null;
       else if (opts.expires) {
@@ -110,11 +179,7 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
         if (Number.isNaN(d.getTime())) throw errors.invalid('invalid_expiry', `--expires "${opts.expires}" is not a date`);
         expiresAt = d.toISOString();
       }
-      const attachments = [];
-      for (const file of opts.attach ?? []) {
-        const { uploadId } = await uploadFile(c, file);
-        attachments.push({ uploadId, filename: path.basename(file), contentType: CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' });
-      }
+      const attachments = await uploadAttachments(c.server, '/api/v1/uploads', { authorization: `Bearer ${c.token}` }, opts.attach);
       const sent = await callApi<SentMessage>(c.server, 'POST', '/api/v1/messages', {
         token: c.token,
         body: { to: opts.to ?? [], ...(opts.cc ? { cc: opts.cc } : {}), ...(opts.bcc ? { bcc: opts.bcc } : {}), subject: opts.subject, text, ...(opts.label ? { label: opts.label } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}), attachments },
@@ -168,12 +233,7 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
       const c = await signedIn();
       const verb = opts.undo ? 'unrevoke' : 'revoke';
       let path_ = `/api/v1/messages/${encodeURIComponent(id)}/${verb}`;
-      if (opts.recipient) {
-        const m = await callApi<SentMessage>(c.server, 'GET', `/api/v1/messages/${encodeURIComponent(id)}`, { token: c.token });
-        const r = m.recipients.find((x) => x.email === opts.recipient!.trim().toLowerCase());
-        if (!r) throw errors.notFound('recipient_not_found', `${opts.recipient} is not a recipient of this message`);
-        path_ = `/api/v1/messages/${encodeURIComponent(id)}/recipients/${r.id}/${verb}`;
-      }
+      if (opts.recipient) path_ = `/api/v1/messages/${encodeURIComponent(id)}/recipients/${await recipientIdOf(c, id, opts.recipient)}/${verb}`;
       const m = await callApi<SentMessage>(c.server, 'POST', path_, { token: c.token });
       print(io, opts.json ? m : summary(m), opts.json);
     });
@@ -212,29 +272,9 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
     .option('--accept-disclaimer', 'accept the label\'s disclaimer without asking')
     .option('--json', 'print JSON (subject, sender, recipients, body, attachments)')
     .action(async (link: string, opts: { server?: string; out?: string; acceptDisclaimer?: boolean; json?: boolean }) => {
-      const parsed = linkTokenOf(link);
-      const server = (opts.server ?? parsed.server)?.replace(/\/$/, '');
-      if (!server) throw errors.invalid('server_required', 'give the whole link from the email, or --server <url> with the token');
-      const info = await callApi<{ maskedEmail: string }>(server, 'POST', '/api/v1/access/link', { body: { link: parsed.token } });
-      const sent = await callApi<{ sentTo: string }>(server, 'POST', '/api/v1/access/code', { body: { link: parsed.token } });
-      io.err(`A one-time code was sent to ${sent.sentTo ?? info.maskedEmail}.`);
-      const code = process.env.SEALPOST_CODE ?? (await promptSecret('Code: '));
-      const { sessionToken } = await callApi<{ sessionToken: string }>(server, 'POST', '/api/v1/access/verify', { body: { link: parsed.token, code } });
-      const headers = { 'x-recipient-session': sessionToken };
-      const recipientApi = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-        const res = await fetch(`${server}${p}`, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-        if (!res.ok) await failFromResponse(res, server);
-        return (res.status === 204 ? undefined : await res.json()) as T;
-      };
-      const status = await recipientApi<{ disclaimer: string | null; disclaimerAccepted: boolean }>('GET', '/api/v1/access/status');
-      if (status.disclaimer && !status.disclaimerAccepted) {
-        io.err(`\n${status.disclaimer}\n`);
-        const answer = opts.acceptDisclaimer ? 'yes' : (await promptSecret('Type "yes" to accept: ')).trim().toLowerCase();
-        if (answer !== 'yes') throw errors.forbidden('disclaimer_required', 'the disclaimer was not accepted; the message was not opened');
-        await recipientApi('POST', '/api/v1/access/disclaimer');
-      }
+      const { server, headers, call } = await verifyRecipient(io, link, opts);
       const pair = createClientKeyPair();
-      const opened = await recipientApi<OpenedMessage>('POST', '/api/v1/access/open', { clientPublicKey: pair.publicKey });
+      const opened = await call<OpenedMessage>('POST', '/api/v1/access/open', { clientPublicKey: pair.publicKey });
       const keys = openKeyRelease(pair, opened.keyRelease);
       const fetchSealed = async (objectId: string) => {
         const res = await fetch(`${server}/api/v1/access/objects/${objectId}`, { headers });
@@ -286,6 +326,99 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
         io.out(result.text);
         for (const a of result.attachments) io.out(`[attachment] ${a.filename} (${a.size} bytes)`);
         for (const s of saved) io.out(`saved ${s}`);
+      }
+    });
+
+  program
+    .command('reply <link>')
+    .description('send a secure reply to a message you received: asks for the emailed code, then replies to the sender (--all: also To and Cc)')
+    .option('--body-file <file>', 'file with the plain-text reply ("-" for standard input)')
+    .option('--body <text>', 'plain-text reply given inline')
+    .option('--all', 'reply to all: the sender and the To and Cc recipients (never Bcc)')
+    .option('--attach <file>', 'attach a file (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--server <url>', 'server URL (default: taken from the link)')
+    .option('--accept-disclaimer', "accept the label's disclaimer without asking")
+    .option('--json', 'print JSON')
+    .action(async (link: string, opts: { bodyFile?: string; body?: string; all?: boolean; attach?: string[]; server?: string; acceptDisclaimer?: boolean; json?: boolean }) => {
+      const text = await readBody(opts);
+      if (text.trim() === '') throw errors.invalid('body_required', 'give the reply with --body-file <file> or --body <text>');
+      const { server, headers, call } = await verifyRecipient(io, link, opts);
+      const attachments = await uploadAttachments(server, '/api/v1/access/uploads', headers, opts.attach);
+      const sent = await call<SentReply>('POST', '/api/v1/access/reply', { text, replyAll: !!opts.all, attachments });
+      print(io, opts.json ? sent : { id: sent.id, subject: sent.subject, to: sent.to.join(', '), cc: sent.cc.join(', ') || '-', attachments: sent.attachmentCount }, opts.json);
+    });
+
+  const recipients = program.command('recipients').description('add recipients to a message you sent, or remove them');
+  recipients
+    .command('add <messageId>')
+    .description('add recipients after sending; each gets a notification with their own link (not under a no-forward label)')
+    .option('--to <addresses>', 'recipient (repeatable or comma-separated)', collect)
+    .option('--cc <addresses>', 'Cc recipient (repeatable or comma-separated)', collect)
+    .option('--bcc <addresses>', 'Bcc recipient, invisible to others (repeatable or comma-separated)', collect)
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { to?: string[]; cc?: string[]; bcc?: string[]; json?: boolean }) => {
+      const c = await signedIn();
+      const m = await callApi<SentMessage>(c.server, 'POST', `/api/v1/messages/${encodeURIComponent(id)}/recipients`, { token: c.token, body: { ...(opts.to ? { to: opts.to } : {}), ...(opts.cc ? { cc: opts.cc } : {}), ...(opts.bcc ? { bcc: opts.bcc } : {}) } });
+      print(io, opts.json ? m : summary(m), opts.json);
+    });
+  recipients
+    .command('remove <messageId>')
+    .description('remove a recipient: their link stops working at once')
+    .requiredOption('--recipient <address>', 'the recipient to remove')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { recipient: string; json?: boolean }) => {
+      const c = await signedIn();
+      const m = await callApi<SentMessage>(c.server, 'DELETE', `/api/v1/messages/${encodeURIComponent(id)}/recipients/${await recipientIdOf(c, id, opts.recipient)}`, { token: c.token });
+      print(io, opts.json ? m : summary(m), opts.json);
+    });
+
+  const requests = program.command('requests').description('access requests for a message you sent, from people who hold a forwarded link: list, approve, deny');
+  requests
+    .command('list <messageId>', { isDefault: true })
+    .description('list the access requests of a message (the default: sealpost requests <messageId>)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const c = await signedIn();
+      const { requests: list } = await callApi<{ requests: AccessRequest[] }>(c.server, 'GET', `/api/v1/messages/${encodeURIComponent(id)}/access-requests`, { token: c.token });
+      if (opts.json) print(io, list, true);
+      else if (list.length === 0) io.out('No access requests for this message.');
+      else for (const r of list) io.out(`${r.id}  ${r.status.padEnd(8)} ${r.email} (link of ${r.via}, ${new Date(r.requestedAt).toISOString()})${r.reason ? `\n    reason: ${r.reason.replace(/\n/g, ' ')}` : ''}`);
+    });
+  for (const decision of ['approve', 'deny'] as const) {
+    requests
+      .command(`${decision} <messageId> <requestId>`)
+      .description(decision === 'approve' ? 'approve: the requester becomes a Bcc recipient and is notified with their own link' : 'deny: the requester is told by email')
+      .option('--json', 'print JSON')
+      .action(async (id: string, requestId: string, opts: { json?: boolean }) => {
+        const c = await signedIn();
+        const r = await callApi<AccessRequest>(c.server, 'POST', `/api/v1/messages/${encodeURIComponent(id)}/access-requests/${encodeURIComponent(requestId)}/${decision}`, { token: c.token });
+        if (opts.json) print(io, r, true);
+        else io.out(`${r.email}: ${r.status}`);
+      });
+  }
+
+  program
+    .command('thread <messageId>')
+    .description('a thread you are part of, oldest first: your messages and the replies you received')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const c = await signedIn();
+      const t = await callApi<Thread>(c.server, 'GET', `/api/v1/messages/${encodeURIComponent(id)}/thread`, { token: c.token });
+      if (opts.json) {
+        print(io, t, true);
+        return;
+      }
+      for (const [i, m] of t.messages.entries()) {
+        if (i > 0) io.out('');
+        io.out(`── ${new Date(m.createdAt).toISOString()}  ${m.sentByYou ? 'you' : m.sender}${m.fromRecipient ? ' (secure reply)' : ''}  [${m.id}]`);
+        io.out(`To:      ${m.to.join(', ')}${m.cc.length ? `\nCc:      ${m.cc.join(', ')}` : ''}${m.bcc.length ? `\nBcc:     ${m.bcc.join(', ')}` : ''}`);
+        if (m.withheld) {
+          io.out(`(content withheld: ${m.withheld === 'message_revoked' ? 'revoked' : 'expired'})`);
+          continue;
+        }
+        io.out(`Subject: ${m.subject}\n`);
+        io.out(m.text ?? '');
+        for (const a of m.attachments) io.out(`[attachment] ${a.filename} (${a.size} bytes)`);
       }
     });
 }

@@ -1,10 +1,14 @@
 // Recipients' API — /api/v1/access: describe a link, request and verify a one-time code, accept
-// a disclaimer, get the message's keys wrapped to the client's session key, and download
-// sealed bytes to decrypt locally. The link token travels in request bodies (never in a URL,
-// so it stays out of logs); the recipient session in the X-Recipient-Session header.
+// a disclaimer, get the message's keys wrapped to the client's session key, download sealed
+// bytes to decrypt locally, and write secure replies (with attachments). People who hold a
+// forwarded link ask the sender for access here too. The link token travels in request bodies
+// (never in a URL, so it stays out of logs); the recipient session in the X-Recipient-Session header.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
 import { errors } from '../../shared/app-error.ts';
+import { MAX_REASON_LENGTH } from '../../messages/access-request.service.ts';
 import type { Messaging } from '../../messages/messaging.ts';
+import { MAX_ATTACHMENT_BYTES } from '../../messages/upload.service.ts';
 import { requestContext } from '../auth.ts';
 import { errorResponses } from './schemas.ts';
 
@@ -148,5 +152,96 @@ export function registerAccessRoutes(app: FastifyInstance, messaging: Messaging)
       if (range) reply.status(206).header('content-range', `bytes ${sealed.start}-${sealed.start + sealed.length - 1}/${sealed.totalLength}`);
       return reply.send(sealed.stream);
     },
+  );
+
+  app.post<{ Body: { link: string; email: string; reason?: string } }>(
+    '/api/v1/access/requests',
+    {
+      schema: {
+        tags,
+        summary: 'Ask the sender for access through a forwarded link: emails a one-time code to your own address. Says nothing about the message; 403 forwarding_not_allowed under a no-forward label',
+        body: { type: 'object', properties: { link, email: { type: 'string', minLength: 1, maxLength: 320 }, reason: { type: 'string', maxLength: MAX_REASON_LENGTH } }, required: ['link', 'email'], additionalProperties: false },
+        response: { 202: { type: 'object', properties: { requestId: { type: 'string' }, sentTo: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } }, required: ['requestId', 'sentTo', 'expiresAt'] }, ...errorResponses(400, 403, 404, 429, 503) },
+      },
+    },
+    async (req, reply) => reply.status(202).send(await messaging.accessRequests.request(req.body.link, { email: req.body.email, reason: req.body.reason }, requestContext(req))),
+  );
+
+  app.post<{ Body: { requestId: string; code: string } }>(
+    '/api/v1/access/requests/verify',
+    {
+      schema: {
+        tags,
+        summary: 'Check the code of an access request; the request then goes to the sender (status pending)',
+        body: { type: 'object', properties: { requestId: { type: 'string', minLength: 1, maxLength: 64 }, code: { type: 'string', minLength: 1, maxLength: 12 } }, required: ['requestId', 'code'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { status: { type: 'string', enum: ['pending'] } }, required: ['status'] }, ...errorResponses(400, 403, 404, 409, 429) },
+      },
+    },
+    async (req) => messaging.accessRequests.verify(req.body.requestId, req.body.code.trim(), requestContext(req)),
+  );
+
+  // Reply attachments: the raw file as the body, sealed as it streams in (Content-Length required).
+  app.register(async (scope) => {
+    scope.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+    scope.post(
+      '/api/v1/access/uploads',
+      {
+        bodyLimit: MAX_ATTACHMENT_BYTES,
+        schema: {
+          tags,
+          summary: "Upload one attachment for a secure reply (raw bytes, Content-Type application/octet-stream, Content-Length required); sealed in the sender's organisation, private to you until you reply",
+          response: { 201: { type: 'object', properties: { uploadId: { type: 'string' }, size: { type: 'integer' } }, required: ['uploadId', 'size'] }, ...errorResponses(400, 401, 403, 411, 429) },
+        },
+      },
+      async (req, reply) => {
+        const session = recipientSession(req);
+        const length = Number(req.headers['content-length']);
+        if (!req.headers['content-length'] || !Number.isSafeInteger(length)) throw errors.invalid('length_required', 'send the file size as Content-Length (chunked uploads are not accepted)');
+        return reply.status(201).send(await messaging.replies.upload(session, { length, source: req.body as Readable }, requestContext(req)));
+      },
+    );
+  });
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/access/uploads/:id',
+    { schema: { tags, summary: 'Discard a reply attachment that was not sent (crypto-shredded)', params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] }, response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404) } } },
+    async (req, reply) => {
+      await messaging.replies.discardUpload(recipientSession(req), req.params.id, requestContext(req));
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Body: { text: string; html?: string | null; replyAll: boolean; attachments?: Array<{ uploadId: string; filename: string; contentType: string }> } }>(
+    '/api/v1/access/reply',
+    {
+      schema: {
+        tags,
+        summary: "Secure reply: a new sealed message in the thread, to the sender (replyAll: also the message's To and Cc, never Bcc); each recipient is notified with a link",
+        body: {
+          type: 'object',
+          properties: {
+            text: { type: 'string' },
+            html: { type: ['string', 'null'] },
+            replyAll: { type: 'boolean' },
+            attachments: {
+              type: 'array',
+              maxItems: 100,
+              items: { type: 'object', properties: { uploadId: { type: 'string', maxLength: 64 }, filename: { type: 'string', minLength: 1, maxLength: 255 }, contentType: { type: 'string', minLength: 3, maxLength: 255 } }, required: ['uploadId', 'filename', 'contentType'], additionalProperties: false },
+            },
+          },
+          required: ['text', 'replyAll'],
+          additionalProperties: false,
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: { id: { type: 'string' }, threadId: { type: 'string' }, inReplyTo: { type: 'string' }, subject: { type: 'string' }, to: { type: 'array', items: { type: 'string' } }, cc: { type: 'array', items: { type: 'string' } }, attachmentCount: { type: 'integer' } },
+            required: ['id', 'threadId', 'inReplyTo', 'subject', 'to', 'cc', 'attachmentCount'],
+          },
+          ...errorResponses(400, 401, 403, 409, 429),
+        },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await messaging.replies.reply(recipientSession(req), req.body, requestContext(req))),
   );
 }

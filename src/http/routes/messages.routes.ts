@@ -1,5 +1,6 @@
-// Senders' API: labels, attachment uploads, sending, sent items and the controls after
-// sending (revoke, un-revoke, per-recipient revoke, expiry) — /api/v1/{labels,uploads,messages}.
+// Senders' API: labels, attachment uploads, sending (and replying within a thread), sent items,
+// threads and the controls after sending (revoke, un-revoke, per-recipient revoke, expiry,
+// adding and removing recipients, deciding access requests) — /api/v1/{labels,uploads,messages}.
 // Every lookup is scoped to the caller: another user's message is the same 404 as none.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
@@ -74,6 +75,48 @@ export function addMessageSchemas(app: FastifyInstance): void {
     },
     required: ['id', 'threadId', 'inReplyTo', 'subject', 'label', 'createdAt', 'expiresAt', 'revokedAt', 'attachments', 'recipients'],
   });
+  app.addSchema({
+    $id: 'AccessRequest',
+    type: 'object',
+    description: 'A request for access from someone who holds a forwarded link and proved control of their address.',
+    properties: {
+      id: { type: 'string' },
+      email: { type: 'string' },
+      reason: { type: ['string', 'null'] },
+      status: { type: 'string', enum: ['pending', 'approved', 'denied'] },
+      via: { type: 'string', description: 'The recipient whose link was used (whose notification was forwarded).' },
+      requestedAt: dateTime,
+      decidedAt: nullableDateTime,
+    },
+    required: ['id', 'email', 'reason', 'status', 'via', 'requestedAt', 'decidedAt'],
+  });
+  app.addSchema({
+    $id: 'ThreadMessage',
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      inReplyTo: { type: ['string', 'null'] },
+      sender: { type: 'string' },
+      sentByYou: { type: 'boolean' },
+      fromRecipient: { type: 'boolean', description: 'A secure reply written by a recipient.' },
+      label: { type: 'string' },
+      createdAt: dateTime,
+      expiresAt: nullableDateTime,
+      revokedAt: nullableDateTime,
+      to: { type: 'array', items: { type: 'string' } },
+      cc: { type: 'array', items: { type: 'string' } },
+      bcc: { type: 'array', items: { type: 'string' }, description: 'Only for messages you sent.' },
+      withheld: { type: ['string', 'null'], enum: ['message_revoked', 'message_expired', null], description: 'Why the content of a received message is not shown.' },
+      subject: { type: ['string', 'null'] },
+      text: { type: ['string', 'null'] },
+      html: { type: ['string', 'null'] },
+      attachments: {
+        type: 'array',
+        items: { type: 'object', properties: { objectId: { type: 'string' }, filename: { type: 'string' }, contentType: { type: 'string' }, size: { type: 'integer' } }, required: ['objectId', 'filename', 'contentType', 'size'] },
+      },
+    },
+    required: ['id', 'inReplyTo', 'sender', 'sentByYou', 'fromRecipient', 'label', 'createdAt', 'expiresAt', 'revokedAt', 'to', 'cc', 'bcc', 'withheld', 'subject', 'text', 'html', 'attachments'],
+  });
 }
 
 const SENDING_ROLES = ['administrator', 'author'] as const;
@@ -120,7 +163,7 @@ export function registerMessageRoutes(app: FastifyInstance, messaging: Messaging
     return reply.status(204).send();
   });
 
-  app.post<{ Body: { to: string[]; cc?: string[]; bcc?: string[]; subject: string; text: string; html?: string | null; label?: string; expiresAt?: string | null; attachments?: Array<{ uploadId: string; filename: string; contentType: string }> } }>(
+  app.post<{ Body: { to: string[]; cc?: string[]; bcc?: string[]; subject: string; text: string; html?: string | null; label?: string; expiresAt?: string | null; inReplyTo?: string; attachments?: Array<{ uploadId: string; filename: string; contentType: string }> } }>(
     '/api/v1/messages',
     {
       schema: {
@@ -137,6 +180,7 @@ export function registerMessageRoutes(app: FastifyInstance, messaging: Messaging
             html: { type: ['string', 'null'] },
             label: { type: 'string', minLength: 1, maxLength: 64 },
             expiresAt: nullableDateTime,
+            inReplyTo: { type: 'string', maxLength: 64, description: 'Reply within a thread: a message you sent or received. The label defaults to that message\'s.' },
             attachments: {
               type: 'array',
               maxItems: 100,
@@ -235,4 +279,59 @@ export function registerMessageRoutes(app: FastifyInstance, messaging: Messaging
     },
     async (req) => ({ events: await messaging.messages.auditTrail(senderOf(req, []), req.params.id) }),
   );
+
+  const recipientParams = { type: 'object', properties: { id, recipientId: id }, required: ['id', 'recipientId'] } as const;
+  app.post<{ Params: { id: string }; Body: { to?: string[]; cc?: string[]; bcc?: string[] } }>(
+    '/api/v1/messages/:id/recipients',
+    {
+      schema: {
+        tags,
+        summary: 'Add recipients after sending; each is notified with their own link. Refused (403 forwarding_not_allowed) under a no-forward label',
+        params: messageParams,
+        body: { type: 'object', properties: { to: addressList, cc: addressList, bcc: addressList }, additionalProperties: false },
+        response: { 200: { $ref: 'SentMessage#' }, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req) => messaging.messages.addRecipients(senderOf(req), req.params.id, req.body, requestContext(req)),
+  );
+
+  app.delete<{ Params: { id: string; recipientId: string } }>(
+    '/api/v1/messages/:id/recipients/:recipientId',
+    { schema: { tags, summary: 'Remove a recipient: their link stops working at once (allowed under every label)', params: recipientParams, response: { 200: { $ref: 'SentMessage#' }, ...errorResponses(401, 403, 404) } } },
+    async (req) => messaging.messages.removeRecipient(senderOf(req), req.params.id, req.params.recipientId, requestContext(req)),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/messages/:id/thread',
+    {
+      schema: {
+        tags,
+        summary: "The thread of one of your messages, oldest first: what you sent and what you received in it (recipients' secure replies included), opened for you",
+        params: messageParams,
+        response: { 200: { type: 'object', properties: { threadId: { type: 'string' }, messages: { type: 'array', items: { $ref: 'ThreadMessage#' } } }, required: ['threadId', 'messages'] }, ...errorResponses(401, 404) },
+      },
+    },
+    async (req) => messaging.messages.thread(senderOf(req, []), req.params.id, requestContext(req)),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/messages/:id/access-requests',
+    { schema: { tags, summary: 'Requests for access to one of your messages from people who hold a forwarded link, newest first', params: messageParams, response: { 200: { type: 'object', properties: { requests: { type: 'array', items: { $ref: 'AccessRequest#' } } }, required: ['requests'] }, ...errorResponses(401, 404) } } },
+    async (req) => ({ requests: await messaging.accessRequests.list(senderOf(req, []), req.params.id) }),
+  );
+
+  for (const decision of ['approve', 'deny'] as const) {
+    app.post<{ Params: { id: string; requestId: string } }>(
+      `/api/v1/messages/:id/access-requests/:requestId/${decision}`,
+      {
+        schema: {
+          tags,
+          summary: decision === 'approve' ? 'Approve a request: the requester becomes a Bcc recipient and is notified with their own link' : 'Deny a request; the requester is told by email',
+          params: { type: 'object', properties: { id, requestId: id }, required: ['id', 'requestId'] },
+          response: { 200: { $ref: 'AccessRequest#' }, ...errorResponses(401, 403, 404, 409) },
+        },
+      },
+      async (req) => messaging.accessRequests[decision](senderOf(req), req.params.id, req.params.requestId, requestContext(req)),
+    );
+  }
 }

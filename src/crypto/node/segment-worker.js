@@ -1,0 +1,86 @@
+// Worker thread of the segment pool (segment-pool.ts): AES-256-GCM on one segment per job.
+// Plain JavaScript on purpose: a worker does not inherit the tsx loader of the main thread,
+// and it must start the same way under tsx, vitest and bin/sealpost.js.
+//
+// It knows nothing of the sealed-object format. The main thread derives nonce and AAD with
+// the shared format code and sends, per job:
+//   { id, op: 'seal' | 'open', key (32 bytes), nonce (12), aad, input: ArrayBuffer, length }
+// `input` is transferred; its first `length` bytes are the plaintext (seal), or the
+// ciphertext followed by its 16-byte tag (open). The answer transfers `input` back, for reuse,
+// with the result in a buffer of its own:
+//   seal → { id, ok: true, input, output: ciphertext, tag }
+//   open → { id, ok: true, input, output: plaintext }
+//        | { id, ok: false, input, failure: 'authentication_failed' }
+//   anything unexpected → { id, ok: false, failure: 'error', message } (never key or data bytes)
+//
+// The output of one cipher.update() over the whole segment is handed over as it is: feeding
+// OpenSSL smaller pieces and copying them together measured slower here, not faster.
+
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { parentPort } from 'node:worker_threads';
+
+const TAG_LENGTH = 16;
+
+if (!parentPort) throw new Error('segment-worker.js must run as a worker thread');
+const port = parentPort;
+
+/** The ArrayBuffer of `bytes`, copied only if `bytes` does not own all of it (not transferable as is). */
+function ownBuffer(bytes) {
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes.buffer;
+  return new Uint8Array(bytes).buffer;
+}
+
+function seal(key, nonce, aad, input, length) {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
+  key.fill(0); // OpenSSL holds its own copy now
+  cipher.setAAD(aad);
+  const ciphertext = cipher.update(new Uint8Array(input, 0, length));
+  cipher.final(); // GCM: no further output
+  return { output: ownBuffer(ciphertext), tag: new Uint8Array(cipher.getAuthTag()) };
+}
+
+/** Returns null when the tag does not verify; the unauthenticated plaintext is then wiped. */
+function open(key, nonce, aad, input, length) {
+  const ctLength = length - TAG_LENGTH;
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
+  key.fill(0);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(new Uint8Array(input, ctLength, TAG_LENGTH));
+  let plaintext;
+  try {
+    // update() returns plaintext before the tag is checked: it leaves this thread only after
+    // final() succeeded, otherwise it is overwritten here.
+    plaintext = decipher.update(new Uint8Array(input, 0, ctLength));
+    decipher.final();
+  } catch {
+    plaintext?.fill(0);
+    return null;
+  }
+  return { output: ownBuffer(plaintext) };
+}
+
+port.on('message', (job) => {
+  const { id, op, key, nonce, aad, input, length } = job;
+  try {
+    if (!(input instanceof ArrayBuffer) || !Number.isSafeInteger(length) || length < 0 || length > input.byteLength) {
+      throw new RangeError('segment length does not fit its buffer');
+    }
+    let result;
+    if (op === 'seal') {
+      result = seal(key, nonce, aad, input, length);
+    } else if (op === 'open') {
+      if (length < TAG_LENGTH) throw new RangeError('sealed segment shorter than its tag');
+      result = open(key, nonce, aad, input, length);
+      if (!result) {
+        port.postMessage({ id, ok: false, failure: 'authentication_failed', input }, [input]);
+        return;
+      }
+    } else {
+      throw new TypeError(`unknown segment operation ${String(op)}`);
+    }
+    port.postMessage({ id, ok: true, input, ...result }, [input, result.output]);
+  } catch (err) {
+    if (key instanceof Uint8Array) key.fill(0);
+    port.postMessage({ id, ok: false, failure: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+});

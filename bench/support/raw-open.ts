@@ -1,0 +1,136 @@
+// The database work of one key release (POST /api/v1/access/open), done straight through
+// node-postgres with no HTTP, no validation and no key crypto: the ceiling the API could
+// reach on this machine. Keep the statements in step with what RecipientAccessService.open
+// (src/messages/recipient-access.service.ts), ContentStore.dataKey, KeyService.unwrapDataKey
+// and appendAuditEvent (src/audit/) send, in the same order and the same transactions.
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { computeAuditHash, GENESIS_HASH } from '../../src/audit/audit.chain.ts';
+import type { AuditEventRecord } from '../../src/audit/audit.model.ts';
+
+/** What the raw loop needs; `sessions` are recipient session tokens as the API hands them out. */
+export interface RawOpenOptions {
+  databaseUrl: string;
+  /** The server's DATABASE_POOL_MAX: the same number of connections. */
+  poolMax: number;
+  /** Concurrent workers, each running one key release after another (autocannon's connections). */
+  workers: number;
+  sessions: string[];
+  /** What the server records as the caller's address. */
+  ip: string;
+}
+
+// Verbatim from recipient-access.service.ts (ACCESS_SELECT joined with the session).
+const SESSION_SQL = `
+  SELECT s.auth_level, s.expires_at AS session_expires_at, r.id AS recipient_id, r.tenant_id, r.email, r.kind, r.revoked_at AS recipient_revoked_at, r.removed_at, r.disclaimer_accepted_at,
+         m.id AS message_id, m.thread_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
+    FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`;
+const LABEL_SQL = 'SELECT * FROM labels WHERE tenant_id = $1 AND id = $2';
+const ATTACHMENTS_SQL = 'SELECT object_id FROM message_attachments WHERE message_id = $1 ORDER BY position';
+const SEALED_OBJECT_SQL = 'SELECT * FROM sealed_objects WHERE tenant_id = $1 AND id = $2';
+const KEK_SQL = 'SELECT * FROM key_encryption_keys WHERE id = $1';
+const VISIBLE_SQL = `SELECT email, kind FROM message_recipients WHERE message_id = $1 AND removed_at IS NULL AND kind IN ('to', 'cc') ORDER BY added_at, email`;
+const OPENED_SQL = 'UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = $1';
+// audit.repository.ts: lockChain, readHeadForAppend, insertAuditEvent.
+const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text))`;
+const HEAD_SQL = `SELECT h.chain_seq, h.hash, gen_random_uuid()::text AS id, date_trunc('milliseconds', clock_timestamp()) AS occurred_at
+  FROM (SELECT 1) AS one
+  LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`;
+const INSERT_SQL = `INSERT INTO audit_events (chain, chain_seq, id, tenant_id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, ip, user_agent, details, prev_hash, hash)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16)`;
+
+interface SessionRow {
+  recipient_id: string;
+  tenant_id: string;
+  message_id: string;
+  label_id: string;
+  envelope_object_id: string;
+}
+
+/** One key release's SQL. The audit hash is computed as the server does (SHA-256 of a few hundred bytes), so the chain stays verifiable. */
+async function openOnce(pool: pg.Pool, tokenHash: Buffer, ip: string): Promise<void> {
+  const { rows } = await pool.query<SessionRow>(SESSION_SQL, [tokenHash]);
+  const row = rows[0];
+  if (!row) throw new Error('recipient session not found');
+  await pool.query(LABEL_SQL, [row.tenant_id, row.label_id]);
+  const attachments = await pool.query<{ object_id: string }>(ATTACHMENTS_SQL, [row.message_id]);
+  const objectIds = [row.envelope_object_id, ...attachments.rows.map((a) => a.object_id)];
+  for (const id of objectIds) {
+    const object = await pool.query<{ kek_id: string }>(SEALED_OBJECT_SQL, [row.tenant_id, id]);
+    await pool.query(KEK_SQL, [object.rows[0]!.kek_id]);
+  }
+  await pool.query(VISIBLE_SQL, [row.message_id]);
+
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(OPENED_SQL, [row.recipient_id]);
+    await client.query(LOCK_SQL, [row.tenant_id]);
+    const head = (await client.query<{ chain_seq: string | null; hash: Buffer | null; id: string; occurred_at: Date }>(HEAD_SQL, [row.tenant_id])).rows[0]!;
+    const fields: Omit<AuditEventRecord, 'prevHash' | 'hash'> = {
+      chain: row.tenant_id,
+      chainSeq: head.chain_seq !== null ? (BigInt(head.chain_seq) + 1n).toString() : '1',
+      id: head.id,
+      tenantId: row.tenant_id,
+      occurredAt: head.occurred_at,
+      actorType: 'recipient',
+      actorId: row.recipient_id,
+      action: 'message.keys_released',
+      targetType: 'message',
+      targetId: row.message_id,
+      outcome: 'success',
+      ip,
+      userAgent: null,
+      details: { objects: objectIds.length },
+    };
+    const prevHash = head.hash ?? GENESIS_HASH;
+    const hash = computeAuditHash(prevHash, fields);
+    const f = fields;
+    await client.query(INSERT_SQL, [f.chain, f.chainSeq, f.id, f.tenantId, f.occurredAt, f.actorType, f.actorId, f.action, f.targetType, f.targetId, f.outcome, f.ip, f.userAgent, JSON.stringify(f.details), prevHash, hash]);
+    await client.query('COMMIT');
+    client.release();
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release(true);
+    throw err;
+  }
+}
+
+/** A pool and the workers that drive it; run() measures one window, the pool stays open between windows. */
+export class RawOpenLoop {
+  private readonly pool: pg.Pool;
+  private readonly hashes: Buffer[];
+  private next = 0;
+
+  constructor(private readonly opts: RawOpenOptions) {
+    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax, application_name: 'sealpost-bench-raw' });
+    this.pool.on('error', () => {});
+    // The server hashes the session token per request too; it is not the database's work.
+    this.hashes = opts.sessions.map((s) => createHash('sha256').update(Buffer.from(s, 'base64url')).digest());
+  }
+
+  /** `workers` loops of key releases for `seconds`; the latency of each in ms. */
+  async run(seconds: number): Promise<{ seconds: number; ok: number; latencies: number[]; failed: number; statusCodes: Record<string, number> }> {
+    const latencies: number[] = [];
+    let failed = 0;
+    const started = performance.now();
+    const deadline = started + seconds * 1000;
+    const worker = async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          await openOnce(this.pool, this.hashes[this.next++ % this.hashes.length]!, this.opts.ip);
+          latencies.push(performance.now() - t0);
+        } catch (err) {
+          if (failed++ === 0) process.stderr.write(`raw_sql: first failure: ${(err as Error).message}\n`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: this.opts.workers }, worker));
+    return { seconds: (performance.now() - started) / 1000, ok: latencies.length, latencies, failed, statusCodes: {} };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -125,6 +125,30 @@ describe('sealpost send and read (CLI)', () => {
     expect(trail.stdout).toMatch(/message\.keys_released\s+denied\s+rita@partner\.example/);
   });
 
+  it('does make the recipient accept the disclaimer of a restricted message and not save its attachments (no-download)', async () => {
+    const attachment = path.join(dir, 'secret.txt');
+    await writeFile(attachment, 'for your eyes only');
+    const sent = await sealpost(['send', '--to', 'vic@partner.example', '--subject', 'Restricted pack', '--body', 'See attachment.', '--attach', attachment, '--label', 'restricted', '--json'], env);
+    expect(sent.stderr).toBe('');
+    const note = await smtp.waitFor((m) => m.to.includes('vic@partner.example') && m.text.includes('/open#'));
+    expect(note.text).not.toContain('Restricted pack');
+    const link = /(http:\/\/\S+\/open#[A-Za-z0-9_-]{43})/.exec(note.text)![1]!;
+    const out = path.join(dir, 'vic');
+    await import('node:fs/promises').then((fs) => fs.mkdir(out));
+    const codesBefore = smtp.messages.length;
+    let answered = false;
+    const read = await sealpost(['read', link, '--out', out, '--accept-disclaimer'], env, (stderr, stdin) => {
+      if (answered || !stderr.includes('one-time code was sent')) return;
+      answered = true;
+      smtp.waitFor((m) => smtp.messages.indexOf(m) >= codesBefore && /code is (\d{6})/.test(m.text)).then((m) => stdin.end(`${/code is (\d{6})/.exec(m.text)![1]}\n`));
+    });
+    expect(read.code).toBe(0);
+    expect(read.stderr).toContain('restricted information');
+    expect(read.stderr).toContain('can only be viewed in the Sealpost portal');
+    expect(read.stdout).toContain('Subject: Restricted pack');
+    expect(await import('node:fs/promises').then((fs) => fs.readdir(out))).toEqual([]);
+  });
+
   it('does refuse commands that need a sign-in when there is none, with one clear line', async () => {
     const res = await sealpost(['sent'], { HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'nobody') });
     expect(res.code).toBe(1);

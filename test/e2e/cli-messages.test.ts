@@ -123,6 +123,8 @@ describe('sealpost send and read (CLI)', () => {
 
     const trail = await sealpost(['trail', message.id], env);
     expect(trail.stdout).toMatch(/message\.keys_released\s+denied\s+rita@partner\.example/);
+    // `sealpost audit <id>`, as the issue names it, is the same trail.
+    expect((await sealpost(['audit', message.id], env)).stdout).toBe(trail.stdout);
   });
 
   it('does make the recipient accept the disclaimer of a restricted message and not save its attachments (no-download)', async () => {

@@ -5,6 +5,7 @@ import type { AuditChainHead } from '../../audit/audit.model.ts';
 import { getAuditChainHead, verifyAuditChains } from '../../audit/audit.service.ts';
 import { errors } from '../../shared/app-error.ts';
 import { type CliIo, print, withRuntime } from '../context.ts';
+import { printMessageTrail } from './message.command.ts';
 
 /** Parses `chain:seq:hash` as printed by `sealpost audit head`. */
 function parseAnchor(value: string, previous: AuditChainHead[] = []): AuditChainHead[] {
@@ -14,7 +15,14 @@ function parseAnchor(value: string, previous: AuditChainHead[] = []): AuditChain
 }
 
 export function registerAuditCommands(program: Command, io: CliIo): void {
-  const audit = program.command('audit').description('verify and anchor the hash-chained audit log');
+  const audit = program.command('audit').description('verify and anchor the hash-chained audit log; "sealpost audit <messageId>" shows a sent message\'s trail');
+
+  // `sealpost audit <messageId>` (as the issue names it) is the same as `sealpost trail <messageId>`.
+  audit
+    .command('message <messageId>', { isDefault: true })
+    .description("audit trail of a message you sent (needs sealpost login)")
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => printMessageTrail(io, id, opts.json));
 
   audit
     .command('verify')

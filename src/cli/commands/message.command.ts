@@ -255,14 +255,9 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
 
   program
     .command('trail <messageId>')
-    .description('audit trail of a message you sent: sends, codes requested, opens, refusals, revocations')
+    .description('audit trail of a message you sent: sends, codes requested, opens, refusals, revocations (also: sealpost audit <messageId>)')
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { json?: boolean }) => {
-      const c = await signedIn();
-      const { events } = await callApi<{ events: Array<{ occurredAt: string; action: string; outcome: string; recipient: string | null; ip: string | null; reason: string | null }> }>(c.server, 'GET', `/api/v1/messages/${encodeURIComponent(id)}/audit`, { token: c.token });
-      if (opts.json) print(io, events, true);
-      else for (const e of events) io.out(`${e.occurredAt}  ${e.action.padEnd(26)} ${e.outcome.padEnd(8)} ${e.recipient ?? ''}${e.ip ? ` from ${e.ip}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
-    });
+    .action(async (id: string, opts: { json?: boolean }) => printMessageTrail(io, id, opts.json));
 
   program
     .command('read <link>')
@@ -421,4 +416,12 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
         for (const a of m.attachments) io.out(`[attachment] ${a.filename} (${a.size} bytes)`);
       }
     });
+}
+
+/** Prints a sent message's audit trail (`sealpost trail <id>` and `sealpost audit <id>`). */
+export async function printMessageTrail(io: CliIo, id: string, json: boolean | undefined): Promise<void> {
+  const c = await signedIn();
+  const { events } = await callApi<{ events: Array<{ occurredAt: string; action: string; outcome: string; recipient: string | null; ip: string | null; reason: string | null }> }>(c.server, 'GET', `/api/v1/messages/${encodeURIComponent(id)}/audit`, { token: c.token });
+  if (json) print(io, events, true);
+  else for (const e of events) io.out(`${e.occurredAt}  ${e.action.padEnd(26)} ${e.outcome.padEnd(8)} ${e.recipient ?? ''}${e.ip ? ` from ${e.ip}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
 }

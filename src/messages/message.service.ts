@@ -210,12 +210,13 @@ export class MessageService {
     } else {
       label = await findLabelByName(this.db, sender.tenantId, draft.label ?? DEFAULT_LABEL_NAME);
     }
-    const messageId = await this.deliver(
+    const { messageId, envelope } = await this.compose(
       { kind: 'user', tenantId: sender.tenantId, userId: sender.userId, email: sender.email },
       { recipients, subject: draft.subject, text: draft.text, html: draft.html, label, expiresAt: this.resolveExpiry(draft.expiresAt, label), attachments: draft.attachments, thread },
       ctx,
     );
-    return this.getSent(sender, messageId);
+    // The envelope was sealed a moment ago: answer from it instead of reading it back.
+    return this.getSent(sender, messageId, envelope);
   }
 
   /**
@@ -224,6 +225,10 @@ export class MessageService {
    * own pending uploads. Used by `send` and by secure replies; returns the new message's id.
    */
   async deliver(author: Author, m: Composition, ctx: RequestContext = {}): Promise<string> {
+    return (await this.compose(author, m, ctx)).messageId;
+  }
+
+  private async compose(author: Author, m: Composition, ctx: RequestContext): Promise<{ messageId: string; envelope: Envelope }> {
     const subject = m.subject.trim();
     if (subject.length > MAX_SUBJECT_LENGTH) throw errors.invalid('subject_too_long', `the subject is longer than ${MAX_SUBJECT_LENGTH} characters`);
     if (Buffer.byteLength(m.text, 'utf8') > MAX_TEXT_BYTES) throw errors.invalid('body_too_long', `the body is larger than ${MAX_TEXT_BYTES} bytes`);
@@ -287,7 +292,7 @@ export class MessageService {
       throw err;
     }
     this.opts.onEnqueued?.();
-    return messageId;
+    return { messageId, envelope };
   }
 
   private resolveExpiry(requested: Date | null | undefined, label: Label): Date | null {
@@ -373,9 +378,9 @@ export class MessageService {
   }
 
   /** The sender's view of one of their messages; not_found for anyone else. */
-  async getSent(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string): Promise<SentMessage> {
+  async getSent(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string, knownEnvelope?: Envelope): Promise<SentMessage> {
     const message = await this.ownMessage(sender, messageId);
-    const envelope = decodeEnvelope(await this.content.openBytes(sender.tenantId, message.envelope_object_id));
+    const envelope = knownEnvelope ?? decodeEnvelope(await this.content.openBytes(sender.tenantId, message.envelope_object_id));
     const label = await getLabel(this.db, sender.tenantId, message.label_id);
     const { rows } = await this.db.query<RecipientRow>(
       `SELECT id, email, kind, removed_at, revoked_at, delivery_status, delivery_attempts, delivery_error, notified_at, first_opened_at, last_opened_at

@@ -83,10 +83,10 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     closers.push(() => mailer.close());
     const accounts = createAccounts(db, { publicUrl: config.publicUrl });
     // The runner is started by the server only; CLI commands enqueue, the server delivers.
-    let jobs: JobRunner | undefined;
-    const messaging = createMessaging({ db, content, keys, mailer, publicUrl: config.publicUrl, onEnqueued: () => jobs?.wake() });
-    jobs = new JobRunner(db, { ...messaging.jobs }, logger);
-    const runner = jobs;
+    // The runner needs messaging's handlers and messaging nudges the runner: wake() is only
+    // called after a send commits, long after both exist.
+    const messaging = createMessaging({ db, content, keys, mailer, publicUrl: config.publicUrl, onEnqueued: () => runner.wake() });
+    const runner = new JobRunner(db, messaging.jobs, logger);
     closers.push(() => runner.stop());
 
     const readiness: ReadinessProbe[] = [

@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { createTenant } from '../../src/accounts/tenant.repository.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startServer, type RunningServer } from '../../src/runtime/server.ts';
 import { createLogger } from '../../src/shared/logger.ts';
+import { freePort } from '../support/e2e.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
@@ -38,15 +38,6 @@ function sealpost(args: string[], env: Record<string, string>, onStderr?: (text:
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
     });
   });
 }

@@ -3,66 +3,21 @@
 // (PGlite, and PostgreSQL when TEST_DATABASE_URL is set) with every email delivered by real
 // SMTP to an smtp-server sink. Recipients decrypt locally, as the CLI and browser do.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.ts';
-import { createClientKeyPair, openKeyRelease } from '../../src/crypto/node/key-release.ts';
-import { openBuffer } from '../../src/crypto/node/sealed-stream.ts';
-import { decodeEnvelope } from '../../src/messages/envelope.ts';
-import { startServer, type RunningServer } from '../../src/runtime/server.ts';
-import { createLogger } from '../../src/shared/logger.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/runtime/server.ts';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
-import { createDatabase, databaseUrl, dropDatabase, randomHex } from '../support/postgres-admin.ts';
-import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../support/smtp-sink.ts';
+import { apiClient, codeIn, e2eTargets, linkIn, recipientClient, startE2eServer, type E2eServer } from '../support/e2e.ts';
+import type { ReceivedMail, SmtpSink } from '../support/smtp-sink.ts';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const postgres = inject('sealpostPostgres');
-const targets = postgres ? ['pglite', 'postgres'] : ['pglite'];
-
-for (const target of targets) {
+for (const target of e2eTargets()) {
   describe(`after sending: replies, recipients and access requests over HTTP [${target}]`, () => {
-    let dataDir: string;
+    let env: E2eServer;
     let server: RunningServer;
     let smtp: SmtpSink;
     let alice: TestUser;
-    let dbName: string | undefined;
 
-    const api = async (user: TestUser | null, method: string, p: string, body?: unknown, headers: Record<string, string> = {}) => {
-      const res = await fetch(`${server.url}${p}`, {
-        method,
-        headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    };
-
-    const linkIn = (text: string) => /\/open#([A-Za-z0-9_-]{43})/.exec(text)?.[1];
-    const codeIn = (text: string) => /code is (\d{6})/.exec(text)?.[1];
-
-    /** The first email to `address` that arrives after `since` (an index into smtp.messages) and matches. */
-    const mailTo = (address: string, since: number, match: (m: ReceivedMail) => boolean = () => true) => smtp.waitFor((m) => smtp.messages.indexOf(m) >= since && m.to.includes(address) && match(m));
-
-    /** The recipient's side: a link from a notification → code by email → session. */
-    async function verify(address: string, link: string): Promise<string> {
-      const before = smtp.messages.length;
-      expect((await api(null, 'POST', '/api/v1/access/code', { link })).status).toBe(202);
-      const code = codeIn((await mailTo(address, before, (m) => codeIn(m.text) !== undefined)).text)!;
-      const verified = await api(null, 'POST', '/api/v1/access/verify', { link, code });
-      expect(verified.status).toBe(200);
-      return verified.body.sessionToken as string;
-    }
+    const api = apiClient(() => server);
+    const { mailTo, verify, decrypt } = recipientClient(() => env);
 
     /** Waits for the notification of `subject` to `address` and verifies its link. */
     async function openAs(address: string, subject: string, since = 0): Promise<{ link: string; session: string; note: ReceivedMail }> {
@@ -71,47 +26,19 @@ for (const target of targets) {
       return { link, session: await verify(address, link), note };
     }
 
-    type Decrypted = { status: number; error?: string; message?: any; you?: any; envelope?: ReturnType<typeof decodeEnvelope>; files?: Array<{ filename: string; bytes: Buffer }> };
-    async function decrypt(session: string): Promise<Decrypted> {
-      const pair = createClientKeyPair();
-      const opened = await api(null, 'POST', '/api/v1/access/open', { clientPublicKey: pair.publicKey }, { 'x-recipient-session': session });
-      if (opened.status !== 200) return { status: opened.status, error: opened.body.error.code as string };
-      const keys = openKeyRelease(pair, opened.body.keyRelease);
-      const get = async (objectId: string) => {
-        const res = await fetch(`${server.url}/api/v1/access/objects/${objectId}`, { headers: { 'x-recipient-session': session } });
-        expect(res.status).toBe(200);
-        const k = keys.get(objectId)!;
-        return openBuffer(k.dataKey, new Uint8Array(await res.arrayBuffer()), { objectId, keyId: k.keyId });
-      };
-      const envelope = decodeEnvelope(await get(opened.body.message.envelopeObjectId));
-      const files = await Promise.all(envelope.attachments.map(async (a) => ({ ...a, bytes: await get(a.objectId) })));
-      return { status: 200, message: opened.body.message, you: opened.body.you, envelope, files };
-    }
-
     const uploadAsRecipient = async (session: string, bytes: Buffer) => {
       const res = await fetch(`${server.url}/api/v1/access/uploads`, { method: 'POST', headers: { 'x-recipient-session': session, 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }, body: new Uint8Array(bytes) });
       return { status: res.status, body: (await res.json()) as { uploadId: string; size: number; error?: { code: string } } };
     };
 
     beforeAll(async () => {
-      smtp = await startSmtpSink();
-      dataDir = await mkdtemp(path.join(os.tmpdir(), 'sealpost-e2e-replies-'));
-      const port = await freePort();
-      const env: Record<string, string> = { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, SMTP_URL: smtp.url, MAIL_FROM: 'sealpost@example.test', SEGMENT_SIZE: '65536' };
-      if (target === 'postgres' && postgres) {
-        dbName = `${postgres.prefix}${randomHex(8)}`;
-        await createDatabase(postgres.url, dbName, 'template0');
-        env.DATABASE_URL = databaseUrl(postgres.url, dbName);
-      }
-      server = await startServer(loadConfig(env), { logger: createLogger('silent') });
+      env = await startE2eServer(target, 'replies', { SEGMENT_SIZE: '65536' });
+      ({ server, smtp } = env);
       alice = await createTestUser(server, { email: `alice-${target}@acme.example` });
     });
 
     afterAll(async () => {
-      await server?.close();
-      await smtp?.close();
-      await rm(dataDir, { recursive: true, force: true });
-      if (dbName && postgres) await dropDatabase(postgres.url, dbName);
+      await env?.close();
     });
 
     it('does deliver a secure reply with an attachment to the sender, who sees it in the thread and answers within it', async () => {

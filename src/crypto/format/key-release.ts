@@ -117,3 +117,20 @@ export function checkKeyRelease(value: unknown): KeyRelease {
   if (!ok) throw new KeyReleaseError('invalid_key_release', `not a version ${KEY_RELEASE_VERSION} key release`);
   return r as KeyRelease;
 }
+
+/** A structurally checked release with its server public key and salt decoded. */
+export interface ParsedKeyRelease {
+  release: KeyRelease;
+  serverPublicKey: Uint8Array;
+  salt: Uint8Array;
+}
+
+/** Checks a release received over the network and decodes its binary fields, before any crypto. */
+export function parseKeyRelease(value: unknown): ParsedKeyRelease {
+  const release = checkKeyRelease(value);
+  try {
+    return { release, serverPublicKey: decodePublicKey(release.serverPublicKey), salt: fromBase64Url(release.salt) };
+  } catch {
+    throw new KeyReleaseError('invalid_key_release', 'the key release has a malformed server key or salt');
+  }
+}

@@ -9,8 +9,8 @@ import {
   KEY_RELEASE_TAG_LENGTH,
   KEY_RELEASE_VERSION,
   KeyReleaseError,
-  checkKeyRelease,
   decodePublicKey,
+  parseKeyRelease,
   releaseInfo,
   releasedKeyAad,
   splitReleasedKey,
@@ -73,15 +73,7 @@ export function createClientKeyPair(): ClientKeyPair {
  * 'key_release_failed' if anything was altered or the release was made for another key pair.
  */
 export function openKeyRelease(pair: ClientKeyPair, value: unknown): Map<string, { keyId: string; dataKey: Buffer }> {
-  const release = checkKeyRelease(value);
-  let serverPublicKey: Uint8Array;
-  let salt: Uint8Array;
-  try {
-    serverPublicKey = decodePublicKey(release.serverPublicKey);
-    salt = fromBase64Url(release.salt);
-  } catch {
-    throw new KeyReleaseError('invalid_key_release', 'the key release has a malformed server key or salt');
-  }
+  const { release, serverPublicKey, salt } = parseKeyRelease(value);
   const clientPublicKey = pair.ecdh.getPublicKey();
   const wrappingKey = deriveWrappingKey(pair.ecdh, serverPublicKey, salt, releaseInfo(release.releaseId, release.audience, clientPublicKey, serverPublicKey));
   const out = new Map<string, { keyId: string; dataKey: Buffer }>();

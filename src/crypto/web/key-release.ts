@@ -5,8 +5,7 @@ import { fromBase64Url, toBase64Url } from '../format/bytes.ts';
 import {
   KEY_RELEASE_TAG_LENGTH,
   KeyReleaseError,
-  checkKeyRelease,
-  decodePublicKey,
+  parseKeyRelease,
   releaseInfo,
   releasedKeyAad,
   splitReleasedKey,
@@ -36,15 +35,7 @@ export async function createWebClientKeyPair(): Promise<WebClientKeyPair> {
  * with the sealed-object opener), by object id. Throws KeyReleaseError on any alteration.
  */
 export async function openWebKeyRelease(pair: WebClientKeyPair, value: unknown): Promise<Map<string, { keyId: string; key: CryptoKey }>> {
-  const release = checkKeyRelease(value);
-  let serverPublicKey: Uint8Array;
-  let salt: Uint8Array;
-  try {
-    serverPublicKey = decodePublicKey(release.serverPublicKey);
-    salt = fromBase64Url(release.salt);
-  } catch {
-    throw new KeyReleaseError('invalid_key_release', 'the key release has a malformed server key or salt');
-  }
+  const { release, serverPublicKey, salt } = parseKeyRelease(value);
   let serverKey: CryptoKey;
   try {
     serverKey = await subtle().importKey('raw', own(serverPublicKey), { name: 'ECDH', namedCurve: 'P-256' }, false, []);

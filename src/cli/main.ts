@@ -5,6 +5,7 @@ import { isAppError } from '../shared/app-error.ts';
 import { VERSION } from '../runtime/runtime.ts';
 import { registerAuditCommands } from './commands/audit.command.ts';
 import { registerMessageCommands } from './commands/message.command.ts';
+import { registerPreventCommands } from './commands/prevent.command.ts';
 import { registerDatabaseCommands } from './commands/database.command.ts';
 import { registerKeyCommands } from './commands/keys.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerKeyCommands(program, io);
   registerAuditCommands(program, io);
   registerMessageCommands(program, io);
+  registerPreventCommands(program, io);
   return program;
 }
 

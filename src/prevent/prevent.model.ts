@@ -44,6 +44,8 @@ export interface Observation {
   subject: string;
   threadId?: string | null;
   labelRank?: number | null;
+  /** Display names as written on the message, by lower-cased address (optional). */
+  names?: Record<string, string>;
 }
 
 /** Every check Prevent runs; stable ids used in policy, feedback, the API and the dashboard. */

@@ -32,6 +32,14 @@ export const FEATURES = [
   'domain_known',
   'log_tenant_activity',
   'log_sender_volume',
+  'sent_once',
+  'no_co_recipient',
+  'no_tenant_co',
+  'unknown_to_tenant',
+  'co_below_others',
+  'rival_on_draft',
+  'topic_sender_max',
+  'log_conversation_messages',
 ] as const;
 
 export const DIMS = FEATURES.length;
@@ -63,7 +71,8 @@ export function featureRows(d: SmartData, rcpts: readonly Candidate[], ctx: Draf
   const idf = ctx.tokens.map((t) => Math.log(1 + d.messages / Math.max(1, d.tokenT.get(t) ?? 0)));
   const lsent = rcpts.map((r) => Math.log1p(contactOf(u, r.id)?.sent ?? 0));
   const n = rcpts.length;
-  return rcpts.map((r, i) => {
+  const coMaxOf: number[] = [];
+  const rows = rcpts.map((r, i) => {
     const c = contactOf(u, r.id);
     const sent = c?.sent ?? 0;
     const recv = c?.recv ?? 0;
@@ -88,7 +97,7 @@ export function featureRows(d: SmartData, rcpts: readonly Candidate[], ctx: Draf
       tSum += t;
     }
 
-    let topicU = 0, topicT = 0, wU = 0, wT = 0;
+    let topicU = 0, topicT = 0, wU = 0, wT = 0, topicMax = 0;
     if (r.id !== undefined) {
       const profU = u?.topic.get(r.id);
       const profT = d.topicT.get(r.id);
@@ -97,7 +106,9 @@ export function featureRows(d: SmartData, rcpts: readonly Candidate[], ctx: Draf
         const nu = u?.tokens.get(t) ?? 0;
         if (nu > 0) {
           wU += w;
-          topicU += (w * (profU?.get(t) ?? 0)) / nu;
+          const p = (profU?.get(t) ?? 0) / nu;
+          topicU += w * p;
+          if (nu >= 2) topicMax = Math.max(topicMax, p);
         }
         const nt = d.tokenT.get(t) ?? 0;
         if (nt > 0) {
@@ -113,6 +124,7 @@ export function featureRows(d: SmartData, rcpts: readonly Candidate[], ctx: Draf
 
     const rival = bestRival(d, u, r);
     const fam = sent + recv;
+    coMaxOf[i] = coMax;
     return [
       1,
       lsent[i]!,
@@ -137,8 +149,25 @@ export function featureRows(d: SmartData, rcpts: readonly Candidate[], ctx: Draf
       (u?.domains.get(domainOf(r.address)) ?? 0) > 0 ? 1 : 0,
       Math.log1p(r.id === undefined ? 0 : d.part.get(r.id) ?? 0),
       Math.log1p(u?.sent ?? 0),
+      sent === 1 ? 1 : 0,
+      others && coMax === 0 ? 1 : 0,
+      others && tMax === 0 ? 1 : 0,
+      r.id === undefined || !d.part.get(r.id) ? 1 : 0,
+      0,
+      rival && rcpts.some((o) => o.id === rival.id) ? 1 : 0,
+      topicMax,
+      Math.log1p(conv && r.id !== undefined ? conv.members.get(r.id) ?? 0 : 0),
     ];
   });
+  // How much less this recipient is co-addressed than the draft's other recipients are.
+  const coIdx = FEATURES.indexOf('co_below_others');
+  rows.forEach((row, i) => {
+    if (n < 2) return;
+    let mean = 0;
+    for (let j = 0; j < n; j++) if (j !== i) mean += coMaxOf[j]! / (n - 1);
+    row[coIdx] = Math.max(0, mean - coMaxOf[i]!);
+  });
+  return rows;
 }
 
 function contactOf(u: UserData | undefined, id: number | undefined) {

@@ -26,19 +26,30 @@ export function fitLogistic(data: TrainingSet, prior: readonly number[], lambda 
       g[j] = lambda * (w[j]! - prior[j]!);
       h[j * d + j] = lambda;
     }
+    const nz = new Int32Array(d);
     for (let i = 0; i < n; i++) {
       const o = i * d;
       let z = 0;
-      for (let j = 0; j < d; j++) z += w[j]! * data.x[o + j]!;
-      const p = sigmoid(z);
-      const r = p - data.y[i]!;
-      const q = Math.max(p * (1 - p), 1e-9);
+      let m = 0;
       for (let j = 0; j < d; j++) {
         const xj = data.x[o + j]!;
         if (xj === 0) continue;
+        z += w[j]! * xj;
+        nz[m++] = j;
+      }
+      const p = sigmoid(z);
+      const r = p - data.y[i]!;
+      const q = Math.max(p * (1 - p), 1e-9);
+      // Rows are sparse (indicator features), so only non-zero pairs are visited.
+      for (let a = 0; a < m; a++) {
+        const j = nz[a]!;
+        const xj = data.x[o + j]!;
         g[j]! += r * xj;
         const qx = q * xj;
-        for (let k = j; k < d; k++) h[j * d + k]! += qx * data.x[o + k]!;
+        for (let b = a; b < m; b++) {
+          const k = nz[b]!;
+          h[j * d + k]! += qx * data.x[o + k]!;
+        }
       }
     }
     for (let j = 0; j < d; j++) for (let k = 0; k < j; k++) h[j * d + k] = h[k * d + j]!;

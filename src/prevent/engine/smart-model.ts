@@ -11,6 +11,7 @@
 // `falseWarnRate` of clean messages there would have warned.
 import type { ContactStats, Draft, Observation, SmartView, Warning } from '../prevent.model.ts';
 import { type Candidate, DIMS, FEATURES, featureRows, bestRival } from './features.ts';
+import { ThresholdEncoder } from './encoding.ts';
 import { fitLogistic, sigmoid, type TrainingSet } from './logistic.ts';
 import { Interner, SmartData, pairKey, type StoredMessage, type UserData } from './smart-data.ts';
 import { conversationKey, topicTokens } from './text.ts';
@@ -64,12 +65,18 @@ const PRIOR: Record<(typeof FEATURES)[number], number> = {
   log_days_since: 0.2, single_recipient: 0, co_recipient_max: -1, co_recipient_mean: -1, tenant_co_max: -0.5,
   tenant_co_mean: -0.5, conversation_known: 0, in_conversation: -1.5, topic_sender: -1, topic_tenant: -0.5,
   topic_unknown: 0, rival_familiarity: 0.3, relative_sent: -0.3, external: 0.3, domain_known: -0.3,
-  log_tenant_activity: 0, log_sender_volume: 0,
+  log_tenant_activity: 0, log_sender_volume: 0, sent_once: 0, no_co_recipient: 0, no_tenant_co: 0,
+  unknown_to_tenant: 0, co_below_others: 0, rival_on_draft: 0, topic_sender_max: 0, log_conversation_messages: 0,
 };
 const PRIOR_WEIGHTS = FEATURES.map((f) => PRIOR[f]);
 const DEFAULT_THRESHOLD = 0.5;
 /** Strength of the pull towards the prior, in training rows. */
 const PRIOR_STRENGTH = 5;
+/**
+ * Training uses messages whose sender had already sent this many: the model is fitted on the
+ * situation it mostly serves (an established mailbox); newer senders get the same weights.
+ */
+const MIN_SENDER_HISTORY = 10;
 /** Share of slips that are an address the sender never dealt with (the rest are near misses). */
 const UNSEEN_SLIP_SHARE = 0.1;
 
@@ -93,6 +100,7 @@ export class SmartModel implements SmartView {
   private data: SmartData;
   private weights: number[] = [...PRIOR_WEIGHTS];
   private threshold = DEFAULT_THRESHOLD;
+  private encoder = ThresholdEncoder.identity(DIMS);
   private summary: FitSummary | undefined;
 
   constructor(options: SmartModelOptions = {}) {
@@ -128,7 +136,8 @@ export class SmartModel implements SmartView {
     const rng = mulberry32(this.seed);
     const sample = Math.min(1, this.maxTraining / Math.max(1, this.log.length));
     const calibrateFrom = this.log.length ? this.log[Math.floor(0.9 * (this.log.length - 1))]!.at : 0;
-    const train: TrainingSet = { dims: DIMS, x: [], y: [] };
+    const raw: number[][] = [];
+    const labels: number[] = [];
     const calibration: number[][][] = [];
     const seen: number[] = [];
     const seenSet = new Set<number>();
@@ -138,8 +147,8 @@ export class SmartModel implements SmartView {
         const rows = this.simulate(data, m, rng, seen);
         if (rows) {
           trainingMessages++;
-          for (const row of rows.clean) push(train, row, 0);
-          rows.slipped.forEach((row, i) => push(train, row, i === rows.slipAt ? 1 : 0));
+          for (const row of rows.clean) { raw.push(row); labels.push(0); }
+          rows.slipped.forEach((row, i) => { raw.push(row); labels.push(i === rows.slipAt ? 1 : 0); });
           if (m.at >= calibrateFrom) calibration.push(rows.clean);
         }
       }
@@ -147,12 +156,15 @@ export class SmartModel implements SmartView {
       for (const a of [m.from, ...m.rcpts]) if (!seenSet.has(a)) { seenSet.add(a); seen.push(a); }
     }
     this.data = data;
-    this.weights = train.y.length ? fitLogistic(train, PRIOR_WEIGHTS, PRIOR_STRENGTH) : [...PRIOR_WEIGHTS];
+    this.encoder = raw.length ? ThresholdEncoder.fit(raw, DIMS) : ThresholdEncoder.identity(DIMS);
+    const prior = [...PRIOR_WEIGHTS, ...new Array<number>(this.encoder.dims - DIMS).fill(0)];
+    const train: TrainingSet = { dims: this.encoder.dims, x: raw.flatMap((r) => this.encoder.encode(r)), y: labels };
+    this.weights = labels.length ? fitLogistic(train, prior, PRIOR_STRENGTH) : prior;
     const tops = calibration.map((rows) => Math.max(...rows.map((x) => this.riskOf(x)))).sort((a, b) => a - b);
     this.threshold = tops.length ? tops[Math.min(tops.length - 1, Math.floor((1 - this.falseWarnRate) * tops.length))]! : DEFAULT_THRESHOLD;
     this.summary = {
       trainingMessages,
-      trainingRows: train.y.length,
+      trainingRows: labels.length,
       calibrationMessages: tops.length,
       warnThreshold: this.threshold,
       weights: Object.fromEntries(FEATURES.map((f, i) => [f, this.weights[i]!])),
@@ -272,9 +284,10 @@ export class SmartModel implements SmartView {
     return new SmartData(this.names, this.halfLifeMs, this.tenantDomains);
   }
 
-  private riskOf(x: number[]): number {
+  private riskOf(raw: number[]): number {
+    const x = this.encoder.encode(raw);
     let z = 0;
-    for (let j = 0; j < DIMS; j++) z += this.weights[j]! * x[j]!;
+    for (let j = 0; j < x.length; j++) z += this.weights[j]! * x[j]!;
     return sigmoid(z);
   }
 
@@ -330,7 +343,7 @@ export class SmartModel implements SmartView {
    */
   private simulate(d: SmartData, m: StoredMessage, rng: () => number, seen: number[]) {
     const u = d.users.get(m.from);
-    if (!u || !u.contacts.size) return null;
+    if (!u || u.sent < MIN_SENDER_HISTORY) return null;
     const cur = new Set(m.rcpts);
     const slip = rng() < UNSEEN_SLIP_SHARE ? unseenSlip(u, m, cur, seen, rng) : nearSlip(d, u, m, cur, rng);
     if (slip === undefined) return null;
@@ -381,10 +394,6 @@ export class SmartModel implements SmartView {
   }
 }
 
-function push(t: TrainingSet, row: number[], label: number): void {
-  for (const v of row) t.x.push(v);
-  t.y.push(label);
-}
 
 /** A contact of the sender whose address starts like a true recipient's (3, else 2, 1, any). */
 function nearSlip(d: SmartData, u: UserData, m: StoredMessage, cur: Set<number>, rng: () => number): number | undefined {

@@ -32,9 +32,10 @@ export async function callApi<T>(server: string, method: string, path: string, o
     throw new AppError('unavailable', 'unexpected_response', `${server} answered ${res.status} with something that is not JSON; is it a Sealpost server?`);
   }
   if (!res.ok) {
-    const e = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const e = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
     const kind = KIND_BY_STATUS[res.status] ?? (res.status >= 500 ? 'unavailable' : 'invalid');
-    if (e && typeof e.code === 'string' && typeof e.message === 'string') throw new AppError(ERROR_KINDS.includes(kind) ? kind : 'invalid', e.code, e.message);
+    const details = e?.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : undefined;
+    if (e && typeof e.code === 'string' && typeof e.message === 'string') throw new AppError(ERROR_KINDS.includes(kind) ? kind : 'invalid', e.code, e.message, details);
     throw new AppError(kind, 'unexpected_response', `${server} answered ${res.status}`);
   }
   return json as T;

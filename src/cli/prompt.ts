@@ -43,3 +43,14 @@ async function readFirstLine(): Promise<string> {
     rl.close();
   }
 }
+
+/** Asks a question on stderr and reads one line (shown as typed) from stdin. */
+export async function promptLine(question: string): Promise<string> {
+  if (!process.stdin.isTTY) return readFirstLine();
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  try {
+    return await new Promise<string>((resolve) => rl.question(question, resolve));
+  } finally {
+    rl.close();
+  }
+}

@@ -4,6 +4,7 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Accounts } from '../accounts/accounts.ts';
+import type { Admin } from '../admin/admin.ts';
 import type { Messaging } from '../messages/messaging.ts';
 import { registerAccessRoutes } from './routes/access.routes.ts';
 import { addMessageSchemas, registerMessageRoutes } from './routes/messages.routes.ts';
@@ -14,6 +15,10 @@ import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerHealthRoutes, type ReadinessProbe } from './routes/health.routes.ts';
 import { addSharedSchemas } from './routes/schemas.ts';
 import { registerUserRoutes } from './routes/users.routes.ts';
+import { registerAdminRoutes } from './routes/admin.routes.ts';
+import { registerAuditRoutes } from './routes/audit.routes.ts';
+import { registerLabelRoutes } from './routes/labels.routes.ts';
+import { registerTenantRoutes } from './routes/tenant.routes.ts';
 
 /** What the HTTP layer needs from the running process. */
 export interface HttpDeps {
@@ -27,6 +32,8 @@ export interface HttpDeps {
   accounts?: Accounts;
   /** Secure messages (senders' and recipients' routes); needs `accounts`. */
   messaging?: Messaging;
+  /** Labels, tenant branding, the audit log and invitations (docs/admin-api.md); needs `messaging`. */
+  admin?: Admin;
 }
 
 /** Builds the HTTP app (not listening yet). */
@@ -90,6 +97,12 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       addMessageSchemas(app);
       registerMessageRoutes(app, deps.messaging);
       registerAccessRoutes(app, deps.messaging);
+      if (deps.admin) {
+        registerLabelRoutes(app, deps.admin.labels);
+        registerTenantRoutes(app, deps.admin.tenant);
+        registerAuditRoutes(app, deps.admin.auditLog);
+        registerAdminRoutes(app, deps.admin.invitations);
+      }
     }
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

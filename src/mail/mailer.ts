@@ -3,7 +3,7 @@
 // the message is built by nodemailer, so what lands in the outbox is what SMTP would send.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { randomToken } from '../crypto/keys.ts';
 import { errors } from '../shared/app-error.ts';
 
@@ -14,6 +14,8 @@ export interface OutboundMail {
   text: string;
   html?: string;
   headers?: Record<string, string>;
+  /** Images the HTML part shows by `cid:` (a tenant's logo); never Content. */
+  inlineImages?: Array<{ cid: string; filename: string; contentType: string; content: Buffer }>;
 }
 
 /** Sends mail; resolves with the Message-ID once the relay (or outbox) has accepted it. */
@@ -35,7 +37,7 @@ export class OutboxMailer implements Mailer {
   ) {}
 
   async send(mail: OutboundMail): Promise<{ messageId: string }> {
-    const info = await this.transport.sendMail({ from: this.from, ...mail });
+    const info = await this.transport.sendMail(toNodemailer(this.from, mail));
     await fs.mkdir(this.dir, { recursive: true });
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomToken(6)}.eml`;
     const tmp = path.join(this.dir, `.${name}.tmp`);
@@ -68,7 +70,7 @@ export class SmtpMailer implements Mailer {
 
   async send(mail: OutboundMail): Promise<{ messageId: string }> {
     try {
-      const info = await this.transport.sendMail({ from: this.from, ...mail });
+      const info = await this.transport.sendMail(toNodemailer(this.from, mail));
       return { messageId: info.messageId };
     } catch (err) {
       throw errors.unavailable('smtp_send_failed', `the mail relay did not accept the message: ${(err as Error).message}`, err);
@@ -86,4 +88,9 @@ export class SmtpMailer implements Mailer {
   async close(): Promise<void> {
     this.transport.close();
   }
+}
+
+function toNodemailer(from: string, mail: OutboundMail): SendMailOptions {
+  const { inlineImages, ...rest } = mail;
+  return { from, ...rest, ...(inlineImages?.length ? { attachments: inlineImages.map((i) => ({ ...i, contentDisposition: 'inline' as const })) } : {}) };
 }

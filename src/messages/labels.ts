@@ -28,9 +28,11 @@ export interface Label {
   hideSubject: boolean;
   /** Text the recipient must accept before opening; null: none. */
   disclaimer: string | null;
+  /** The label a message gets when the sender names none (one active label per tenant). */
+  isDefault: boolean;
 }
 
-type LabelInput = Omit<Label, 'id'>;
+type LabelInput = Omit<Label, 'id' | 'isDefault'>;
 
 /** The default set every new tenant gets. */
 export const DEFAULT_LABELS: LabelInput[] = [
@@ -51,7 +53,7 @@ export const DEFAULT_LABELS: LabelInput[] = [
   },
 ];
 
-/** The label a message gets when the sender names none. */
+/** The default label of a new tenant's set (administrators may choose another). */
 export const DEFAULT_LABEL_NAME = 'internal';
 
 interface LabelRow {
@@ -66,6 +68,7 @@ interface LabelRow {
   watermark: boolean;
   hide_subject: boolean;
   disclaimer: string | null;
+  is_default: boolean;
 }
 
 const toLabel = (r: LabelRow): Label => ({
@@ -80,6 +83,7 @@ const toLabel = (r: LabelRow): Label => ({
   watermark: r.watermark,
   hideSubject: r.hide_subject,
   disclaimer: r.disclaimer,
+  isDefault: r.is_default,
 });
 
 /** Creates the default labels for a tenant that has never had any (idempotent, race-safe). */
@@ -88,12 +92,12 @@ export async function ensureDefaultLabels(sql: Sql, tenantId: string): Promise<v
   if (rows.length > 0) return;
   // One statement, so the set appears whole: a concurrent caller that saw one label and
   // returned early would otherwise list a partial set (and refuse a send as 'unknown_label').
-  const columns = 12;
+  const columns = 13;
   await sql.query(
-    `INSERT INTO labels (id, tenant_id, name, rank, description, default_expiry_days, auth_level, no_forward, no_download, watermark, hide_subject, disclaimer)
+    `INSERT INTO labels (id, tenant_id, name, rank, description, default_expiry_days, auth_level, no_forward, no_download, watermark, hide_subject, disclaimer, is_default)
      VALUES ${DEFAULT_LABELS.map((_, i) => `(${Array.from({ length: columns }, (_, j) => `$${i * columns + j + 1}`).join(', ')})`).join(', ')}
      ON CONFLICT (tenant_id, name) DO NOTHING`,
-    DEFAULT_LABELS.flatMap((l) => [randomId(), tenantId, l.name, l.rank, l.description, l.defaultExpiryDays, l.authLevel, l.noForward, l.noDownload, l.watermark, l.hideSubject, l.disclaimer]),
+    DEFAULT_LABELS.flatMap((l) => [randomId(), tenantId, l.name, l.rank, l.description, l.defaultExpiryDays, l.authLevel, l.noForward, l.noDownload, l.watermark, l.hideSubject, l.disclaimer, l.name === DEFAULT_LABEL_NAME]),
   );
 }
 
@@ -109,6 +113,14 @@ export async function findLabelByName(sql: Sql, tenantId: string, name: string):
   const labels = await listLabels(sql, tenantId);
   const label = labels.find((l) => l.name === name);
   if (!label) throw errors.invalid('unknown_label', `no label "${name}"; this organisation's labels are: ${labels.map((l) => l.name).join(', ')}`);
+  return label;
+}
+
+/** The tenant's default label; invalid 'label_required' listing the valid names when it has none. */
+export async function findDefaultLabel(sql: Sql, tenantId: string): Promise<Label> {
+  const labels = await listLabels(sql, tenantId);
+  const label = labels.find((l) => l.isDefault);
+  if (!label) throw errors.invalid('label_required', `this organisation has no default label; name one of: ${labels.map((l) => l.name).join(', ')}`, { field: 'label' });
   return label;
 }
 

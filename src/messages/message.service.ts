@@ -19,7 +19,7 @@ import { getTenant } from '../accounts/tenant.repository.ts';
 import type { Database, Sql } from '../storage/database/database.ts';
 import { requireAddress } from './addresses.ts';
 import { decodeEnvelope, encodeEnvelope, sanitizeMessageHtml, type Envelope } from './envelope.ts';
-import { DEFAULT_LABEL_NAME, findLabelByName, getLabel, type Label } from './labels.ts';
+import { findDefaultLabel, findLabelByName, getLabel, type Label } from './labels.ts';
 
 export const NOTIFY_RECIPIENT_JOB = 'notify_recipient';
 export const MAX_RECIPIENTS = 500;
@@ -208,7 +208,7 @@ export class MessageService {
       thread = { threadId: original.thread_id, inReplyTo: original.id };
       label = draft.label !== undefined ? await findLabelByName(this.db, sender.tenantId, draft.label) : await getLabel(this.db, sender.tenantId, original.label_id);
     } else {
-      label = await findLabelByName(this.db, sender.tenantId, draft.label ?? DEFAULT_LABEL_NAME);
+      label = draft.label !== undefined ? await findLabelByName(this.db, sender.tenantId, draft.label) : await findDefaultLabel(this.db, sender.tenantId);
     }
     const { messageId, envelope } = await this.compose(
       { kind: 'user', tenantId: sender.tenantId, userId: sender.userId, email: sender.email },

@@ -6,7 +6,9 @@
 import type { ContentStore } from '../content/content.service.ts';
 import type { Job, } from '../jobs/job.queue.ts';
 import type { JobHandler } from '../jobs/job.runner.ts';
+import { brandedEmail } from '../mail/branded-email.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import { loadEmailBranding } from '../tenants/email-branding.ts';
 import type { Database } from '../storage/database/database.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { getLabel } from './labels.ts';
@@ -45,6 +47,7 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
       const label = await getLabel(deps.db, tenantId, row.label_id);
       const subject = label.hideSubject ? null : decodeEnvelope(await deps.content.openBytes(tenantId, row.envelope_object_id)).subject;
       const link = recipientLink(deps.publicUrl, await deps.messages.linkToken(tenantId, recipientId));
+      const branding = await loadEmailBranding(deps.db, tenantId);
       const lines = [
         granted
           ? `${row.sender_email} has approved your request: you can now open their secure message${subject ? ` "${subject}"` : ''}.`
@@ -61,7 +64,7 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
         await deps.mailer.send({
           to: row.email,
           subject: `${granted ? 'Access granted: secure message' : 'Secure message'} from ${row.sender_email}${subject ? `: ${subject}` : ` [${label.name}]`}`,
-          text: lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n') + '\n',
+          ...brandedEmail(branding, { lines, action: { url: link, label: 'Open the secure message' } }),
           headers: { 'Reply-To': row.sender_email, 'Auto-Submitted': 'auto-generated', 'X-Sealpost-Label': label.name },
         });
       } catch (err) {

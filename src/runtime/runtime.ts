@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createAccounts, type Accounts } from '../accounts/accounts.ts';
+import { createAdmin, type Admin } from '../admin/admin.ts';
 import type { Config } from '../config/config.ts';
 import { ContentStore } from '../content/content.service.ts';
 import type { KeyProvider } from '../crypto/key-provider.ts';
@@ -37,6 +38,8 @@ export interface Runtime {
   /** Sign-in, users and personal API tokens. */
   accounts: Accounts;
   messaging: Messaging;
+  /** Labels, tenant branding, the organisation's audit log, email invitations. */
+  admin: Admin;
   /** Background jobs (notification delivery); started by the server, not by CLI commands. */
   jobs: JobRunner;
   /** What /readyz checks. */
@@ -87,6 +90,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     // called after a send commits, long after both exist.
     const messaging = createMessaging({ db, content, keys, mailer, publicUrl: config.publicUrl, onEnqueued: () => runner.wake() });
     const runner = new JobRunner(db, messaging.jobs, logger);
+    const admin = createAdmin({ db, mailer, accounts });
     closers.push(() => runner.stop());
 
     const readiness: ReadinessProbe[] = [
@@ -94,7 +98,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
       { name: 'blob_store', check: () => blobs.check() },
       { name: 'key_provider', check: () => keyProvider.check() },
     ];
-    return { config, logger, db, blobs, keyProvider, keys, content, mailer, accounts, messaging, jobs: runner, readiness, version: VERSION, close: closeAll };
+    return { config, logger, db, blobs, keyProvider, keys, content, mailer, accounts, messaging, admin, jobs: runner, readiness, version: VERSION, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -30,6 +30,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       readiness: runtime.readiness,
       accounts: runtime.accounts,
       messaging: runtime.messaging,
+      admin: runtime.admin,
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

@@ -8,8 +8,12 @@ export interface ReceivedMail {
   to: string[];
   raw: Buffer;
   headers: Record<string, string>;
-  /** Text body, with quoted-printable decoded. */
+  /** Text body (the text/plain part of a multipart message), with quoted-printable or base64 decoded. */
   text: string;
+  /** The text/html part of a multipart message, decoded; undefined when there is none. */
+  html?: string;
+  /** Inline and attached parts other than the text and HTML bodies (e.g. a cid: logo). */
+  parts: Array<{ contentType: string; contentId?: string; bytes: Buffer }>;
 }
 
 /** A running SMTP sink. */
@@ -23,16 +27,34 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-function decodeBody(raw: Buffer, headers: Record<string, string>): string {
-  const text = raw.toString('utf8');
+function bodyBytes(raw: Buffer, headers: Record<string, string>): Buffer {
+  const text = raw.toString('latin1');
   const start = text.search(/\r?\n\r?\n/);
-  let body = start >= 0 ? text.slice(start).replace(/^\r?\n\r?\n/, '') : '';
+  const body = start >= 0 ? text.slice(start).replace(/^\r?\n\r?\n/, '') : '';
   if (/quoted-printable/i.test(headers['content-transfer-encoding'] ?? '')) {
-    body = Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
-  } else if (/base64/i.test(headers['content-transfer-encoding'] ?? '')) {
-    body = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+    return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
   }
-  return body.replace(/\r\n/g, '\n');
+  if (/base64/i.test(headers['content-transfer-encoding'] ?? '')) return Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  return Buffer.from(body, 'latin1');
+}
+
+function decodeBody(raw: Buffer, headers: Record<string, string>): string {
+  return bodyBytes(raw, headers).toString('utf8').replace(/\r\n/g, '\n');
+}
+
+// Leaf parts of a (possibly nested) multipart message, each with its own headers.
+function leafParts(raw: Buffer, headers: Record<string, string>): Array<{ raw: Buffer; headers: Record<string, string> }> {
+  const boundary = /^multipart\/[^;]+;.*boundary="?([^";]+)"?/is.exec(headers['content-type'] ?? '')?.[1];
+  if (!boundary) return [{ raw, headers }];
+  const text = raw.toString('latin1');
+  const sections = text.split(`--${boundary}`).slice(1);
+  const out: Array<{ raw: Buffer; headers: Record<string, string> }> = [];
+  for (const section of sections) {
+    if (section.startsWith('--')) break;
+    const part = Buffer.from(section.replace(/^\r?\n/, ''), 'latin1');
+    out.push(...leafParts(part, parseHeaders(part)));
+  }
+  return out;
 }
 
 /** Starts an SMTP sink on a free port of 127.0.0.1 (no TLS, no auth). */
@@ -57,7 +79,20 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         }
         const raw = Buffer.concat(chunks);
         const headers = parseHeaders(raw);
-        const mail = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw, headers, text: decodeBody(raw, headers) };
+        const leaves = leafParts(raw, headers);
+        const textPart = leaves.find((p) => /^text\/plain/i.test(p.headers['content-type'] ?? 'text/plain'));
+        const htmlPart = leaves.find((p) => /^text\/html/i.test(p.headers['content-type'] ?? ''));
+        const mail: ReceivedMail = {
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          headers,
+          text: textPart ? decodeBody(textPart.raw, textPart.headers) : '',
+          ...(htmlPart ? { html: decodeBody(htmlPart.raw, htmlPart.headers) } : {}),
+          parts: leaves
+            .filter((p) => p !== textPart && p !== htmlPart)
+            .map((p) => ({ contentType: (p.headers['content-type'] ?? '').split(';')[0]!.trim(), ...(p.headers['content-id'] ? { contentId: p.headers['content-id'].replace(/^<|>$/g, '') } : {}), bytes: bodyBytes(p.raw, p.headers) })),
+        };
         messages.push(mail);
         for (const w of waiters.splice(0)) {
           if (w.match(mail)) w.resolve(mail);

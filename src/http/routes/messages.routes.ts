@@ -34,6 +34,7 @@ export function addMessageSchemas(app: FastifyInstance): void {
       watermark: { type: 'boolean' },
       hideSubject: { type: 'boolean' },
       disclaimer: { type: ['string', 'null'] },
+      isDefault: { type: 'boolean', description: 'The label a message gets when the sender names none' },
     },
     required: ['id', 'name', 'rank', 'description', 'defaultExpiryDays', 'authLevel', 'noForward', 'noDownload', 'watermark', 'hideSubject', 'disclaimer'],
   });

@@ -312,6 +312,20 @@ export const REGISTRY: Record<string, TableDeclaration> = {
       disclaimer: crm('Text recipients must accept before opening.'),
       created_at: crm('When the label was created.'),
       archived_at: crm('When the label was withdrawn (old messages keep it).'),
+      is_default: crm('The label a message gets when the sender names none (one per tenant).'),
+    },
+  },
+  tenant_settings: {
+    category: 'crm',
+    retention: 'crm_account_lifetime',
+    description: "A tenant's notification branding, set by its administrators: the customer's configuration.",
+    columns: {
+      tenant_id: crm('The tenant these settings belong to.'),
+      brand_display_name: crm('Name shown as the sender organisation in notification emails and recipient pages; may be a person\'s name for a single-user account.', 'identifier'),
+      brand_logo: crm('Logo as a small data: URL (png, jpeg, gif or webp), shown in notification emails and recipient pages.'),
+      brand_accent_color: crm('Accent colour (#rrggbb) of notification emails and recipient pages.'),
+      brand_footer_text: crm('Plain-text footer of notification emails and recipient pages (often an address).', 'personal'),
+      updated_at: crm('When the branding was last changed.'),
     },
   },
   messages: {

@@ -15,6 +15,7 @@ import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerHealthRoutes, type ReadinessProbe } from './routes/health.routes.ts';
 import { addSharedSchemas } from './routes/schemas.ts';
 import { registerUserRoutes } from './routes/users.routes.ts';
+import { registerWebApp } from './web-app.ts';
 import { registerAdminRoutes } from './routes/admin.routes.ts';
 import { registerAuditRoutes } from './routes/audit.routes.ts';
 import { registerLabelRoutes } from './routes/labels.routes.ts';
@@ -106,5 +107,6 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerWebApp(app, { publicUrl: deps.publicUrl });
   return app;
 }

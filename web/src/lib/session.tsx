@@ -1,0 +1,104 @@
+// Who is signed in. The session itself is an HttpOnly cookie the page cannot read; what the
+// page keeps is the user and the CSRF token, fetched again from /auth/session after a reload.
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
+import { api, ApiError, onSessionExpired, setCsrfToken } from './api.ts';
+
+/** A user as the API presents it. */
+export interface User {
+  id: string;
+  tenantId: string;
+  email: string;
+  displayName: string;
+  role: 'administrator' | 'author' | 'auditor' | 'read_only' | 'disabled';
+  hasPassword: boolean;
+}
+
+/** What sign-in and link redemption answer. */
+export interface SignedIn {
+  user: User;
+  csrfToken: string;
+  expiresAt: string;
+  passwordRequired: boolean;
+}
+
+interface SessionState {
+  /** undefined while loading, null when signed out. */
+  user: User | null | undefined;
+  /** Why the person was signed out, shown on the sign-in page. */
+  endedReason: string | null;
+  signedIn(result: SignedIn): void;
+  signOut(): Promise<void>;
+  refresh(): Promise<void>;
+}
+
+const SessionContext = createContext<SessionState | null>(null);
+
+/** Loads the session once and keeps it current; listens for ended sessions. */
+export function SessionProvider({ children, load }: { children: ReactNode; load: boolean }) {
+  const [user, setUser] = useState<User | null | undefined>(load ? undefined : null);
+  const [endedReason, setEndedReason] = useState<string | null>(null);
+
+  // Bumped by every sign-in and sign-out: a session check that was already in flight must not
+  // overwrite what happened since (e.g. a sign-in link redeemed while the page loaded).
+  const generation = useRef(0);
+
+  const refresh = useCallback(async () => {
+    const mine = generation.current;
+    try {
+      const s = await api<{ user: User; csrfToken?: string }>('GET', '/api/v1/auth/session', { anonymous: true });
+      if (mine !== generation.current) return;
+      setCsrfToken(s.csrfToken ?? null);
+      setUser(s.user);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status === 0) throw err;
+      if (mine !== generation.current) return;
+      setCsrfToken(null);
+      setUser(null);
+    }
+  }, []);
+
+  useEffect(() => {
+    if (load) refresh().catch(() => setUser((u) => (u === undefined ? null : u)));
+  }, [load, refresh]);
+
+  useEffect(
+    () =>
+      onSessionExpired(() => {
+        generation.current++;
+        setCsrfToken(null);
+        setUser(null);
+        setEndedReason('Your session has ended, so you were signed out. Sign in again to continue.');
+      }),
+    [],
+  );
+
+  const signedIn = useCallback((result: SignedIn) => {
+    generation.current++;
+    setCsrfToken(result.csrfToken);
+    setEndedReason(null);
+    setUser(result.user);
+  }, []);
+
+  const signOut = useCallback(async () => {
+    try {
+      await api('POST', '/api/v1/auth/logout', { anonymous: true });
+    } finally {
+      generation.current++;
+      setCsrfToken(null);
+      setEndedReason(null);
+      setUser(null);
+    }
+  }, []);
+
+  return <SessionContext.Provider value={{ user, endedReason, signedIn, signOut, refresh }}>{children}</SessionContext.Provider>;
+}
+
+/** The session state; only inside SessionProvider. */
+export function useSession(): SessionState {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error('useSession outside SessionProvider');
+  return s;
+}
+
+/** Whether the user may send (and manage what they sent). */
+export const canSend = (u: User | null | undefined): boolean => u?.role === 'administrator' || u?.role === 'author';

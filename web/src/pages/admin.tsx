@@ -1,0 +1,162 @@
+// Administration: users (invite, role, disable, new sign-in link), classification labels and
+// their policies, tenant settings and branding, and the organisation's audit log.
+import { useState, type FormEvent } from 'react';
+import { Alert, Badge, Field, Loading, Page, Select } from '../components/ui.tsx';
+import { api } from '../lib/api.ts';
+import { formatDate } from '../lib/format.ts';
+import { errorText, useLoad, useTitle } from '../lib/hooks.ts';
+import { Link } from '../lib/router.tsx';
+import { useSession, type User } from '../lib/session.tsx';
+import { AuditAdmin, LabelsAdmin, SettingsAdmin } from './admin-tenant.tsx';
+
+const ROLES: Array<{ value: User['role']; text: string }> = [
+  { value: 'administrator', text: 'Administrator' },
+  { value: 'author', text: 'Author' },
+  { value: 'auditor', text: 'Auditor' },
+  { value: 'read_only', text: 'Read only' },
+  { value: 'disabled', text: 'Disabled' },
+];
+
+const TABS = [
+  { path: '/admin/users', text: 'Users' },
+  { path: '/admin/labels', text: 'Labels' },
+  { path: '/admin/settings', text: 'Organisation' },
+  { path: '/admin/audit', text: 'Audit log' },
+];
+
+export function AdminPage({ path }: { path: string }) {
+  const current = TABS.find((t) => path === t.path) ?? TABS[0]!;
+  useTitle(`Administration: ${current.text}`);
+  return (
+    <Page title="Administration">
+      <nav aria-label="Administration" className="tabs">
+        <ul>
+          {TABS.map((t) => (
+            <li key={t.path}>
+              <Link to={t.path}>{t.text}</Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      {current.path === '/admin/users' ? <UsersAdmin /> : current.path === '/admin/labels' ? <LabelsAdmin /> : current.path === '/admin/settings' ? <SettingsAdmin /> : <AuditAdmin />}
+    </Page>
+  );
+}
+
+function UsersAdmin() {
+  const { user: me } = useSession();
+  const users = useLoad(() => api<{ users: User[] }>('GET', '/api/v1/users').then((r) => r.users), []);
+  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: string; link?: string } | null>(null);
+  const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<User['role']>('author');
+  const [busy, setBusy] = useState(false);
+
+  async function run(fn: () => Promise<unknown>, ok: (r: any) => { text: string; link?: string }) {
+    setBusy(true);
+    try {
+      const r = await fn();
+      setNotice({ tone: 'success', ...ok(r) });
+      users.reload();
+    } catch (err) {
+      setNotice({ tone: 'error', text: errorText(err) });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const invite = (e: FormEvent) => {
+    e.preventDefault();
+    void run(
+      () => api('POST', '/api/v1/users', { body: { email: email.trim(), displayName: name.trim(), role } }),
+      (r: { user: User; signInLink: { url: string } }) => {
+        setEmail('');
+        setName('');
+        return { text: `${r.user.email} was invited. Send them this one-time sign-in link (valid 24 hours):`, link: r.signInLink.url };
+      },
+    );
+  };
+
+  return (
+    <div className="stack">
+      <div aria-live="polite">
+        {notice ? (
+          <Alert tone={notice.tone}>
+            {notice.text}
+            {notice.link ? (
+              <p>
+                <code className="copyable">{notice.link}</code>
+              </p>
+            ) : null}
+          </Alert>
+        ) : null}
+      </div>
+      <section className="card" aria-labelledby="invite-h">
+        <h2 id="invite-h">Invite a user</h2>
+        <form className="inline-form" onSubmit={invite} noValidate>
+          <Field label="Email address" type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
+          <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} required />
+          <Select label="Role" value={role} onChange={(e) => setRole(e.target.value as User['role'])}>
+            {ROLES.filter((r) => r.value !== 'disabled').map((r) => (
+              <option key={r.value} value={r.value}>
+                {r.text}
+              </option>
+            ))}
+          </Select>
+          <button type="submit" className="button button-primary" disabled={busy || !email.trim() || !name.trim()}>
+            Invite
+          </button>
+        </form>
+      </section>
+      <section className="card" aria-labelledby="users-h">
+        <h2 id="users-h">Users</h2>
+        {users.error ? <Alert tone="error">{errorText(users.error)}</Alert> : null}
+        {users.loading && !users.value ? <Loading /> : null}
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Since</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {(users.value ?? []).map((u) => (
+                <tr key={u.id}>
+                  <td>
+                    {u.displayName} {u.id === me?.id ? <Badge>you</Badge> : null}
+                  </td>
+                  <td>{u.email}</td>
+                  <td>
+                    <label className="visually-hidden" htmlFor={`role-${u.id}`}>
+                      Role of {u.email}
+                    </label>
+                    <select id={`role-${u.id}`} value={u.role} disabled={busy} onChange={(e) => void run(() => api('PATCH', `/api/v1/users/${u.id}`, { body: { role: e.target.value } }), () => ({ text: e.target.value === 'disabled' ? `${u.email} is disabled and signed out everywhere.` : `${u.email} is now ${e.target.value.replace('_', ' ')}.` }))}>
+                      {ROLES.map((r) => (
+                        <option key={r.value} value={r.value}>
+                          {r.text}
+                        </option>
+                      ))}
+                    </select>
+                    {u.hasPassword ? null : <span className="hint"> invitation pending</span>}
+                  </td>
+                  <td>{formatDate((u as User & { createdAt?: string }).createdAt)}</td>
+                  <td className="actions">
+                    <button type="button" className="button button-small button-quiet" disabled={busy || u.role === 'disabled'} onClick={() => void run(() => api<{ url: string }>('POST', `/api/v1/users/${u.id}/sign-in-link`), (r: { url?: string; signInLink?: { url: string } }) => ({ text: `New one-time sign-in link for ${u.email} (earlier links stop working):`, link: r.url ?? r.signInLink?.url ?? '' }))}>
+                      New sign-in link<span className="visually-hidden"> for {u.email}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+    </div>
+  );
+}

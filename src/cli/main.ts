@@ -6,6 +6,7 @@ import { VERSION } from '../runtime/runtime.ts';
 import { registerAuditCommands } from './commands/audit.command.ts';
 import { registerMessageCommands } from './commands/message.command.ts';
 import { registerPreventCommands } from './commands/prevent.command.ts';
+import { registerPreventClientCommands } from './commands/prevent-client.command.ts';
 import { registerDatabaseCommands } from './commands/database.command.ts';
 import { registerKeyCommands } from './commands/keys.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
@@ -27,7 +28,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerKeyCommands(program, io);
   registerAuditCommands(program, io);
   registerMessageCommands(program, io);
-  registerPreventCommands(program, io);
+  registerPreventClientCommands(registerPreventCommands(program, io), io);
   return program;
 }
 

@@ -6,6 +6,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Admin } from '../admin/admin.ts';
 import type { Messaging } from '../messages/messaging.ts';
+import type { Prevent } from '../prevent/prevent.ts';
+import { registerPreventRoutes } from './routes/prevent.routes.ts';
 import { registerAccessRoutes } from './routes/access.routes.ts';
 import { addMessageSchemas, registerMessageRoutes } from './routes/messages.routes.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -15,11 +17,11 @@ import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerHealthRoutes, type ReadinessProbe } from './routes/health.routes.ts';
 import { addSharedSchemas } from './routes/schemas.ts';
 import { registerUserRoutes } from './routes/users.routes.ts';
-import { registerWebApp } from './web-app.ts';
 import { registerAdminRoutes } from './routes/admin.routes.ts';
 import { registerAuditRoutes } from './routes/audit.routes.ts';
 import { registerLabelRoutes } from './routes/labels.routes.ts';
 import { registerTenantRoutes } from './routes/tenant.routes.ts';
+import { registerWebApp } from './web-app.ts';
 
 /** What the HTTP layer needs from the running process. */
 export interface HttpDeps {
@@ -35,6 +37,8 @@ export interface HttpDeps {
   messaging?: Messaging;
   /** Labels, tenant branding, the audit log and invitations (docs/admin-api.md); needs `messaging`. */
   admin?: Admin;
+  /** The pre-send check (Prevent); needs `accounts`. */
+  prevent?: Prevent;
 }
 
 /** Builds the HTTP app (not listening yet). */
@@ -105,6 +109,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
         registerAdminRoutes(app, deps.admin.invitations);
       }
     }
+    if (deps.prevent) registerPreventRoutes(app, deps.prevent);
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await registerWebApp(app, { publicUrl: deps.publicUrl });

@@ -30,7 +30,9 @@ export function installErrorHandler(app: FastifyInstance): void {
       const status = STATUS_BY_KIND[err.kind];
       if (status >= 500) req.log.error({ err }, 'request failed');
       const body: { code: string; message: string; details?: Record<string, unknown> } = { code: err.code, message: err.message };
-      if (err.kind === 'invalid' && err.details) body.details = err.details;
+      // Details go out for bad input (which field) and conflicts (e.g. the pre-send findings that
+      // block a send); other kinds may carry internal context, so theirs stay in the server.
+      if ((err.kind === 'invalid' || err.kind === 'conflict') && err.details) body.details = err.details;
       const retryAfter = err.details?.retryAfterSeconds;
       if (err.kind === 'rate_limited' && typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
       return reply.status(status).send({ error: body });

@@ -62,6 +62,30 @@ export interface Draft {
   attachments?: Array<{ uploadId: string; filename: string; contentType: string }>;
   /** Reply within a thread: the id of a message this user sent or received (label defaults to its label). */
   inReplyTo?: string;
+  /** The sender's answer to pre-send warnings (acknowledged ids, justification, fixed findings); see {@link SendGuard}. */
+  prevent?: unknown;
+}
+
+/** What a pre-send guard sees of a message about to be written. */
+export interface GuardedMessage {
+  recipients: Array<{ email: string; kind: RecipientKind }>;
+  subject: string;
+  text: string;
+  html: string | null;
+  labelRank: number;
+  threadId: string | null;
+  at: Date;
+}
+
+/**
+ * Hooks the pre-send check (Prevent) plugs into sending. An interface, so messages does not
+ * depend on prevent; the runtime wires the implementation.
+ */
+export interface SendGuard {
+  /** Checks a user's draft before anything is written; throws to refuse; returns what to record once it is sent. */
+  review(sender: Sender, m: GuardedMessage, decision: unknown): Promise<(messageId: string) => Promise<void>>;
+  /** Prepares what a written message teaches; the returned function runs inside the send transaction. */
+  learn(author: Author, m: GuardedMessage): Promise<(tx: Sql, messageId: string) => Promise<void>>;
 }
 
 /** A message with everything resolved (recipients, label, expiry, thread), ready for {@link MessageService.deliver}. */
@@ -189,7 +213,7 @@ export class MessageService {
     private readonly db: Database,
     private readonly content: ContentStore,
     private readonly keys: KeyService,
-    private readonly opts: { onEnqueued?: () => void; now?: () => Date } = {},
+    private readonly opts: { onEnqueued?: () => void; now?: () => Date; guard?: SendGuard } = {},
   ) {}
 
   private now(): Date {
@@ -210,11 +234,14 @@ export class MessageService {
     } else {
       label = draft.label !== undefined ? await findLabelByName(this.db, sender.tenantId, draft.label) : await findDefaultLabel(this.db, sender.tenantId);
     }
+    const expiresAt = this.resolveExpiry(draft.expiresAt, label);
+    const recordDecisions = await this.opts.guard?.review(sender, guarded({ recipients, subject: draft.subject, text: draft.text, html: draft.html ?? null, label, thread }, this.now()), draft.prevent);
     const { messageId, envelope } = await this.compose(
       { kind: 'user', tenantId: sender.tenantId, userId: sender.userId, email: sender.email },
-      { recipients, subject: draft.subject, text: draft.text, html: draft.html, label, expiresAt: this.resolveExpiry(draft.expiresAt, label), attachments: draft.attachments, thread },
+      { recipients, subject: draft.subject, text: draft.text, html: draft.html, label, expiresAt, attachments: draft.attachments, thread },
       ctx,
     );
+    await recordDecisions?.(messageId);
     // The envelope was sealed a moment ago: answer from it instead of reading it back.
     return this.getSent(sender, messageId, envelope);
   }
@@ -257,6 +284,7 @@ export class MessageService {
     const envelope: Envelope = { version: 1, subject, text: m.text, html: m.html ? sanitizeMessageHtml(m.html) : null, attachments };
     const sealedEnvelope = await this.content.putBytes(author.tenantId, encodeEnvelope(envelope));
     const kek = await this.linkKek(author.tenantId);
+    const learn = await this.opts.guard?.learn(author, guarded({ ...m, subject, html: m.html ?? null }, this.now()));
     const messageId = randomId();
     const actor = author.kind === 'user' ? { type: 'user' as const, id: author.userId } : { type: 'recipient' as const, id: author.recipientId };
     try {
@@ -273,6 +301,7 @@ export class MessageService {
           await tx.query(`INSERT INTO message_attachments (message_id, position, object_id) VALUES ($1, $2, $3)`, [messageId, position, a.objectId]);
         }
         for (const r of m.recipients) await this.insertRecipient(tx, author.tenantId, messageId, r, kek);
+        await learn?.(tx, messageId);
         await appendAuditEvent(tx, {
           tenantId: author.tenantId,
           actor,
@@ -624,4 +653,8 @@ export function collectRecipients(draft: AddressLists): Array<{ email: string; k
   if (out.size === 0) throw errors.invalid('no_recipients', 'a message needs at least one recipient in to, cc or bcc');
   if (out.size > MAX_RECIPIENTS) throw errors.invalid('too_many_recipients', `at most ${MAX_RECIPIENTS} recipients per message`);
   return [...out].map(([email, kind]) => ({ email, kind }));
+}
+
+function guarded(m: { recipients: GuardedMessage['recipients']; subject: string; text: string; html: string | null; label: Label; thread?: Composition['thread'] }, at: Date): GuardedMessage {
+  return { recipients: m.recipients, subject: m.subject, text: m.text, html: m.html, labelRank: m.label.rank, threadId: m.thread?.threadId ?? null, at };
 }

@@ -8,7 +8,7 @@ import { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Database } from '../storage/database/database.ts';
 import { AccessRequestService, NOTIFY_ACCESS_DECISION_JOB, NOTIFY_ACCESS_REQUEST_JOB } from './access-request.service.ts';
-import { MessageService, NOTIFY_RECIPIENT_JOB } from './message.service.ts';
+import { MessageService, NOTIFY_RECIPIENT_JOB, type SendGuard } from './message.service.ts';
 import { accessDecisionJob, accessRequestJob, notificationJob } from './notification.job.ts';
 import { RecipientAccessService } from './recipient-access.service.ts';
 import { ReplyService } from './reply.service.ts';
@@ -27,9 +27,9 @@ export interface Messaging {
   jobs: Record<string, JobHandler>;
 }
 
-export function createMessaging(deps: { db: Database; content: ContentStore; keys: KeyService; mailer: Mailer; publicUrl: string; clock?: Clock; onEnqueued?: () => void; generateCode?: () => string }): Messaging {
+export function createMessaging(deps: { db: Database; content: ContentStore; keys: KeyService; mailer: Mailer; publicUrl: string; clock?: Clock; onEnqueued?: () => void; generateCode?: () => string; guard?: SendGuard }): Messaging {
   const now = deps.clock;
-  const messages = new MessageService(deps.db, deps.content, deps.keys, { ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}), ...(now ? { now } : {}) });
+  const messages = new MessageService(deps.db, deps.content, deps.keys, { ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}), ...(now ? { now } : {}), ...(deps.guard ? { guard: deps.guard } : {}) });
   const limiter = new RateLimiter(deps.db, now);
   const access = new RecipientAccessService(deps.db, deps.content, deps.mailer, limiter, {
     publicUrl: deps.publicUrl,

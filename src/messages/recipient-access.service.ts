@@ -207,6 +207,38 @@ export class RecipientAccessService {
     return result;
   }
 
+  /**
+   * A recipient who has a Sealpost account signs in instead of using a code: when the signed-in
+   * user's address is the recipient's, they get a recipient session at the `account` level
+   * (which labels requiring an account accept). Anyone else is refused and audited.
+   */
+  async openWithAccount(token: string, user: { id: string; email: string }, ctx: RequestContext = {}): Promise<{ sessionToken: string; expiresAt: Date }> {
+    if (ctx.ip) await this.limit(RECIPIENT_LIMITS.verifyPerIp, ctx.ip);
+    const row = await recipientByLink(this.db, token);
+    const audit = (sql: Sql, outcome: 'success' | 'denied', reason?: string) =>
+      appendAuditEvent(sql, { tenantId: row.tenant_id, actor: { type: 'recipient', id: row.recipient_id }, action: 'recipient.account_verified', target: { type: 'message', id: row.message_id }, outcome, ...ctx, details: { userId: user.id, ...(reason ? { reason } : {}) } });
+    // The account must be the recipient's own address: a colleague's sign-in proves nothing.
+    if (user.email.toLowerCase() !== row.email) {
+      await audit(this.db, 'denied', 'account_mismatch');
+      throw errors.forbidden('account_mismatch', `this link is for ${maskAddress(row.email)}; sign in with that address`);
+    }
+    return this.db.transaction(async (tx) => {
+      const session = generateKey();
+      const expiresAt = new Date(this.now().getTime() + RECIPIENT_SESSION_LIFETIME_MS);
+      await tx.query(`INSERT INTO recipient_sessions (id, recipient_id, token_hash, auth_level, created_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, 'account', $4, $5, $6, $7)`, [
+        randomId(),
+        row.recipient_id,
+        sha256(session),
+        this.now(),
+        expiresAt,
+        ctx.ip ?? null,
+        ctx.userAgent?.slice(0, 500) ?? null,
+      ]);
+      await audit(tx, 'success');
+      return { sessionToken: session.toString('base64url'), expiresAt };
+    });
+  }
+
   /** Resolves a recipient session token; unauthenticated 'recipient_session_invalid' otherwise. */
   private async session(sessionToken: string): Promise<AccessRow & { auth_level: string }> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(sessionToken)) throw errors.unauthenticated('recipient_session_invalid', 'your session has ended; open the link again');

@@ -134,19 +134,24 @@ export class PreventService<Rules = unknown> {
     const acknowledged = new Set(decision.acknowledged ?? []);
     const { shown, logged, suppressed } = await this.evaluate(tenantId, userId, draft);
     const at = this.now();
-    const row = (w: Warning & { id: string }, mode: PreventMode, outcome: repo.DecisionOutcome, messageId: string | null, why: string | null = null): repo.DecisionRow => ({
-      id: randomId(),
-      userId,
-      messageId,
-      decidedAt: at,
-      check: w.check,
-      severity: w.severity,
-      mode,
-      outcome,
-      recipients: w.recipients,
-      contextKey: w.id,
-      justification: why,
-    });
+    const secrets = await this.tenantSecrets(tenantId);
+    const row = (w: Warning & { id: string }, mode: PreventMode, outcome: repo.DecisionOutcome, messageId: string | null, why: string | null = null): repo.DecisionRow => {
+      // Restricted and erased people are not recorded in the feedback either.
+      const kept = w.recipients.filter((a) => !secrets.excluded.has(addressHashHex(secrets.termKey, a)));
+      return {
+        id: randomId(),
+        userId,
+        messageId,
+        decidedAt: at,
+        check: w.check,
+        severity: w.severity,
+        mode,
+        outcome,
+        recipients: kept,
+        contextKey: kept.length === w.recipients.length ? w.id : contextKey(w.check, kept, ''),
+        justification: why,
+      };
+    };
 
     const blocking = shown.filter((w) => w.mode === 'block' && !(acknowledged.has(w.id) && justification));
     if (blocking.length > 0) {

@@ -5,13 +5,17 @@ import type { KeyService } from '../keys/key.service.ts';
 import type { SendGuard } from '../messages/message.service.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Database } from '../storage/database/database.ts';
+import { runRuleChecks } from './checks/rule-checks.ts';
+import { DEFAULT_RULE_CHECK_SETTINGS, parseRuleCheckSettings, type RuleCheckSettings } from './checks/settings.ts';
 import { SmartModel } from './engine/smart-model.ts';
 import { PreventService, type RuleChecks } from './prevent.service.ts';
 import { preventSendGuard } from './send-guard.ts';
 
-// TEMPORARY until the rule checks land in ./checks: no rule findings.
-type RuleCheckSettings = Record<string, never>;
-const RULE_CHECKS: RuleChecks<RuleCheckSettings> = { defaults: {}, parse: () => ({}), run: () => [] };
+const RULE_CHECKS: RuleChecks<RuleCheckSettings> = {
+  defaults: DEFAULT_RULE_CHECK_SETTINGS,
+  parse: (input) => parseRuleCheckSettings(input),
+  run: runRuleChecks,
+};
 
 export interface Prevent {
   db: Database;

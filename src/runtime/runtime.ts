@@ -23,6 +23,7 @@ import type { Database } from '../storage/database/database.ts';
 import { migrate } from '../storage/database/migrate.ts';
 import { JobRunner } from '../jobs/job.runner.ts';
 import { createMessaging, type Messaging } from '../messages/messaging.ts';
+import { createPrevent, type Prevent } from '../prevent/prevent.ts';
 import { openDatabase } from '../storage/database/open-database.ts';
 
 /** Everything a running Sealpost process is made of. */
@@ -40,6 +41,8 @@ export interface Runtime {
   messaging: Messaging;
   /** Labels, tenant branding, the organisation's audit log, email invitations. */
   admin: Admin;
+  /** The pre-send check: per-tenant learned models, rule checks, policy and feedback. */
+  prevent: Prevent;
   /** Background jobs (notification delivery); started by the server, not by CLI commands. */
   jobs: JobRunner;
   /** What /readyz checks. */
@@ -88,7 +91,8 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     // The runner is started by the server only; CLI commands enqueue, the server delivers.
     // The runner needs messaging's handlers and messaging nudges the runner: wake() is only
     // called after a send commits, long after both exist.
-    const messaging = createMessaging({ db, content, keys, mailer, publicUrl: config.publicUrl, onEnqueued: () => runner.wake() });
+    const prevent = createPrevent({ db, keys });
+    const messaging = createMessaging({ db, content, keys, mailer, publicUrl: config.publicUrl, onEnqueued: () => runner.wake(), guard: prevent.guard });
     const runner = new JobRunner(db, messaging.jobs, logger);
     const admin = createAdmin({ db, mailer, accounts });
     closers.push(() => runner.stop());
@@ -98,7 +102,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
       { name: 'blob_store', check: () => blobs.check() },
       { name: 'key_provider', check: () => keyProvider.check() },
     ];
-    return { config, logger, db, blobs, keyProvider, keys, content, mailer, accounts, messaging, admin, jobs: runner, readiness, version: VERSION, close: closeAll };
+    return { config, logger, db, blobs, keyProvider, keys, content, mailer, accounts, messaging, admin, prevent, jobs: runner, readiness, version: VERSION, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

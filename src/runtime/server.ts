@@ -31,6 +31,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       accounts: runtime.accounts,
       messaging: runtime.messaging,
       admin: runtime.admin,
+      prevent: runtime.prevent,
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

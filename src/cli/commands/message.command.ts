@@ -21,7 +21,8 @@ import { AppError, errors } from '../../shared/app-error.ts';
 import { callApi } from '../api-client.ts';
 import { type CliIo, print } from '../context.ts';
 import { readCredentials, type StoredCredentials } from '../credentials.ts';
-import { promptSecret } from '../prompt.ts';
+import { promptLine, promptSecret } from '../prompt.ts';
+import { formatWarnings, type CheckedWarning } from './prevent-client.command.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 
@@ -85,6 +86,37 @@ async function uploadAttachments(server: string, route: string, auth: Record<str
 }
 
 /** The plain-text body from --body or --body-file ("-": standard input); empty when neither is given. */
+/**
+ * Runs the pre-send check and shows its warnings on stderr. Nudges: on a terminal the sender is
+ * asked whether to send anyway (unless --yes); in scripts the send goes ahead, as the server's
+ * nudge policy allows. Blocking warnings need a justification (--justify, or asked for on a
+ * terminal). Returns the decision to send with, or undefined when there was nothing to decide.
+ */
+async function reviewWarnings(io: CliIo, c: StoredCredentials, draft: Record<string, unknown>, opts: { yes?: boolean; justify?: string }): Promise<{ acknowledged: string[]; justification?: string } | undefined> {
+  let warnings: CheckedWarning[];
+  try {
+    ({ warnings } = await callApi<{ warnings: CheckedWarning[] }>(c.server, 'POST', '/api/v1/prevent/check', { token: c.token, body: draft }));
+  } catch (err) {
+    // An older server without Prevent: send as before. Bad input is reported by the send itself.
+    if (err instanceof AppError && (err.code === 'not_found' || err.kind === 'not_found')) return undefined;
+    throw err;
+  }
+  // Information-only findings do not interrupt a send from the terminal (`prevent check` lists them).
+  warnings = warnings.filter((w) => w.severity !== 'info' || w.mode === 'block');
+  if (warnings.length === 0) return undefined;
+  io.err('Pre-send check:');
+  for (const line of formatWarnings(warnings)) io.err(`  ${line}`);
+  const blocking = warnings.some((w) => w.mode === 'block');
+  let justification = opts.justify?.trim() || undefined;
+  if (process.stdin.isTTY && !opts.yes) {
+    const answer = (await promptLine('Send anyway? [y/N] ')).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') throw errors.conflict('send_cancelled', 'not sent: you chose to review the warnings');
+    if (blocking && !justification) justification = (await promptLine('Your organisation requires a justification: ')).trim() || undefined;
+  }
+  if (blocking && !justification) throw errors.conflict('prevent_blocked', 'not sent: your organisation blocks this message unless you give a justification (--justify "...")');
+  return { acknowledged: warnings.map((w) => w.id), ...(justification ? { justification } : {}) };
+}
+
 async function readBody(opts: { body?: string; bodyFile?: string }): Promise<string> {
   if (opts.body !== undefined && opts.bodyFile) throw errors.invalid('body_twice', 'give the body with --body or --body-file, not both');
   if (opts.body !== undefined) return opts.body;
@@ -168,10 +200,14 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
     .option('--label <name>', 'classification label (see the labels of your organisation with: sealpost labels)')
     .addOption(new Option('--expires <date>', 'expiry as an ISO date/time (default: the label\'s)'))
     .option('--no-expiry', 'never expire, whatever the label says')
+    .option('--yes', 'send despite pre-send warnings without asking')
+    .option('--justify <text>', 'why you send despite warnings your organisation blocks on')
     .option('--json', 'print JSON')
-    .action(async (opts: { to?: string[]; cc?: string[]; bcc?: string[]; subject: string; bodyFile?: string; body?: string; attach?: string[]; label?: string; expires?: string; expiry: boolean; json?: boolean }) => {
+    .action(async (opts: { to?: string[]; cc?: string[]; bcc?: string[]; subject: string; bodyFile?: string; body?: string; attach?: string[]; label?: string; expires?: string; expiry: boolean; yes?: boolean; justify?: string; json?: boolean }) => {
       const c = await signedIn();
       const text = await readBody(opts);
+      // The pre-send check runs before anything is uploaded, so a refusal costs nothing.
+      const prevent = await reviewWarnings(io, c, { to: opts.to ?? [], ...(opts.cc ? { cc: opts.cc } : {}), ...(opts.bcc ? { bcc: opts.bcc } : {}), subject: opts.subject, text, ...(opts.label ? { label: opts.label } : {}) }, opts);
       let expiresAt: string | null | undefined;
       if (!opts.expiry) expiresAt = null;
       else if (opts.expires) {
@@ -182,7 +218,7 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
       const attachments = await uploadAttachments(c.server, '/api/v1/uploads', { authorization: `Bearer ${c.token}` }, opts.attach);
       const sent = await callApi<SentMessage>(c.server, 'POST', '/api/v1/messages', {
         token: c.token,
-        body: { to: opts.to ?? [], ...(opts.cc ? { cc: opts.cc } : {}), ...(opts.bcc ? { bcc: opts.bcc } : {}), subject: opts.subject, text, ...(opts.label ? { label: opts.label } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}), attachments },
+        body: { to: opts.to ?? [], ...(opts.cc ? { cc: opts.cc } : {}), ...(opts.bcc ? { bcc: opts.bcc } : {}), subject: opts.subject, text, ...(opts.label ? { label: opts.label } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}), attachments, ...(prevent ? { prevent } : {}) },
       });
       print(io, opts.json ? sent : summary(sent), opts.json);
     });

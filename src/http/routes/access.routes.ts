@@ -9,7 +9,7 @@ import { errors } from '../../shared/app-error.ts';
 import { MAX_REASON_LENGTH } from '../../messages/access-request.service.ts';
 import type { Messaging } from '../../messages/messaging.ts';
 import { MAX_ATTACHMENT_BYTES } from '../../messages/upload.service.ts';
-import { requestContext } from '../auth.ts';
+import { requestContext, requireUser } from '../auth.ts';
 import { errorResponses } from './schemas.ts';
 
 export const RECIPIENT_SESSION_HEADER = 'x-recipient-session';
@@ -71,6 +71,22 @@ export function registerAccessRoutes(app: FastifyInstance, messaging: Messaging)
       },
     },
     async (req) => access.verifyCode(req.body.link, req.body.code.trim(), requestContext(req)),
+  );
+
+  app.post<{ Body: { link: string } }>(
+    '/api/v1/access/account',
+    {
+      schema: {
+        tags,
+        summary: "Recipients with a Sealpost account: sign in (session cookie or API token) instead of a code; required by labels whose authentication level is 'account'",
+        body: { type: 'object', properties: { link }, required: ['link'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { sessionToken: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } }, required: ['sessionToken', 'expiresAt'] }, ...errorResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (req) => {
+      const { user } = requireUser(req);
+      return access.openWithAccount(req.body.link, { id: user.id, email: user.email }, requestContext(req));
+    },
   );
 
   app.get(

@@ -164,7 +164,7 @@ export function registerMessageRoutes(app: FastifyInstance, messaging: Messaging
     return reply.status(204).send();
   });
 
-  app.post<{ Body: { to: string[]; cc?: string[]; bcc?: string[]; subject: string; text: string; html?: string | null; label?: string; expiresAt?: string | null; inReplyTo?: string; attachments?: Array<{ uploadId: string; filename: string; contentType: string }> } }>(
+  app.post<{ Body: { to: string[]; cc?: string[]; bcc?: string[]; subject: string; text: string; html?: string | null; label?: string; expiresAt?: string | null; inReplyTo?: string; prevent?: unknown; attachments?: Array<{ uploadId: string; filename: string; contentType: string }> } }>(
     '/api/v1/messages',
     {
       schema: {
@@ -182,6 +182,11 @@ export function registerMessageRoutes(app: FastifyInstance, messaging: Messaging
             label: { type: 'string', minLength: 1, maxLength: 64 },
             expiresAt: nullableDateTime,
             inReplyTo: { type: 'string', maxLength: 64, description: 'Reply within a thread: a message you sent or received. The label defaults to that message\'s.' },
+            prevent: {
+              type: 'object',
+              description: 'Your answer to pre-send warnings (see POST /api/v1/prevent/check): acknowledged warning ids, a justification (required to send past blocking warnings), and findings you fixed (resolved)',
+              additionalProperties: true,
+            },
             attachments: {
               type: 'array',
               maxItems: 100,

@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMessaging, type Messaging } from '../messages/messaging.ts';
+import type { Database, QueryResult, Sql, Transaction } from '../storage/database/database.ts';
+import { describeEachDatabase } from '../../test/support/database.ts';
+import { buildContentStack, buildTenant, type ContentStack } from '../../test/support/factories.ts';
+import { fakeClock, type FakeClock } from '../../test/support/accounts.ts';
+import { MemoryMailer } from '../../test/support/messaging.ts';
+import type { Draft } from './prevent.model.ts';
+import { createPrevent, type Prevent } from './prevent.ts';
+
+const DAY = 86_400_000;
+
+async function addUser(db: Database, tenantId: string, email: string): Promise<{ tenantId: string; userId: string; email: string }> {
+  const id = crypto.randomUUID();
+  await db.query(`INSERT INTO users (id, tenant_id, email, display_name, role, created_at, updated_at) VALUES ($1, $2, $3, $4, 'author', now(), now())`, [id, tenantId, email, email.split('@')[0]]);
+  return { tenantId, userId: id, email };
+}
+
+/** `n` messages from `from` to `to`, one a day ending yesterday. */
+function history(from: string, to: string[], n: number, now: Date, subject = 'project update') {
+  return Array.from({ length: n }, (_, i) => ({ at: new Date(now.getTime() - (n - i) * DAY), from, to, cc: [], bcc: [], subject }));
+}
+
+function draft(from: string, to: string[], body = 'Hello,\n\nsee attached.\n', at = new Date()): Draft {
+  return { from, recipients: to.map((address) => ({ address, role: 'to' as const })), subject: 'project update', body, labelRank: 1, threadId: null, at };
+}
+
+const CARD_BODY = 'Hello,\n\nthe card is 4111 1111 1111 1111, expiry next year.\n';
+
+/** A database that records the parameters of every statement touching Prevent's tables. */
+function recording(db: Database, seen: Array<{ text: string; params: unknown[] }>): Database {
+  const record = (text: string, params: unknown[] = []) => {
+    if (/prevent_/.test(text)) seen.push({ text, params });
+  };
+  const wrapSql = <T extends Sql>(s: T): T =>
+    new Proxy(s, {
+      get(target, prop, receiver) {
+        if (prop === 'query') {
+          return (text: string, params?: unknown[]): Promise<QueryResult<unknown>> => {
+            record(text, params);
+            return target.query(text, params);
+          };
+        }
+        if (prop === 'transaction') return (fn: (tx: Transaction) => Promise<unknown>) => (target as unknown as Database).transaction((tx) => fn(wrapSql(tx)));
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  return wrapSql(db);
+}
+
+describeEachDatabase('Prevent service', (ctx) => {
+  let stack: ContentStack;
+  let prevent: Prevent;
+  let messaging: Messaging;
+  let clock: FakeClock;
+
+  beforeAll(async () => {
+    stack = await buildContentStack(ctx.db());
+    clock = fakeClock(new Date('2026-06-01T12:00:00Z'));
+    prevent = createPrevent({ db: ctx.db(), keys: stack.keys, clock });
+    messaging = createMessaging({ db: ctx.db(), content: stack.content, keys: stack.keys, mailer: new MemoryMailer(), publicUrl: 'http://sealpost.test', clock, guard: prevent.guard });
+  });
+  afterAll(async () => stack.cleanup());
+
+  describe('learning', () => {
+    it('learns from every send in the same transaction, keeping subject words only as keyed hashes', async () => {
+      const t = await buildTenant(ctx.db());
+      const alice = await addUser(ctx.db(), t.id, `alice-${t.id.slice(0, 8)}@org.test`);
+      const sent = await messaging.messages.send(alice, { to: ['bob@partner.test'], cc: ['carol@partner.test'], subject: 'Quarterly budget', text: 'Figures inside.' });
+      const { rows } = await ctx.db().query<{ message_id: string; source: string; sender: string; recipients: unknown; terms: string[]; thread_key: string }>(
+        'SELECT message_id, source, sender, recipients, terms, thread_key FROM prevent_observations WHERE tenant_id = $1',
+        [t.id],
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ message_id: sent.id, source: 'sent', sender: alice.email, thread_key: sent.threadId });
+      expect(rows[0]!.recipients).toEqual([{ a: 'bob@partner.test', r: 'to' }, { a: 'carol@partner.test', r: 'cc' }]);
+      expect(rows[0]!.terms).toHaveLength(2);
+      expect(JSON.stringify(rows[0])).not.toMatch(/budget|quarterly/i);
+      for (const term of rows[0]!.terms) expect(term).toMatch(/^[0-9a-f]{16}$/);
+    });
+
+    it('learns nothing when the send fails', async () => {
+      const t = await buildTenant(ctx.db());
+      const alice = await addUser(ctx.db(), t.id, `alice-${t.id.slice(0, 8)}@org.test`);
+      await expect(
+        messaging.messages.send(alice, { to: ['bob@partner.test'], subject: 'x', text: 'y', attachments: [{ uploadId: crypto.randomUUID(), filename: 'a.txt', contentType: 'text/plain' }] }),
+      ).rejects.toMatchObject({ code: 'upload_not_found' });
+      const { rows } = await ctx.db().query('SELECT 1 FROM prevent_observations WHERE tenant_id = $1', [t.id]);
+      expect(rows).toHaveLength(0);
+    });
+  });
+
+  describe('tenant isolation', () => {
+    it('gives identical drafts different results in tenants with different histories', async () => {
+      const a = await buildTenant(ctx.db());
+      const b = await buildTenant(ctx.db());
+      const sender = 'x@org.test';
+      await prevent.service.importHistory(a.id, history(sender, ['bob@partner.test'], 40, clock()));
+      await prevent.service.importHistory(b.id, history(sender, ['carol@other.test'], 40, clock()));
+      const d = draft(sender, ['bob@partner.test']);
+      const inA = await prevent.service.check(a.id, null, d);
+      const inB = await prevent.service.check(b.id, null, d);
+      expect(inA.filter((w) => w.recipients.includes('bob@partner.test') && w.check === 'unusual_recipient')).toEqual([]);
+      expect(inB.some((w) => w.recipients.includes('bob@partner.test') && w.check === 'unusual_recipient')).toBe(true);
+    });
+
+    it("never reads another tenant's rows", async () => {
+      const a = await buildTenant(ctx.db());
+      const b = await buildTenant(ctx.db());
+      await prevent.service.importHistory(b.id, history('y@org.test', ['someone@partner.test'], 20, clock()));
+      const seen: Array<{ text: string; params: unknown[] }> = [];
+      const isolated = createPrevent({ db: recording(ctx.db(), seen), keys: stack.keys, clock });
+      await isolated.service.importHistory(a.id, history('y@org.test', ['bob@partner.test'], 20, clock()));
+      await isolated.service.check(a.id, null, draft('y@org.test', ['someone@partner.test']));
+      expect(seen.length).toBeGreaterThan(3);
+      for (const q of seen) expect(q.params[0], q.text).toBe(a.id);
+    });
+  });
+
+  describe('policy and feedback', () => {
+    it('stops repeating a nudge the sender dismissed twice for the same recipient and finding', async () => {
+      const t = await buildTenant(ctx.db());
+      const alice = await addUser(ctx.db(), t.id, `alice-${t.id.slice(0, 8)}@org.test`);
+      const d = draft(alice.email, ['bob@partner.test'], CARD_BODY);
+      for (let i = 0; i < 2; i++) {
+        const [card] = (await prevent.service.check(t.id, alice.userId, d)).filter((w) => w.check === 'sensitive_content');
+        expect(card).toBeDefined();
+        const record = await prevent.service.reviewSend(t.id, alice.userId, d, { acknowledged: [card!.id] });
+        await record(crypto.randomUUID());
+      }
+      expect((await prevent.service.check(t.id, alice.userId, d)).filter((w) => w.check === 'sensitive_content')).toEqual([]);
+      // Another sender in the tenant still sees it.
+      expect((await prevent.service.check(t.id, null, d)).some((w) => w.check === 'sensitive_content')).toBe(true);
+      const { rows } = await ctx.db().query<{ outcome: string }>(`SELECT outcome FROM prevent_decisions WHERE tenant_id = $1 AND check_kind = 'sensitive_content' ORDER BY decided_at`, [t.id]);
+      expect(rows.map((r) => r.outcome)).toEqual(['sent_anyway', 'sent_anyway']);
+    });
+
+    it('blocks until a blocking finding is acknowledged with a justification, and records each step', async () => {
+      const t = await buildTenant(ctx.db());
+      const admin = await addUser(ctx.db(), t.id, `admin-${t.id.slice(0, 8)}@org.test`);
+      await prevent.service.updateSettings(t.id, admin.userId, { policy: { defaultMode: 'nudge', checks: { sensitive_content: 'block' } } });
+      const d = draft(admin.email, ['bob@partner.test'], CARD_BODY);
+      const [card] = (await prevent.service.check(t.id, admin.userId, d)).filter((w) => w.check === 'sensitive_content');
+      expect(card).toMatchObject({ mode: 'block' });
+      await expect(prevent.service.reviewSend(t.id, admin.userId, d, {})).rejects.toMatchObject({ code: 'prevent_blocked', details: { warnings: [expect.objectContaining({ id: card!.id })] } });
+      await expect(prevent.service.reviewSend(t.id, admin.userId, d, { acknowledged: [card!.id] })).rejects.toMatchObject({ code: 'prevent_blocked' });
+      const record = await prevent.service.reviewSend(t.id, admin.userId, d, { acknowledged: [card!.id], justification: 'Customer asked for the card on file' });
+      await record(crypto.randomUUID());
+      const { rows } = await ctx.db().query<{ outcome: string; justification: string | null }>(
+        `SELECT outcome, justification FROM prevent_decisions WHERE tenant_id = $1 AND check_kind = 'sensitive_content' ORDER BY decided_at, outcome`,
+        [t.id],
+      );
+      expect(rows).toEqual([
+        { outcome: 'blocked', justification: null },
+        { outcome: 'blocked', justification: null },
+        { outcome: 'justified', justification: 'Customer asked for the card on file' },
+      ]);
+    });
+
+    it('logs monitored findings without showing them, and runs no check that is off', async () => {
+      const t = await buildTenant(ctx.db());
+      const admin = await addUser(ctx.db(), t.id, `admin-${t.id.slice(0, 8)}@org.test`);
+      await prevent.service.updateSettings(t.id, admin.userId, { policy: { defaultMode: 'off', checks: { sensitive_content: 'monitor' } } });
+      const d = draft(admin.email, ['bob@partner.test'], CARD_BODY);
+      expect(await prevent.service.check(t.id, admin.userId, d)).toEqual([]);
+      await (await prevent.service.reviewSend(t.id, admin.userId, d, {}))(crypto.randomUUID());
+      const { rows } = await ctx.db().query<{ check_kind: string; outcome: string; mode: string }>('SELECT check_kind, outcome, mode FROM prevent_decisions WHERE tenant_id = $1', [t.id]);
+      expect(rows).toEqual([{ check_kind: 'sensitive_content', outcome: 'logged', mode: 'monitor' }]);
+    });
+
+    it('flags again a recipient the sender removed after a warning (a confirmed mistake)', async () => {
+      const t = await buildTenant(ctx.db());
+      const alice = await addUser(ctx.db(), t.id, `alice-${t.id.slice(0, 8)}@org.test`);
+      const record = await prevent.service.reviewSend(t.id, alice.userId, draft(alice.email, ['bob@partner.test']), { resolved: [{ check: 'lookalike_address', recipients: ['bob@partnr.test'] }] });
+      await record(crypto.randomUUID());
+      const warnings = await prevent.service.check(t.id, alice.userId, draft(alice.email, ['bob@partnr.test']));
+      expect(warnings.find((w) => w.check === 'unusual_recipient' && w.recipients[0] === 'bob@partnr.test')?.reason).toMatch(/You removed bob@partnr\.test/);
+    });
+
+    it('refuses an invalid policy with an error naming the field', async () => {
+      const t = await buildTenant(ctx.db());
+      const admin = await addUser(ctx.db(), t.id, `admin-${t.id.slice(0, 8)}@org.test`);
+      await expect(prevent.service.updateSettings(t.id, admin.userId, { policy: { defaultMode: 'loud', checks: {} } })).rejects.toMatchObject({ code: 'invalid_prevent_policy', details: { field: 'policy.defaultMode' } });
+      await expect(prevent.service.updateSettings(t.id, admin.userId, { internalDomains: ['org.test', 'not a domain'] })).rejects.toMatchObject({ code: 'invalid_internal_domains' });
+    });
+  });
+
+  describe('retention and subject rights', () => {
+    it("erases a person's Smart Data and never learns about them again", async () => {
+      const t = await buildTenant(ctx.db());
+      const alice = await addUser(ctx.db(), t.id, `alice-${t.id.slice(0, 8)}@org.test`);
+      await prevent.service.importHistory(t.id, [...history(alice.email, ['eve@partner.test', 'bob@partner.test'], 5, clock()), ...history('eve@partner.test', [alice.email], 3, clock())]);
+      await (await prevent.service.reviewSend(t.id, alice.userId, draft(alice.email, ['bob@partner.test']), { resolved: [{ check: 'lookalike_address', recipients: ['eve@partner.test'] }] }))(crypto.randomUUID());
+
+      const erased = await prevent.service.erasePerson(t.id, 'Eve@Partner.test');
+      expect(erased.observations).toBe(8);
+      expect(erased.decisions).toBeGreaterThanOrEqual(1);
+      const mentions = async () =>
+        (await ctx.db().query(`SELECT 1 FROM prevent_observations WHERE tenant_id = $1 AND (sender = 'eve@partner.test' OR recipients::text LIKE '%eve@partner.test%')`, [t.id])).rows.length +
+        (await ctx.db().query(`SELECT 1 FROM prevent_decisions WHERE tenant_id = $1 AND recipients::text LIKE '%eve@partner.test%'`, [t.id])).rows.length;
+      expect(await mentions()).toBe(0);
+      expect((await prevent.service.check(t.id, null, draft(alice.email, ['bob@partner.test']))).length).toBeGreaterThanOrEqual(0);
+
+      // Later mail with the erased person is learned without them.
+      await messaging.messages.send(alice, { to: ['eve@partner.test', 'bob@partner.test'], subject: 'again', text: 'hi' });
+      await prevent.service.importHistory(t.id, history('eve@partner.test', [alice.email], 2, clock()));
+      expect(await mentions()).toBe(0);
+      const { rows } = await ctx.db().query<{ reason: string }>('SELECT reason FROM prevent_exclusions WHERE tenant_id = $1', [t.id]);
+      expect(rows).toEqual([{ reason: 'erased' }]);
+    });
+
+    it('stops learning from a restricted person until the restriction is lifted', async () => {
+      const t = await buildTenant(ctx.db());
+      await prevent.service.restrictPerson(t.id, 'rita@partner.test');
+      await prevent.service.importHistory(t.id, history('x@org.test', ['rita@partner.test', 'bob@partner.test'], 2, clock()));
+      const count = async () => (await ctx.db().query(`SELECT 1 FROM prevent_observations WHERE tenant_id = $1 AND recipients::text LIKE '%rita@%'`, [t.id])).rows.length;
+      expect(await count()).toBe(0);
+      await prevent.service.restrictPerson(t.id, 'rita@partner.test', true);
+      await prevent.service.importHistory(t.id, history('x@org.test', ['rita@partner.test'], 2, clock()));
+      expect(await count()).toBe(2);
+    });
+
+    it('keeps a rolling 12 months: older observations are skipped on import and pruned later', async () => {
+      const t = await buildTenant(ctx.db());
+      const old = history('x@org.test', ['bob@partner.test'], 1, new Date(clock().getTime() - 400 * DAY));
+      const recent = history('x@org.test', ['bob@partner.test'], 3, clock());
+      expect(await prevent.service.importHistory(t.id, [...old, ...recent])).toEqual({ imported: 3, skipped: 1 });
+      clock.advance(362.5 * DAY);
+      expect(await prevent.service.pruneExpired(t.id)).toBe(1);
+      clock.advance(10 * DAY);
+      expect(await prevent.service.pruneExpired(t.id)).toBe(2);
+      clock.set(new Date('2026-06-01T12:00:00Z'));
+    });
+  });
+});

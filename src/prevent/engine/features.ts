@@ -4,7 +4,7 @@
 // other recipients, whether they are in this conversation or its topic, and whether a more
 // familiar contact has a similar address (the classic autocomplete slip).
 import type { SmartData, UserData } from './smart-data.ts';
-import { pairKey } from './smart-data.ts';
+import { pairKey, topicKey } from './smart-data.ts';
 import { domainOf } from './text.ts';
 
 /** Feature names, in vector order (docs/prevent.md explains each). */
@@ -98,15 +98,15 @@ export function featureRows(d: SmartData, rcpts: readonly Candidate[], ctx: Draf
     }
 
     let topicU = 0, topicT = 0, wU = 0, wT = 0, topicMax = 0;
-    if (r.id !== undefined) {
-      const profU = u?.topic.get(r.id);
-      const profT = d.topicT.get(r.id);
+    const rid = r.id;
+    if (rid !== undefined) {
+      const profT = d.topicT.get(rid);
       ctx.tokens.forEach((t, k) => {
         const w = idf[k]!;
         const nu = u?.tokens.get(t) ?? 0;
         if (nu > 0) {
           wU += w;
-          const p = (profU?.get(t) ?? 0) / nu;
+          const p = (u!.topic.get(topicKey(rid, t)) ?? 0) / nu;
           topicU += w * p;
           if (nu >= 2) topicMax = Math.max(topicMax, p);
         }

@@ -5,8 +5,8 @@
 /** Training rows for {@link fitLogistic}: `x` is row-major, `dims` values per row. */
 export interface TrainingSet {
   dims: number;
-  x: number[];
-  y: number[];
+  x: Float64Array;
+  y: Uint8Array;
 }
 
 /** Numerically safe logistic function. */

@@ -76,6 +76,7 @@ export function scoreLine(model: SmartModel, m: MessageLine): ScoredLine {
     threadId: o.threadId ?? null,
     at: o.at,
   };
-  const warn = model.learnedWarnings(draft).filter((w) => w.check === 'unusual_recipient').flatMap((w) => w.recipients);
-  return { id: o.id, recipients: model.scoreRecipients(draft), warn };
+  const recipients = model.scoreRecipients(draft);
+  const warn = model.learnedWarnings(draft, recipients).filter((w) => w.check === 'unusual_recipient').flatMap((w) => w.recipients);
+  return { id: o.id, recipients, warn };
 }

@@ -79,8 +79,8 @@ export interface UserData {
   byPrefix: Map<string, number[]>;
   /** Pair of recipients → messages this user sent to both. */
   co: Map<number, number>;
-  /** Contact → token → messages exchanged with that contact carrying the token. */
-  topic: Map<number, Map<number, number>>;
+  /** topicKey(contact, token) → messages exchanged with that contact carrying the token. */
+  topic: Map<number, number>;
   /** Token → messages this user sent or received carrying it. */
   tokens: Map<number, number>;
   /** Messages this user sent, oldest first, and per recipient the positions in that list. */
@@ -97,6 +97,10 @@ export interface Conversation {
 const PAIR = 2 ** 26;
 /** Key of an unordered pair of ids (ids stay below 2^26, so the key is exact). */
 export const pairKey = (a: number, b: number): number => (a < b ? a * PAIR + b : b * PAIR + a);
+// One flat map per user rather than a map per contact: far fewer objects on big tenants.
+const TOKENS = 2 ** 24;
+/** Key of a (contact, token) pair in a user's topic profile (exact below 2^26 × 2^24). */
+export const topicKey = (contact: number, token: number): number => contact * TOKENS + (token % TOKENS);
 /** Cap on participants counted pairwise per message, so one huge distribution list costs O(1). */
 const MAX_PAIR_PARTICIPANTS = 25;
 
@@ -246,8 +250,5 @@ function inc<K>(m: Map<K, number>, k: K): void {
 }
 
 function addTopic(u: UserData, contact: number, toks: number[]): void {
-  if (!toks.length) return;
-  let prof = u.topic.get(contact);
-  if (!prof) u.topic.set(contact, (prof = new Map()));
-  for (const t of toks) inc(prof, t);
+  for (const t of toks) inc(u.topic, topicKey(contact, t));
 }

@@ -77,6 +77,10 @@ const PRIOR_STRENGTH = 5;
  * situation it mostly serves (an established mailbox); newer senders get the same weights.
  */
 const MIN_SENDER_HISTORY = 10;
+/** Below this many training messages the prior is used as is (too little to learn weights from)… */
+const MIN_TRAINING_MESSAGES = 200;
+/** …and below this many calibration messages, the default threshold. */
+const MIN_CALIBRATION_MESSAGES = 20;
 /** Share of slips that are an address the sender never dealt with (the rest are near misses). */
 const UNSEEN_SLIP_SHARE = 0.1;
 
@@ -101,13 +105,14 @@ export class SmartModel implements SmartView {
   private weights: number[] = [...PRIOR_WEIGHTS];
   private threshold = DEFAULT_THRESHOLD;
   private encoder = ThresholdEncoder.identity(DIMS);
+  private scratch = new Float64Array(DIMS);
   private summary: FitSummary | undefined;
 
   constructor(options: SmartModelOptions = {}) {
     this.tenantDomains = new Set((options.tenantDomains ?? []).map(normalise));
     this.halfLifeMs = (options.halfLifeDays ?? 60) * 86_400_000;
     this.falseWarnRate = options.falseWarnRate ?? 0.025;
-    this.maxTraining = options.maxTrainingMessages ?? 30_000;
+    this.maxTraining = options.maxTrainingMessages ?? 15_000;
     this.seed = options.seed ?? 1;
     this.data = this.emptyData();
   }
@@ -158,10 +163,14 @@ export class SmartModel implements SmartView {
     this.data = data;
     this.encoder = raw.length ? ThresholdEncoder.fit(raw, DIMS) : ThresholdEncoder.identity(DIMS);
     const prior = [...PRIOR_WEIGHTS, ...new Array<number>(this.encoder.dims - DIMS).fill(0)];
-    const train: TrainingSet = { dims: this.encoder.dims, x: raw.flatMap((r) => this.encoder.encode(r)), y: labels };
-    this.weights = labels.length ? fitLogistic(train, prior, PRIOR_STRENGTH) : prior;
+    const dims = this.encoder.dims;
+    const train: TrainingSet = { dims, x: new Float64Array(raw.length * dims), y: Uint8Array.from(labels) };
+    raw.forEach((r, i) => this.encoder.encodeInto(r, train.x, i * dims));
+    this.scratch = new Float64Array(dims);
+    const enough = trainingMessages >= MIN_TRAINING_MESSAGES;
+    this.weights = enough ? fitLogistic(train, prior, PRIOR_STRENGTH) : prior;
     const tops = calibration.map((rows) => Math.max(...rows.map((x) => this.riskOf(x)))).sort((a, b) => a - b);
-    this.threshold = tops.length ? tops[Math.min(tops.length - 1, Math.floor((1 - this.falseWarnRate) * tops.length))]! : DEFAULT_THRESHOLD;
+    this.threshold = enough && tops.length >= MIN_CALIBRATION_MESSAGES ? tops[Math.min(tops.length - 1, Math.floor((1 - this.falseWarnRate) * tops.length))]! : DEFAULT_THRESHOLD;
     this.summary = {
       trainingMessages,
       trainingRows: labels.length,
@@ -219,10 +228,13 @@ export class SmartModel implements SmartView {
     return featureRows(this.data, rcpts, ctx).map((x, i) => ({ address: rcpts[i]!.address, risk: rcpts[i]!.address === from ? 0 : this.riskOf(x) }));
   }
 
-  /** The learned checks: unusual recipients (risk above the threshold) and missing recipients. */
-  learnedWarnings(draft: Draft): Warning[] {
+  /**
+   * The learned checks: unusual recipients (risk above the threshold) and missing recipients.
+   * Pass `risks` from scoreRecipients(draft) when you have them, to score only once.
+   */
+  learnedWarnings(draft: Draft, risks: RecipientRisk[] = this.scoreRecipients(draft)): Warning[] {
     const out: Warning[] = [];
-    for (const { address, risk } of this.scoreRecipients(draft)) {
+    for (const { address, risk } of risks) {
       if (risk > this.threshold) out.push(this.unusualWarning(draft, address, risk));
     }
     for (const m of this.missingRecipients(draft)) {
@@ -285,7 +297,8 @@ export class SmartModel implements SmartView {
   }
 
   private riskOf(raw: number[]): number {
-    const x = this.encoder.encode(raw);
+    const x = this.scratch;
+    this.encoder.encodeInto(raw, x);
     let z = 0;
     for (let j = 0; j < x.length; j++) z += this.weights[j]! * x[j]!;
     return sigmoid(z);

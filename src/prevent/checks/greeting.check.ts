@@ -50,7 +50,7 @@ const SHORT_FORMS: Record<string, string[]> = {
 // Connectors between names: "Sarah and Tom", "Sarah & Tom", "Jörg und Anna", "Éloïse et Marc".
 const CONNECTOR = /\s*(?:,|&|\+|\/|\s(?:and|und|et|y|e|en|og|och|i|or|ou|oder)\s)\s*/iu;
 
-/** A name the greeting addresses: as written, and as folded tokens without titles. */
+/** A name the greeting addresses: as written, and as lower-case tokens without titles. */
 export interface GreetedName {
   text: string;
   tokens: string[];
@@ -67,7 +67,8 @@ export function greetedNames(body: string, lines = 3): GreetedName[] {
     const greeting = GREETING.exec(fold(line));
     if (!greeting) continue;
     const rest = cutAfterGreeting(line, greeting[0].length);
-    const clause = rest.split(/[!?:;.\u2014\u2013]|\s-\s/)[0] ?? '';
+    // "Dr." and "Mrs." end with a dot that does not end the greeting.
+    const clause = rest.replace(/(?<=\b(?:mr|mrs|ms|dr|prof|mme|mlle|sr|sra|srta|sig|dott|rev|st|m))\./giu, '').split(/[!?:;.\u2014\u2013]|\s-\s/)[0] ?? '';
     // Names are capitalised ("Hi Sarah, hope…" stops at "hope"); someone typing all in lower
     // case ("hi sarah,") gets the benefit of the doubt.
     const casual = !/\p{Lu}/u.test(line);
@@ -75,10 +76,11 @@ export function greetedNames(body: string, lines = 3): GreetedName[] {
     for (const segment of clause.split(CONNECTOR)) {
       const words = segment.trim().split(/\s+/).filter((w) => w.length > 0);
       if (words.length === 0) continue;
-      const tokens = words.flatMap((w) => nameTokens(w));
-      if (tokens.some((t) => GENERIC.has(t))) break; // "Hi all", "Hi Sarah and team"
+      // Lower-cased but not folded, so "Jörg" can still become "joerg" as well as "jorg" when matched.
+      const tokens = words.flatMap((w) => w.normalize('NFC').toLowerCase().split(/[^\p{L}\p{N}']+/u)).filter((t) => t.length > 0);
+      if (tokens.some((t) => GENERIC.has(fold(t)))) break; // "Hi all", "Hi Sarah and team"
       if (words.length > 3 || !words.every((w) => casual || /^\p{Lu}/u.test(w) || TITLES.has(fold(w).replace(/\./g, '')))) break;
-      const name = tokens.filter((t) => !TITLES.has(t) && t.length >= 2 && !/^\d+$/.test(t));
+      const name = tokens.filter((t) => !TITLES.has(fold(t)) && t.length >= 2 && !/^\d+$/.test(t));
       if (name.length > 0) names.push({ text: words.filter((w) => !TITLES.has(fold(w).replace(/\./g, ''))).join(' '), tokens: name });
     }
     return names;

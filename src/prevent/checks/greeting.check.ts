@@ -3,7 +3,7 @@
 // (sarah.jones, sjones, sarah1985), with common short forms (Bob for Robert).
 import type { ContactStats, Draft, DraftRecipient, SmartView, SuggestedFix, Warning } from '../prevent.model.ts';
 import type { RuleCheckSettings } from './settings.ts';
-import { addressParts, fold, foldGerman, listText, nameTokens } from './text.ts';
+import { fold, foldGerman, listText, nameTokens } from './text.ts';
 
 // Greeting words, longest first so "good morning" wins over "morning". Latin-script languages
 // only: names in other scripts are compared, greetings in them are not yet recognised.
@@ -102,22 +102,49 @@ function cutAfterGreeting(line: string, foldedLength: number): string {
 
 /** The forms a name token may take in an address or display name. */
 function keysOf(token: string): string[] {
-  return [...new Set([fold(token), foldGerman(token), ...(SHORT_FORMS[fold(token)] ?? [])])];
+  let keys = keyCache.get(token);
+  if (!keys) {
+    keys = [...new Set([fold(token), foldGerman(token), ...(SHORT_FORMS[fold(token)] ?? [])])];
+    if (keyCache.size >= 10_000) keyCache.clear();
+    keyCache.set(token, keys);
+  }
+  return keys;
+}
+const keyCache = new Map<string, string[]>();
+
+interface Addressee {
+  words: string[];
+  letters: string[];
+}
+
+// What a person answers to, derived once per (name, address) and reused across drafts.
+const addresseeCache = new Map<string, Addressee>();
+
+function addresseeOf(name: string | undefined, address: string): Addressee {
+  const key = `${address}\n${name ?? ''}`;
+  let a = addresseeCache.get(key);
+  if (!a) {
+    const local = address.slice(0, Math.max(0, address.lastIndexOf('@'))).normalize('NFC').toLowerCase();
+    const localTokens = nameTokens(local.replace(/[._+\-\d]+/g, ' '));
+    const nameWords = nameTokens(name ?? '');
+    a = {
+      words: [...new Set([...nameWords, ...nameWords.map(foldGerman), ...localTokens, ...localTokens.map(foldGerman)])],
+      letters: [fold(local).replace(/[^\p{L}]/gu, ''), foldGerman(local).replace(/[^\p{L}]/gu, '')],
+    };
+    if (addresseeCache.size >= 50_000) addresseeCache.clear();
+    addresseeCache.set(key, a);
+  }
+  return a;
 }
 
 /** Whether someone (display name and address) answers to one greeted token. */
 function answersTo(token: string, name: string | undefined, address: string): boolean {
-  const p = addressParts(address);
-  const nameSet = new Set([...nameTokens(name ?? ''), ...nameTokens(name ?? '').map(foldGerman)]);
-  const localTokens = nameTokens(p.local.replace(/[._+\-\d]+/g, ' '));
-  const localSet = new Set([...localTokens, ...localTokens.map(foldGerman)]);
-  const letters = [fold(p.local).replace(/[^\p{L}]/gu, ''), foldGerman(p.local).replace(/[^\p{L}]/gu, '')];
+  const a = addresseeOf(name, address);
   return keysOf(token).some((k) =>
-    nameSet.has(k) ||
-    localSet.has(k) ||
+    a.words.includes(k) ||
     // "Chris" for christopher, "Samantha" for sam
-    [...nameSet, ...localSet].some((t) => (k.length >= 3 && t.startsWith(k)) || (t.length >= 3 && k.startsWith(t))) ||
-    (k.length >= 3 && letters.some((l) => l.startsWith(k) || l.endsWith(k))), // sarahj@, jsmith@
+    a.words.some((t) => (k.length >= 3 && t.startsWith(k)) || (t.length >= 3 && k.startsWith(t))) ||
+    (k.length >= 3 && a.letters.some((l) => l.startsWith(k) || l.endsWith(k))), // sarahj@, jsmith@
   );
 }
 

@@ -24,6 +24,8 @@ interface Known {
   parts: AddressParts;
   skeleton: string;
   name: string;
+  localLength: number;
+  domainLength: number;
 }
 
 interface Match {
@@ -33,16 +35,42 @@ interface Match {
 
 const weight = (c: ContactStats) => 2 * c.sent + c.received;
 
-function resemblance(r: AddressParts, rSkeleton: string, rName: string, k: Known): Resemblance | null {
-  if (rSkeleton === k.skeleton) return 'confusable';
-  const localEdits = Math.min(Array.from(r.local).length, Array.from(k.parts.local).length);
-  const domainEdits = Math.min(Array.from(r.domain).length, Array.from(k.parts.domain).length);
-  const dLocal = r.local === k.parts.local ? 0 : editDistance(r.local, k.parts.local, allowedEdits(localEdits));
-  const dDomain = r.domain === k.parts.domain ? 0 : editDistance(r.domain, k.parts.domain, allowedEdits(domainEdits));
-  if (dLocal <= allowedEdits(localEdits) && dDomain <= allowedEdits(domainEdits)) return 'misspelt';
-  if (rName && rName === k.name) return 'same_name';
-  if (dLocal === 0 && Array.from(r.local).length >= 3 && !ROLE_LOCAL_PARTS.has(r.local)) return 'same_local_part';
+function resemblance(r: Known, k: Known): Resemblance | null {
+  if (r.skeleton === k.skeleton) return 'confusable';
+  const localAllowed = allowedEdits(Math.min(r.localLength, k.localLength));
+  const domainAllowed = allowedEdits(Math.min(r.domainLength, k.domainLength));
+  // Cheap length tests first: most contacts are ruled out without computing a distance.
+  const sameLocal = r.parts.local === k.parts.local;
+  if (
+    Math.abs(r.localLength - k.localLength) <= localAllowed &&
+    Math.abs(r.domainLength - k.domainLength) <= domainAllowed &&
+    (sameLocal || editDistance(r.parts.local, k.parts.local, localAllowed) <= localAllowed) &&
+    (r.parts.domain === k.parts.domain || editDistance(r.parts.domain, k.parts.domain, domainAllowed) <= domainAllowed)
+  ) return 'misspelt';
+  if (r.name && r.name === k.name) return 'same_name';
+  if (sameLocal && r.localLength >= 3 && !ROLE_LOCAL_PARTS.has(r.parts.local)) return 'same_local_part';
   return null;
+}
+
+// Derived forms of an address and name, reused across drafts (a sender's contacts recur).
+const derivedCache = new Map<string, Omit<Known, 'contact'>>();
+
+function knownOf(contact: ContactStats): Known {
+  const key = `${contact.address}\n${contact.name ?? ''}`;
+  let derived = derivedCache.get(key);
+  if (!derived) {
+    const parts = addressParts(contact.address);
+    derived = {
+      parts,
+      skeleton: skeleton(`${parts.local}@${parts.domain}`),
+      name: fullName(contact.name),
+      localLength: Array.from(parts.local).length,
+      domainLength: Array.from(parts.domain).length,
+    };
+    if (derivedCache.size >= 50_000) derivedCache.clear();
+    derivedCache.set(key, derived);
+  }
+  return { contact, ...derived };
 }
 
 // A full name is two or more words; "Sarah" alone is shared by too many people to mean anything.
@@ -91,18 +119,14 @@ export function checkLookalikeAddresses(draft: Draft, view: SmartView, _settings
     done.add(parts.canonical);
     if (findContact(view, draft.from, r.address)) continue;
 
-    known ??= [...view.contacts(draft.from)].map((contact) => {
-      const p = addressParts(contact.address);
-      return { contact, parts: p, skeleton: skeleton(`${p.local}@${p.domain}`), name: fullName(contact.name) };
-    });
+    known ??= Array.from(view.contacts(draft.from), knownOf);
     // The same mailbox under another spelling (xn-- or Unicode domain) is the contact itself.
     if (known.some((k) => k.parts.canonical === parts.canonical)) continue;
 
-    const rSkeleton = skeleton(`${parts.local}@${parts.domain}`);
-    const rName = fullName(r.name);
+    const self = knownOf({ address: r.address, ...(r.name ? { name: r.name } : {}), sent: 0, received: 0, firstAt: draft.at, lastAt: draft.at });
     let best: Match | undefined;
     for (const k of known) {
-      const how = resemblance(parts, rSkeleton, rName, k);
+      const how = resemblance(self, k);
       if (!how) continue;
       if (!best || STRENGTH[how] > STRENGTH[best.how] || (STRENGTH[how] === STRENGTH[best.how] && weight(k.contact) > weight(best.known.contact))) {
         best = { known: k, how };

@@ -18,8 +18,22 @@ export interface AddressParts {
   canonical: string;
 }
 
+// Converting IDN domains is the costliest step when a sender has thousands of contacts, and
+// the same addresses recur on every draft: keep recent results (bounded, pure data).
+const partsCache = new Map<string, AddressParts>();
+
 /** Splits an address at its last @; tolerant of anything (never throws). */
 export function addressParts(address: string): AddressParts {
+  let parts = partsCache.get(address);
+  if (!parts) {
+    if (partsCache.size >= 50_000) partsCache.clear();
+    parts = splitAddress(address);
+    partsCache.set(address, parts);
+  }
+  return parts;
+}
+
+function splitAddress(address: string): AddressParts {
   const a = address.trim().normalize('NFC').toLowerCase();
   const at = a.lastIndexOf('@');
   const local = at < 0 ? a : a.slice(0, at);

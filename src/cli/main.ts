@@ -6,6 +6,7 @@ import { VERSION } from '../runtime/runtime.ts';
 import { registerAuditCommands } from './commands/audit.command.ts';
 import { registerMessageCommands } from './commands/message.command.ts';
 import { registerPreventCommands } from './commands/prevent.command.ts';
+import { registerPrivacyCommands } from './commands/privacy.command.ts';
 import { registerPreventClientCommands } from './commands/prevent-client.command.ts';
 import { registerDatabaseCommands } from './commands/database.command.ts';
 import { registerKeyCommands } from './commands/keys.command.ts';
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerAuditCommands(program, io);
   registerMessageCommands(program, io);
   registerPreventClientCommands(registerPreventCommands(program, io), io);
+  registerPrivacyCommands(program, io);
   return program;
 }
 

@@ -8,6 +8,8 @@ import type { Admin } from '../admin/admin.ts';
 import type { Messaging } from '../messages/messaging.ts';
 import type { Prevent } from '../prevent/prevent.ts';
 import { registerPreventRoutes } from './routes/prevent.routes.ts';
+import type { Privacy } from '../privacy/privacy.ts';
+import { registerPrivacyRoutes } from './routes/privacy.routes.ts';
 import { registerAccessRoutes } from './routes/access.routes.ts';
 import { addMessageSchemas, registerMessageRoutes } from './routes/messages.routes.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -39,6 +41,8 @@ export interface HttpDeps {
   admin?: Admin;
   /** The pre-send check (Prevent); needs `accounts`. */
   prevent?: Prevent;
+  /** Privacy notice, sub-processors (public) and the record of processing (needs `accounts`). */
+  privacy?: Privacy;
 }
 
 /** Builds the HTTP app (not listening yet). */
@@ -110,6 +114,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       }
     }
     if (deps.prevent) registerPreventRoutes(app, deps.prevent);
+    if (deps.privacy) registerPrivacyRoutes(app, deps.privacy);
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await registerWebApp(app, { publicUrl: deps.publicUrl });

@@ -24,6 +24,7 @@ import { migrate } from '../storage/database/migrate.ts';
 import { JobRunner } from '../jobs/job.runner.ts';
 import { createMessaging, type Messaging } from '../messages/messaging.ts';
 import { createPrevent, type Prevent } from '../prevent/prevent.ts';
+import { createPrivacy, type Privacy } from '../privacy/privacy.ts';
 import { openDatabase } from '../storage/database/open-database.ts';
 
 /** Everything a running Sealpost process is made of. */
@@ -43,6 +44,8 @@ export interface Runtime {
   admin: Admin;
   /** The pre-send check: per-tenant learned models, rule checks, policy and feedback. */
   prevent: Prevent;
+  /** Processing register (seeded at start-up), record of processing, privacy notice, sub-processors. */
+  privacy: Privacy;
   /** Background jobs (notification delivery); started by the server, not by CLI commands. */
   jobs: JobRunner;
   /** What /readyz checks. */
@@ -92,6 +95,10 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     // The runner needs messaging's handlers and messaging nudges the runner: wake() is only
     // called after a send commits, long after both exist.
     const prevent = createPrevent({ db, keys });
+    // Seeds the processing register once per seed version; never over the operator's edits.
+    const privacy = createPrivacy({ db });
+    const seeded = await privacy.seed();
+    if (seeded.applied) logger.info({ purposes: seeded.purposes, subprocessors: seeded.subprocessors }, 'processing register seeded');
     const messaging = createMessaging({ db, content, keys, mailer, publicUrl: config.publicUrl, onEnqueued: () => runner.wake(), guard: prevent.guard });
     const runner = new JobRunner(db, messaging.jobs, logger);
     const admin = createAdmin({ db, mailer, accounts });
@@ -102,7 +109,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
       { name: 'blob_store', check: () => blobs.check() },
       { name: 'key_provider', check: () => keyProvider.check() },
     ];
-    return { config, logger, db, blobs, keyProvider, keys, content, mailer, accounts, messaging, admin, prevent, jobs: runner, readiness, version: VERSION, close: closeAll };
+    return { config, logger, db, blobs, keyProvider, keys, content, mailer, accounts, messaging, admin, prevent, privacy, jobs: runner, readiness, version: VERSION, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -32,6 +32,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       messaging: runtime.messaging,
       admin: runtime.admin,
       prevent: runtime.prevent,
+      privacy: runtime.privacy,
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

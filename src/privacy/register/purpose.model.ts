@@ -4,6 +4,7 @@
 // registry (src/storage/database/registry.ts).
 import type { DataCategory, RetentionRule } from '../../storage/database/registry.ts';
 import type { Region } from '../../shared/regions.ts';
+import type { AuditEventInput } from '../../audit/audit.model.ts';
 
 /** Lawful bases of GDPR Art. 6(1), plus 'not_applicable' where the seed says "N/A". */
 export const LAWFUL_BASES = ['consent', 'contract', 'legal_obligation', 'vital_interests', 'public_task', 'legitimate_interests', 'not_applicable'] as const;
@@ -132,11 +133,8 @@ export type RegisterEntity = 'register' | 'settings' | 'purpose' | 'subprocessor
 /** What happened to an entity. */
 export type RegisterAction = 'seeded' | 'created' | 'updated' | 'retired' | 'restored' | 'removal_planned' | 'removed';
 
-/** Who changed the register. */
-export interface RegisterActor {
-  type: 'operator' | 'user' | 'system';
-  id?: string;
-}
+/** Who changed the register: as the audit log names actors (an operator at the CLI: cli:<account>). */
+export type RegisterActor = AuditEventInput['actor'];
 
 /** One recorded change: who, when, what, and when it takes effect. */
 export interface RegisterChange {

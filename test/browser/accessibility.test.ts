@@ -1,0 +1,135 @@
+// Accessibility smoke test in Chromium: every page has exactly one main landmark and no
+// unlabelled form control; sending and reading work with the keyboard alone (Tab, typing,
+// Enter — no clicks).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { createTestUser, type TestUser } from '../support/api-users.ts';
+import { codeIn, linkIn, startE2eServer, type E2eServer } from '../support/e2e.ts';
+import { launchChromium, screenshot } from './support/browser.ts';
+
+const RECIPIENT = 'kim@partner.example';
+
+/** Number of main landmarks and the visible form controls without an accessible name. */
+async function audit(page: Page): Promise<{ mains: number; unlabelled: string[] }> {
+  return page.evaluate(() => {
+    const mains = document.querySelectorAll('main, [role=main]').length;
+    const controls = Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea, [role=textbox], button'));
+    const unlabelled = controls
+      .filter((el) => {
+        const input = el as HTMLInputElement;
+        if (input.type === 'hidden') return false;
+        const named = (input.labels && input.labels.length > 0) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent?.trim());
+        return !named;
+      })
+      .map((el) => el.outerHTML.slice(0, 120));
+    return { mains, unlabelled };
+  });
+}
+
+/** Presses Tab until the focused element's accessible text matches `name` (keyboard only). */
+async function tabTo(page: Page, name: RegExp, max = 60): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const label = await page.evaluate(() => {
+      const el = document.activeElement as HTMLInputElement | null;
+      if (!el) return '';
+      const byLabel = el.labels?.[0]?.textContent ?? '';
+      const byAria = el.getAttribute('aria-label') ?? (el.getAttribute('aria-labelledby') ? document.getElementById(el.getAttribute('aria-labelledby')!)?.textContent ?? '' : '');
+      return `${byLabel} ${byAria} ${el.tagName === 'BUTTON' || el.tagName === 'A' ? el.textContent ?? '' : ''}`.trim();
+    });
+    if (name.test(label)) return;
+  }
+  throw new Error(`could not reach ${name} with the Tab key`);
+}
+
+describe('accessibility smoke test', () => {
+  let env: E2eServer;
+  let browser: Browser;
+  let sender: TestUser;
+  let page: Page;
+  let link: string;
+
+  beforeAll(async () => {
+    env = await startE2eServer('pglite', 'browser-a11y');
+    sender = await createTestUser(env.server, { email: 'ada@sender.example', role: 'administrator' });
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await env?.close();
+  });
+
+  it('signs in and sends a message with the keyboard only', async () => {
+    await page.goto(`${env.server.url}/sign-in`);
+    await tabTo(page, /Email address/);
+    await page.keyboard.type(sender.email);
+    await tabTo(page, /Password/);
+    await page.keyboard.type(sender.password);
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/sent');
+
+    await page.goto(`${env.server.url}/compose`);
+    await page.getByRole('heading', { name: 'New secure message' }).waitFor();
+    await tabTo(page, /^To/);
+    await page.keyboard.type(`${RECIPIENT} `);
+    await tabTo(page, /Subject/);
+    await page.keyboard.type('Keyboard only');
+    await tabTo(page, /^Message/);
+    await page.keyboard.type('Sent without a mouse.');
+    await tabTo(page, /Send securely/);
+    await page.keyboard.press('Enter');
+    const panel = page.getByRole('heading', { name: 'Check before sending' });
+    await Promise.race([page.waitForURL(/\/sent\/[0-9a-f-]{36}$/), panel.waitFor()]);
+    if (await panel.isVisible()) {
+      await tabTo(page, /Reason for sending anyway/);
+      await page.keyboard.type('Known partner');
+      await tabTo(page, /Send anyway/);
+      await page.keyboard.press('Enter');
+    }
+    await page.waitForURL(/\/sent\/[0-9a-f-]{36}$/);
+    const mail = await env.smtp.waitFor((m) => m.to.includes(RECIPIENT) && linkIn(m.text) !== undefined);
+    link = linkIn(mail.text)!;
+  });
+
+  it('has one main landmark and labelled controls on every signed-in page', async () => {
+    for (const p of ['/sent', '/compose', page.url().replace(env.server.url, ''), '/admin/users', '/admin/labels']) {
+      await page.goto(`${env.server.url}${p}`);
+      await page.locator('main h1').waitFor();
+      await page.waitForLoadState('networkidle');
+      const result = await audit(page);
+      expect({ page: p, ...result }).toEqual({ page: p, mains: 1, unlabelled: [] });
+    }
+  });
+
+  it('reads a message with the keyboard only, and the public pages pass the same checks', async () => {
+    const recipient = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    await recipient.goto(`${env.server.url}/open#not-a-real-link-token-000000000000000000000`);
+    await recipient.getByRole('heading', { name: 'This link does not work' }).waitFor();
+    expect(await audit(recipient)).toEqual({ mains: 1, unlabelled: [] });
+
+    await recipient.goto(`${env.server.url}/sign-in`);
+    await recipient.goto(`${env.server.url}/open#${link}`);
+    await recipient.getByRole('heading', { name: 'You have a secure message' }).waitFor();
+    expect(await audit(recipient)).toEqual({ mains: 1, unlabelled: [] });
+    const before = env.smtp.messages.length;
+    await tabTo(recipient, /Email me a code/);
+    await recipient.keyboard.press('Enter');
+    const mail = await env.smtp.waitFor((m) => env.smtp.messages.indexOf(m) >= before && m.to.includes(RECIPIENT) && codeIn(m.text) !== undefined);
+    await recipient.getByLabel('6-digit code').waitFor();
+    expect(await audit(recipient)).toEqual({ mains: 1, unlabelled: [] });
+    // The code field has focus when it appears.
+    await recipient.keyboard.type(codeIn(mail.text)!);
+    await recipient.keyboard.press('Enter');
+    await recipient.getByRole('heading', { name: 'Keyboard only' }).waitFor();
+    expect(await audit(recipient)).toEqual({ mains: 1, unlabelled: [] });
+    await tabTo(recipient, /^Reply$/);
+    await recipient.keyboard.press('Enter');
+    await recipient.keyboard.type('Replying with the keyboard.');
+    await tabTo(recipient, /Send reply/);
+    await recipient.keyboard.press('Enter');
+    await recipient.getByText('Your reply was sent securely').waitFor();
+    await screenshot(recipient, 'a11y-phone-read-replied');
+  });
+});

@@ -82,7 +82,7 @@ describe('browser crypto in Chromium', () => {
             },
           });
           const parts: Uint8Array[] = [];
-          await source.pipeThrough(c.createOpenTransformStream(k, { objectId, keyId })).pipeTo(new WritableStream({ write: (p) => void parts.push(p) }));
+          await source.pipeThrough(c.createOpenTransformStream(k, { objectId, keyId })).pipeTo(new WritableStream<Uint8Array>({ write: (p) => void parts.push(p) }));
           const streamed = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
           let o = 0;
           for (const p of parts) {

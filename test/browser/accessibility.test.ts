@@ -94,11 +94,13 @@ describe('accessibility smoke test', () => {
   });
 
   it('has one main landmark and labelled controls on every signed-in page', async () => {
-    for (const p of ['/sent', '/compose', page.url().replace(env.server.url, ''), '/admin/users', '/admin/labels']) {
+    for (const p of ['/sent', '/compose', page.url().replace(env.server.url, ''), '/admin/users', '/admin/labels', '/admin/settings', '/admin/audit']) {
       await page.goto(`${env.server.url}${p}`);
       await page.locator('main h1').waitFor();
       await page.waitForLoadState('networkidle');
       const result = await audit(page);
+      await screenshot(page, `a11y-${p.replace(/\W+/g, '-').replace(/^-|-$/g, '') || 'root'}`);
+      expect(await page.getByRole('alert').count(), `no error shown on ${p}`).toBe(0);
       expect({ page: p, ...result }).toEqual({ page: p, mains: 1, unlabelled: [] });
     }
   });

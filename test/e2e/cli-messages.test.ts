@@ -77,7 +77,10 @@ describe('sealpost send and read (CLI)', () => {
     const bodyFile = path.join(dir, 'body.txt');
     await writeFile(bodyFile, 'Dear Rita,\nthe report is attached.\n');
     const sent = await sealpost(['send', '--to', 'rita@partner.example', '--subject', 'Annual report', '--body-file', bodyFile, '--attach', attachment, '--label', 'confidential', '--json'], env);
-    expect(sent.stderr).toBe('');
+    // Not a terminal: the send goes ahead under the default nudge policy, and the pre-send
+    // check's finding (rita is new to this organisation) is shown on stderr, not swallowed.
+    expect(sent.stderr).toMatch(/^Pre-send check:\n/);
+    expect(sent.stderr).toContain('rita@partner.example');
     const message = JSON.parse(sent.stdout) as { id: string; attachments: Array<{ filename: string; size: number }> };
     expect(message.attachments).toEqual([expect.objectContaining({ filename: 'report.pdf', size: bytes.length })]);
 

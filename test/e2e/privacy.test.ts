@@ -40,7 +40,7 @@ for (const target of e2eTargets()) {
     });
 
     it('does serve the privacy notice to anyone, without setting cookies', async () => {
-      for (const headers of [{}, { cookie: 'sealpost_session=not-a-session' }]) {
+      for (const headers of [{}, { cookie: 'sealpost_session=not-a-session' }] as Record<string, string>[]) {
         const res = await get('/privacy', headers);
         expect(res.status).toBe(200);
         expect(res.headers.get('content-type')).toMatch(/^text\/html/);

@@ -85,7 +85,6 @@ async function uploadAttachments(server: string, route: string, auth: Record<str
   return attachments;
 }
 
-/** The plain-text body from --body or --body-file ("-": standard input); empty when neither is given. */
 /**
  * Runs the pre-send check and shows its warnings on stderr. Nudges: on a terminal the sender is
  * asked whether to send anyway (unless --yes); in scripts the send goes ahead, as the server's
@@ -117,6 +116,7 @@ async function reviewWarnings(io: CliIo, c: StoredCredentials, draft: Record<str
   return { acknowledged: warnings.map((w) => w.id), ...(justification ? { justification } : {}) };
 }
 
+/** The plain-text body from --body or --body-file ("-": standard input); empty when neither is given. */
 async function readBody(opts: { body?: string; bodyFile?: string }): Promise<string> {
   if (opts.body !== undefined && opts.bodyFile) throw errors.invalid('body_twice', 'give the body with --body or --body-file, not both');
   if (opts.body !== undefined) return opts.body;

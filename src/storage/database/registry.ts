@@ -43,6 +43,12 @@ export const RETENTION_RULES = {
     defaultPeriod: 'P12M',
     appliesTo: ['smart'],
   },
+  exclusion_while_in_force: {
+    description:
+      'Suppression lists that exist to honour a right (restriction, erasure): kept while the restriction is in force and, after erasure, for the life of the tenant, so the person is never learned from again.',
+    defaultPeriod: null,
+    appliesTo: ['smart', 'crm'],
+  },
   audit_policy: {
     // 7 years: the 6-year UK limitation period for claims in contract and tort, plus a year
     // for claims notified late, so the trail still exists when a dispute or regulator asks.
@@ -109,6 +115,7 @@ const sys = (description: string): ColumnDeclaration => ({ category: 'system', p
 const crm = (description: string, personal: PersonalData = 'none'): ColumnDeclaration => ({ category: 'crm', personal, description });
 const sysPersonal = (description: string, personal: PersonalData): ColumnDeclaration => ({ category: 'system', personal, description });
 const content = (description: string, personal: PersonalData = 'none'): ColumnDeclaration => ({ category: 'content', personal, description });
+const smart = (description: string, personal: PersonalData = 'none'): ColumnDeclaration => ({ category: 'smart', personal, description });
 
 /** Every table and column of all migrations. Add to it in the same change as the migration. */
 export const REGISTRY: Record<string, TableDeclaration> = {
@@ -124,6 +131,7 @@ export const REGISTRY: Record<string, TableDeclaration> = {
       ),
       region: crm('Data residency region (uk, eea, us) the tenant chose; decides where its Content is stored.'),
       created_at: crm('When the account was created.'),
+      plan: crm('free (a single person signed up; Sealpost is controller of their Content) or business (Sealpost is processor for the customer).'),
     },
   },
   key_encryption_keys: {
@@ -470,6 +478,91 @@ export const REGISTRY: Record<string, TableDeclaration> = {
       last_error: sys('Error code of the last failed attempt.'),
       created_at: sys('When it was enqueued.'),
       finished_at: sys('When it completed or gave up.'),
+    },
+  },
+  prevent_observations: {
+    category: 'smart',
+    retention: 'smart_rolling_12m',
+    description:
+      "Smart Data: the metadata of each message sent or received in a tenant (or imported history) that Prevent learns the tenant's mail behaviour from. No bodies; subject words only as keyed hashes. Processed for the customer (processor); never read across tenants.",
+    columns: {
+      seq: smart('Ascending sequence number, so each server process can catch up with what others learned.'),
+      tenant_id: smart('Tenant whose model learns from it.'),
+      message_id: smart('The Sealpost message it was learned from; null for imported history.'),
+      source: smart('sent (by a user), received (a recipient replied) or import (history loaded by an administrator).'),
+      observed_at: smart('When the message was sent; drives recency and the rolling 12-month window.'),
+      sender: smart("Sender's address, lower-cased.", 'identifier'),
+      recipients: smart('Recipient addresses with their role (to, cc, bcc).', 'identifier'),
+      terms: smart('Keyed hashes (HMAC under the tenant term key) of the subject words, for topic profiles; the words cannot be read back.', 'personal'),
+      thread_key: smart('Thread the message belongs to.'),
+      label_rank: smart('Rank of the classification label it was sent under.'),
+    },
+  },
+  prevent_keys: {
+    category: 'system',
+    retention: 'key_lifecycle',
+    description: "Per-tenant key that turns subject words into term hashes for Prevent, wrapped by the tenant's KEK.",
+    columns: {
+      tenant_id: sys('Owning tenant.'),
+      key_id: sys('Random identifier, bound into the wrapping context.'),
+      kek_id: sys('KEK that wraps it.'),
+      wrapped_key: sys('Secret: the term key wrapped by the KEK. Never logged or exported.'),
+      created_at: sys('When it was generated.'),
+    },
+  },
+  prevent_settings: {
+    category: 'crm',
+    retention: 'crm_account_lifetime',
+    description: "A tenant's Prevent policy (off, monitor, nudge or block per check and severity), rule-check settings and its own mail domains.",
+    columns: {
+      tenant_id: crm('Tenant the settings belong to.'),
+      policy: crm('Mode per check and severity, and the default mode.'),
+      rules: crm('Rule-check thresholds, extra webmail domains and custom sensitive-content patterns (pattern sources, never matched values).'),
+      internal_domains: crm("The tenant's own mail domains (addresses there are internal)."),
+      updated_at: crm('When the settings last changed.'),
+      updated_by: crm('Administrator who last changed them.', 'identifier'),
+    },
+  },
+  prevent_exclusions: {
+    category: 'smart',
+    retention: 'exclusion_while_in_force',
+    description: 'People Prevent must not learn from (restricted processing or erased): only a keyed hash of the address is kept, so the list names nobody.',
+    columns: {
+      tenant_id: smart('Tenant whose model excludes the person.'),
+      address_hash: smart('HMAC of the address under the tenant term key.', 'identifier'),
+      reason: smart('restricted (Art. 18 restriction) or erased (Art. 17 erasure).'),
+      created_at: smart('When the exclusion started.'),
+    },
+  },
+  prevent_decisions: {
+    category: 'smart',
+    retention: 'smart_rolling_12m',
+    description:
+      "Each Prevent warning raised at send time and what the sender did (sent anyway, justified, removed the recipient, blocked): feeds back into the model (dismissed warnings are not repeated endlessly; confirmed mistakes strengthen it) and the administrators' dashboard.",
+    columns: {
+      id: smart('Random identifier.'),
+      tenant_id: smart('Tenant of the sender.'),
+      user_id: smart('Sender who saw the warning.', 'identifier'),
+      message_id: smart('The message sent despite the warning, if it was sent.'),
+      decided_at: smart('When the sender decided.'),
+      check_kind: smart('Which check raised it (unusual_recipient, lookalike_address, …).'),
+      severity: smart('info, warning or critical.'),
+      mode: smart('The policy mode in force: monitor, nudge or block.'),
+      outcome: smart('logged, sent_anyway, sent_unreviewed, justified, blocked, removed or suppressed.'),
+      recipients: smart('Addresses the warning was about.', 'identifier'),
+      context_key: smart('SHA-256 of check, recipients and finding, to recognise the same warning again.'),
+      justification: smart("The sender's justification for sending anyway, in their words.", 'personal'),
+    },
+  },
+  subject_restrictions: {
+    category: 'crm',
+    retention: 'exclusion_while_in_force',
+    description:
+      'People who asked for processing to be restricted (GDPR Art. 18): their data is kept but not otherwise processed (no learning, no marketing) while the row exists; lifting the restriction deletes it.',
+    columns: {
+      email: crm('Normalised address of the person.', 'identifier'),
+      request_id: crm('The subject request that asked for it, if any.'),
+      restricted_at: crm('When the restriction started.'),
     },
   },
   privacy_seed_applied: {

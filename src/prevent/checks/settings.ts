@@ -46,7 +46,7 @@ export const PERSONAL_WEBMAIL_DOMAINS: readonly string[] = [
   'ziggo.nl', 'kpnmail.nl', 'terra.com.br', 'uol.com.br', 'bol.com.br',
 ];
 
-/** Defaults; see docs/prevent-checks.md for why each value. */
+/** Defaults; see docs/prevent.md (Rule checks) for why each value. */
 export const DEFAULT_RULE_CHECK_SETTINGS: RuleCheckSettings = {
   sensitiveLabelRank: 2,
   personalWebmailDomains: PERSONAL_WEBMAIL_DOMAINS,

@@ -77,3 +77,47 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');
   });
 });
+
+describe('loadConfig regions', () => {
+  it('serves only REGION with the single-region variables when REGIONS is unset', () => {
+    const c = loadConfig({ REGION: 'eea', BLOB_DIR: '/srv/blobs', ROOT_KEY_FILE: '/srv/keys/root.json' });
+    expect(c.region).toBe('eea');
+    expect(c.regions).toEqual([{ region: 'eea', blobStore: { kind: 'fs', dir: '/srv/blobs' }, keyProvider: { kind: 'local', file: '/srv/keys/root.json' } }]);
+    expect(loadConfig({}).regions.map((r) => r.region)).toEqual(['uk']);
+  });
+
+  it('gives every listed region its own store and root key, the home region keeping the unsuffixed locations', () => {
+    const c = loadConfig({ REGIONS: 'us, uk,eea', REGION: 'uk', DATA_DIR: '/srv/sp', BLOB_DIR_US: '/mnt/us-blobs', ROOT_KEY_FILE_EEA: '/secrets/eea.json' });
+    expect(c.region).toBe('uk');
+    expect(c.regions).toEqual([
+      { region: 'uk', blobStore: { kind: 'fs', dir: '/srv/sp/blobs' }, keyProvider: { kind: 'local', file: '/srv/sp/keys/root-keys.json' } },
+      { region: 'eea', blobStore: { kind: 'fs', dir: '/srv/sp/regions/eea/blobs' }, keyProvider: { kind: 'local', file: '/secrets/eea.json' } },
+      { region: 'us', blobStore: { kind: 'fs', dir: '/mnt/us-blobs' }, keyProvider: { kind: 'local', file: '/srv/sp/regions/us/keys/root-keys.json' } },
+    ]);
+    expect(c.blobStore).toEqual(c.regions[0]!.blobStore);
+    expect(loadConfig({ REGIONS: 'eea,us' }).region).toBe('eea');
+  });
+
+  it('lets a region use S3, inheriting endpoint and credentials but never the bucket', () => {
+    const c = loadConfig({ REGIONS: 'uk,us', BLOB_STORE_US: 's3', S3_BUCKET_US: 'sp-us', S3_REGION_US: 'us-east-2', S3_ENDPOINT: 'http://minio:9000', S3_ACCESS_KEY_ID: 'id', S3_SECRET_ACCESS_KEY: 'secret' });
+    expect(c.regions[0]!.blobStore).toMatchObject({ kind: 'fs' });
+    expect(c.regions[1]!.blobStore).toEqual({ kind: 's3', endpoint: 'http://minio:9000', region: 'us-east-2', bucket: 'sp-us', accessKeyId: 'id', secretAccessKey: 'secret', forcePathStyle: false, conditionalWrites: true, prefix: '' });
+    const all = { REGIONS: 'uk,eea', BLOB_STORE: 's3', S3_BUCKET: 'sp-uk', S3_ACCESS_KEY_ID: 'id', S3_SECRET_ACCESS_KEY: 'secret' };
+    expect(problemsOf(all)).toEqual([expect.stringMatching(/^S3_BUCKET_EEA: required when region eea uses the s3 blob store/)]);
+  });
+
+  it('refuses regions that would share a directory, bucket or root key file', () => {
+    expect(problemsOf({ REGIONS: 'uk,eea', BLOB_DIR: '/srv/blobs', BLOB_DIR_EEA: '/srv/blobs/eea' })).toEqual([expect.stringMatching(/^BLOB_DIR_EEA: regions uk and eea would share/)]);
+    expect(problemsOf({ REGIONS: 'uk,eea', ROOT_KEY_FILE: '/k.json', ROOT_KEY_FILE_EEA: '/k.json' })).toEqual([expect.stringMatching(/^ROOT_KEY_FILE_EEA: regions uk and eea would share/)]);
+    const s3 = { BLOB_STORE: 's3', S3_ACCESS_KEY_ID: 'id', S3_SECRET_ACCESS_KEY: 'secret' };
+    expect(problemsOf({ ...s3, REGIONS: 'uk,us', S3_BUCKET: 'one', S3_BUCKET_US: 'one' })).toEqual([expect.stringMatching(/^S3_BUCKET_US: regions uk and us would share the bucket one/)]);
+  });
+
+  it('lists every regional problem in one error: bad lists, a home region not served, variables of unserved regions', () => {
+    expect(problemsOf({ REGIONS: 'uk,mars' }).map((p) => p.split(':')[0])).toEqual(['REGIONS']);
+    expect(problemsOf({ REGIONS: 'uk,uk' })).toEqual([expect.stringMatching(/^REGIONS: must not name a region twice/)]);
+    const problems = problemsOf({ REGIONS: 'uk,eea', REGION: 'us', BLOB_DIR_US: '/x', BLOB_STORE_EEA: 'tape', PORT: 'eighty' });
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['BLOB_DIR_US', 'BLOB_STORE_EEA', 'PORT', 'REGION']);
+    expect(problems.find((p) => p.startsWith('REGION:'))).toMatch(/served REGIONS \(uk, eea\)/);
+  });
+});

@@ -2,6 +2,9 @@
 // the bytes with a fresh data key before they reach the blob store, keeps the wrapped key
 // in the database, and opens them again (whole or by byte range) for whoever the calling
 // capability has already authorised. Crypto-shredding an object erases its wrapped key.
+// Residency: an object lives in one region (its row says which, normally its tenant's home
+// region): its blob goes to that region's store only and its data key is wrapped by the
+// tenant's KEK of that region, itself wrapped by that region's root key.
 
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +17,7 @@ import { createOpenRangeStream, createOpenStream, createSealStream } from '../cr
 import { getTenant } from '../accounts/tenant.repository.ts';
 import type { KeyService } from '../keys/key.service.ts';
 import { AppError, errors, isAppError } from '../shared/app-error.ts';
+import { RegionMap, regionNotServed, type Region } from '../shared/regions.ts';
 import { discardBody, type BlobStore, type ByteRange } from '../storage/blob/blob-store.ts';
 import type { Database } from '../storage/database/database.ts';
 import * as repo from './content.repository.ts';
@@ -42,22 +46,47 @@ export interface OpenedContent {
 
 /** Seals, stores, opens and shreds Content objects. */
 export class ContentStore {
+  private readonly stores: RegionMap<BlobStore>;
+
+  /** `blobs`: one store per served region; a single store serves every region (single-region installations and tests). */
   constructor(
     private readonly db: Database,
-    private readonly blobs: BlobStore,
+    blobs: BlobStore | RegionMap<BlobStore>,
     private readonly keys: KeyService,
     private readonly opts: { segmentSize: number } = { segmentSize: DEFAULT_SEGMENT_SIZE },
-  ) {}
+  ) {
+    this.stores = blobs instanceof RegionMap ? blobs : RegionMap.uniform(blobs);
+  }
+
+  /** The regions whose Content this store can hold. */
+  get regions(): Region[] {
+    return this.stores.regions;
+  }
+
+  /** True when Content can be stored in `region` (a blob store is configured for it). */
+  servesRegion(region: string): region is Region {
+    return this.stores.serves(region);
+  }
+
+  /** The blob store of a region; 'region_not_served' when none is configured. */
+  private blobs(region: Region): BlobStore {
+    // Residency: an object's bytes are read from and written to its own region's store only.
+    return this.stores.get(region);
+  }
 
   /**
    * Seals `source` (exactly `plaintextLength` bytes) for a tenant and stores it. The blob is
    * written first and the row (with the wrapped key) only after it is complete, so a failed
    * upload leaves no row and no blob; a crash in between leaves an orphan blob that no key can
-   * open. On every rejection `source` has been consumed or destroyed.
+   * open. On every rejection `source` has been consumed or destroyed. `region` defaults to the
+   * tenant's home region; another region (a recipient's reply stored where they chose) must be
+   * served, and is keyed by the tenant's KEK of that region. Whether the tenant allows that
+   * region is the caller's decision.
    */
-  async put(input: { tenantId: string; plaintextLength: number; source: Readable | AsyncIterable<Uint8Array>; actor?: ContentActor }): Promise<SealedObjectRecord> {
+  async put(input: { tenantId: string; region?: Region; plaintextLength: number; source: Readable | AsyncIterable<Uint8Array>; actor?: ContentActor }): Promise<SealedObjectRecord> {
     let dataKey: Buffer | undefined;
     let blobKey: string | undefined;
+    let store: BlobStore | undefined;
     let sourceTaken = false;
     try {
       if (!Number.isSafeInteger(input.plaintextLength) || input.plaintextLength < 0) {
@@ -66,26 +95,30 @@ export class ContentStore {
       // A malformed id names no tenant; sending it to the uuid column would be a database error.
       if (!isUuid(input.tenantId)) throw errors.notFound('tenant_not_found', 'no such tenant');
       const tenant = await getTenant(this.db, input.tenantId);
+      const region = input.region ?? tenant.region;
+      if (!this.stores.serves(region)) throw regionNotServed(region, this.stores.regions, input.region === undefined ? 'unavailable' : 'invalid');
+      const target = this.blobs(region);
       const id = randomId();
       const keyId = randomId();
-      blobKey = id.replace(/-/g, '');
-      const wrapping = await this.keys.newDataKey(tenant.id, tenant.region, id, keyId);
+      const wrapping = await this.keys.newDataKey(tenant.id, region, id, keyId);
       dataKey = wrapping.dataKey;
       const seal = createSealStream({ key: dataKey, objectId: id, keyId, plaintextLength: input.plaintextLength, segmentSize: this.opts.segmentSize });
       const source = input.source instanceof Readable ? input.source : Readable.from(input.source);
       sourceTaken = true;
       // Wait for both sides, so no write is still in flight (and no temporary file left) when put settles.
-      const results = await Promise.allSettled([pipeline(source, seal), this.blobs.put(blobKey, seal)]);
+      blobKey = id.replace(/-/g, '');
+      store = target;
+      const results = await Promise.allSettled([pipeline(source, seal), target.put(blobKey, seal)]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       const key = dataKey;
       return await this.db.transaction(async (tx) => {
         // The KEK may have been rotated during the upload: store the key as the active KEK wraps it.
-        const current = await this.keys.currentWrapping(tx, { tenantId: tenant.id, region: tenant.region, objectId: id, keyId, dataKey: key, kekId: wrapping.kekId, wrappedKey: wrapping.wrappedKey });
+        const current = await this.keys.currentWrapping(tx, { tenantId: tenant.id, region, objectId: id, keyId, dataKey: key, kekId: wrapping.kekId, wrappedKey: wrapping.wrappedKey });
         const record = await repo.insertSealedObject(tx, {
           id,
           tenantId: tenant.id,
-          region: tenant.region,
+          region,
           keyId,
           kekId: current.kekId,
           wrappedKey: current.wrappedKey,
@@ -100,13 +133,13 @@ export class ContentStore {
           action: 'content.sealed',
           target: { type: 'sealed_object', id },
           outcome: 'success',
-          details: { region: tenant.region },
+          details: { region },
         });
         return record;
       });
     } catch (err) {
       if (!sourceTaken) await discardBody(input.source);
-      if (blobKey !== undefined) await this.blobs.delete(blobKey).catch(() => undefined);
+      if (blobKey !== undefined && store) await store.delete(blobKey).catch(() => undefined);
       throw err;
     } finally {
       dataKey?.fill(0);
@@ -114,8 +147,8 @@ export class ContentStore {
   }
 
   /** Seals an in-memory value (message bodies and other small Content). */
-  async putBytes(tenantId: string, bytes: Uint8Array): Promise<SealedObjectRecord> {
-    return this.put({ tenantId, plaintextLength: bytes.length, source: Readable.from([Buffer.from(bytes)]) });
+  async putBytes(tenantId: string, bytes: Uint8Array, opts: { region?: Region } = {}): Promise<SealedObjectRecord> {
+    return this.put({ tenantId, ...opts, plaintextLength: bytes.length, source: Readable.from([Buffer.from(bytes)]) });
   }
 
   /** Metadata of a tenant's object; not_found when it does not exist for this tenant. */
@@ -145,12 +178,12 @@ export class ContentStore {
     // that fails its checks) must not leave an open file handle behind.
     if (!range) {
       const opener = createOpenStream(dataKey, expect);
-      return { stream: pipe(await this.blobs.get(object.blobKey), opener), length: object.plaintextLength, object };
+      return { stream: pipe(await this.blobs(object.region).get(object.blobKey), opener), length: object.plaintextLength, object };
     }
     const plan = planRange(object, range.start, range.end ?? object.plaintextLength);
-    const header = await readAll(await this.sealedRange(object.blobKey, { start: 0, end: HEADER_LENGTH }));
+    const header = await readAll(await this.sealedRange(object, { start: 0, end: HEADER_LENGTH }));
     const opener = createOpenRangeStream(dataKey, header, range, expect);
-    const segments = await this.sealedRange(object.blobKey, { start: plan.sealedStart, end: plan.sealedEnd });
+    const segments = await this.sealedRange(object, { start: plan.sealedStart, end: plan.sealedEnd });
     return { stream: pipe(segments, opener), length: plan.take, object };
   }
 
@@ -180,7 +213,7 @@ export class ContentStore {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end > total || start > end) {
       throw errors.invalid('invalid_range', `the range must lie within the ${total} sealed bytes`);
     }
-    const stream = start === 0 && end === total ? await this.blobs.get(object.blobKey) : await this.sealedRange(object.blobKey, { start, end });
+    const stream = start === 0 && end === total ? await this.blobs(object.region).get(object.blobKey) : await this.sealedRange(object, { start, end });
     return { stream, start, length: end - start, totalLength: total };
   }
 
@@ -207,13 +240,13 @@ export class ContentStore {
         outcome: 'success',
       });
     });
-    await this.blobs.delete(object.blobKey);
+    await this.blobs(object.region).delete(object.blobKey);
   }
 
   // A stored blob shorter than its row says is a truncated object, not a bad range from the caller.
-  private async sealedRange(blobKey: string, range: ByteRange): Promise<Readable> {
+  private async sealedRange(object: SealedObjectRecord, range: ByteRange): Promise<Readable> {
     try {
-      return await this.blobs.get(blobKey, range);
+      return await this.blobs(object.region).get(object.blobKey, range);
     } catch (err) {
       if (isAppError(err, 'invalid_range')) throw new DecryptionError('truncated', 'sealed object is shorter than its header and segments');
       throw err;

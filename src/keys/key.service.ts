@@ -1,13 +1,15 @@
 // The key hierarchy: root key (KeyProvider) → KEK per tenant and region (versioned, wrapped
 // by the root key, stored in key_encryption_keys) → a fresh data key per sealed object
 // (wrapped by the KEK, stored in sealed_objects). Payloads are never touched by rotation.
+// Residency: each region has its own root-key provider; a region's KEKs are wrapped and
+// unwrapped only by that region's root key (see providerFor).
 
 import type { KeyProvider } from '../crypto/key-provider.ts';
 import { generateKey, randomId, unwrapKey, wrapContext, wrapKey } from '../crypto/keys.ts';
 import { appendAuditEvent } from '../audit/audit.service.ts';
 import type { AuditEventInput } from '../audit/audit.model.ts';
 import { AppError, errors, isAppError } from '../shared/app-error.ts';
-import type { Region } from '../shared/regions.ts';
+import { RegionMap, type Region } from '../shared/regions.ts';
 import type { Database, Sql } from '../storage/database/database.ts';
 import * as repo from './key.repository.ts';
 
@@ -61,12 +63,25 @@ export class KeyService {
   // every use re-reads its row first (see unwrapKek), so the TTL only bounds how long key
   // material stays in memory.
   private readonly cache = new Map<string, { kek: UnwrappedKek; expires: number }>();
+  private readonly providers: RegionMap<KeyProvider>;
 
+  /**
+   * `providers`: one root-key provider per served region; a single provider serves every
+   * region (single-region installations and tests).
+   */
   constructor(
     private readonly db: Database,
-    private readonly provider: KeyProvider,
+    providers: KeyProvider | RegionMap<KeyProvider>,
     private readonly opts: { cacheTtlMs: number; cacheMax: number } = { cacheTtlMs: 60_000, cacheMax: 1000 },
-  ) {}
+  ) {
+    this.providers = providers instanceof RegionMap ? providers : RegionMap.uniform(providers);
+  }
+
+  /** The root-key provider of a region; 'region_not_served' when the installation has none for it. */
+  providerFor(region: Region): KeyProvider {
+    // Residency: a region's KEKs are only ever wrapped by that region's root key, never another's.
+    return this.providers.get(region);
+  }
 
   /** The active KEK for a tenant and region, created (version 1, or the next version after a destroy) on first use. */
   async activeKek(tenantId: string, region: Region): Promise<UnwrappedKek> {
@@ -215,12 +230,15 @@ export class KeyService {
   }
 
   /** Re-wraps every KEK under the provider's active root key (after a root-key rotation). */
-  async rewrapKeksUnderActiveRoot(tenantId: string): Promise<number> {
+  async rewrapKeksUnderActiveRoot(tenantId: string, opts: { region?: Region } = {}): Promise<number> {
     let n = 0;
     for (const k of await repo.listKeks(this.db, tenantId)) {
-      if (k.state === 'destroyed' || k.rootKeyId === this.provider.activeRootKeyId()) continue;
+      if (opts.region !== undefined && k.region !== opts.region) continue;
+      if (k.state === 'destroyed' || !this.providers.serves(k.region)) continue;
+      const provider = this.providerFor(k.region);
+      if (k.rootKeyId === provider.activeRootKeyId()) continue;
       const kek = await this.unwrapKek(k);
-      const wrapped = await this.provider.wrap(kek.key, kekContext(k));
+      const wrapped = await provider.wrap(kek.key, kekContext(k));
       await repo.updateKekWrapping(this.db, k.id, wrapped.rootKeyId, wrapped.wrapped);
       n++;
     }
@@ -258,7 +276,7 @@ export class KeyService {
   private async createKek(tx: Sql, tenantId: string, region: Region, version: number): Promise<UnwrappedKek & { rootKeyId: string }> {
     const id = randomId();
     const key = generateKey();
-    const wrapped = await this.provider.wrap(key, kekContext({ id, tenantId, region, version }));
+    const wrapped = await this.providerFor(region).wrap(key, kekContext({ id, tenantId, region, version }));
     await repo.insertKek(tx, { id, tenantId, region, version, state: 'active', rootKeyId: wrapped.rootKeyId, wrappedKey: wrapped.wrapped });
     return { id, version, key, rootKeyId: wrapped.rootKeyId };
   }
@@ -271,7 +289,7 @@ export class KeyService {
     }
     const cached = this.cache.get(record.id);
     if (cached && cached.expires > Date.now()) return cached.kek;
-    const key = await this.provider.unwrap({ rootKeyId: record.rootKeyId, wrapped: record.wrappedKey }, kekContext(record));
+    const key = await this.providerFor(record.region).unwrap({ rootKeyId: record.rootKeyId, wrapped: record.wrappedKey }, kekContext(record));
     const kek = { id: record.id, version: record.version, key };
     this.remember(kek);
     return kek;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createAccounts, type Accounts } from '../accounts/accounts.ts';
 import { createAdmin, type Admin } from '../admin/admin.ts';
-import type { Config } from '../config/config.ts';
+import type { BlobStoreConfig, Config } from '../config/config.ts';
 import { ContentStore } from '../content/content.service.ts';
 import type { KeyProvider } from '../crypto/key-provider.ts';
 import { LocalKeyProvider } from '../crypto/local-key-provider.ts';
@@ -16,6 +16,7 @@ import type { ReadinessProbe } from '../http/routes/health.routes.ts';
 import { KeyService } from '../keys/key.service.ts';
 import { OutboxMailer, SmtpMailer, type Mailer } from '../mail/mailer.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
+import { RegionMap, type Region } from '../shared/regions.ts';
 import type { BlobStore } from '../storage/blob/blob-store.ts';
 import { FsBlobStore } from '../storage/blob/fs-blob-store.ts';
 import { S3BlobStore } from '../storage/blob/s3-blob-store.ts';
@@ -32,8 +33,14 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   db: Database;
+  /** The home region's blob store (see `blobStores` for every region). */
   blobs: BlobStore;
+  /** The home region's root-key provider (see `keyProviders` for every region). */
   keyProvider: KeyProvider;
+  /** One blob store per served region; Content never goes to another region's store. */
+  blobStores: RegionMap<BlobStore>;
+  /** One root-key provider per served region; a region's KEKs are wrapped by its own root key only. */
+  keyProviders: RegionMap<KeyProvider>;
   keys: KeyService;
   content: ContentStore;
   mailer: Mailer;
@@ -46,6 +53,7 @@ export interface Runtime {
   prevent: Prevent;
   /** Processing register (seeded at start-up), record of processing, privacy notice, sub-processors. */
   privacy: Privacy;
+  /** Communication preferences, double opt-in, one-click unsubscribe, sub-processor alerts. */
   /** Background jobs (notification delivery); started by the server, not by CLI commands. */
   jobs: JobRunner;
   /** What /readyz checks. */
@@ -79,15 +87,25 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     const { applied } = await migrate(db);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
 
-    const blobs = openBlobStore(config);
-    if (blobs instanceof FsBlobStore) {
-      // Leftovers of writes interrupted by a crash; an hour is far above any upload in flight.
-      const removed = await blobs.sweepTemporaryFiles(60 * 60 * 1000);
-      if (removed > 0) logger.info({ removed }, 'removed temporary files of interrupted blob writes');
+    // Residency: each served region gets its own blob store and root key; nothing is shared.
+    const stores: Array<[Region, BlobStore]> = [];
+    const providers: Array<[Region, KeyProvider]> = [];
+    for (const r of config.regions) {
+      const store = openBlobStore(r.blobStore);
+      if (store instanceof FsBlobStore) {
+        // Leftovers of writes interrupted by a crash; an hour is far above any upload in flight.
+        const removed = await store.sweepTemporaryFiles(60 * 60 * 1000);
+        if (removed > 0) logger.info({ removed, region: r.region }, 'removed temporary files of interrupted blob writes');
+      }
+      stores.push([r.region, store]);
+      providers.push([r.region, await LocalKeyProvider.open(r.keyProvider.file, { create: true })]);
     }
-    const keyProvider = await LocalKeyProvider.open(config.keyProvider.file, { create: true });
-    const keys = new KeyService(db, keyProvider);
-    const content = new ContentStore(db, blobs, keys, { segmentSize: config.segmentSize });
+    const blobStores = new RegionMap<BlobStore>(Object.fromEntries(stores));
+    const keyProviders = new RegionMap<KeyProvider>(Object.fromEntries(providers));
+    const blobs = blobStores.get(config.region);
+    const keyProvider = keyProviders.get(config.region);
+    const keys = new KeyService(db, keyProviders);
+    const content = new ContentStore(db, blobStores, keys, { segmentSize: config.segmentSize });
     const mailer: Mailer = config.mail.kind === 'smtp' ? new SmtpMailer(config.mail.url, config.mail.from) : new OutboxMailer(config.mail.dir, config.mail.from);
     closers.push(() => mailer.close());
     const accounts = createAccounts(db, { publicUrl: config.publicUrl });
@@ -104,20 +122,21 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     const admin = createAdmin({ db, mailer, accounts });
     closers.push(() => runner.stop());
 
+    // One region: the names readiness always had; several: one store and one provider per region.
+    const suffix = (region: Region) => (config.regions.length === 1 ? '' : `_${region}`);
     const readiness: ReadinessProbe[] = [
       { name: 'database', check: () => db.ping() },
-      { name: 'blob_store', check: () => blobs.check() },
-      { name: 'key_provider', check: () => keyProvider.check() },
+      ...blobStores.entries().map(([region, store]) => ({ name: `blob_store${suffix(region)}`, check: () => store.check() })),
+      ...keyProviders.entries().map(([region, provider]) => ({ name: `key_provider${suffix(region)}`, check: () => provider.check() })),
     ];
-    return { config, logger, db, blobs, keyProvider, keys, content, mailer, accounts, messaging, admin, prevent, privacy, jobs: runner, readiness, version: VERSION, close: closeAll };
+    return { config, logger, db, blobs, keyProvider, blobStores, keyProviders, keys, content, mailer, accounts, messaging, admin, prevent, privacy, jobs: runner, readiness, version: VERSION, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
   }
 }
 
-function openBlobStore(config: Config): BlobStore {
-  const b = config.blobStore;
+function openBlobStore(b: BlobStoreConfig): BlobStore {
   if (b.kind === 'fs') return new FsBlobStore(b.dir);
   return new S3BlobStore({
     region: b.region,

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { getTenant, listTenants } from '../../accounts/tenant.repository.ts';
 import { LocalKeyProvider } from '../../crypto/local-key-provider.ts';
 import { errors } from '../../shared/app-error.ts';
-import { REGIONS, type Region } from '../../shared/regions.ts';
+import { REGIONS, regionNotServed, type Region } from '../../shared/regions.ts';
 import { type CliIo, print, withRuntime } from '../context.ts';
 
 export function registerKeyCommands(program: Command, io: CliIo): void {
@@ -40,17 +40,26 @@ export function registerKeyCommands(program: Command, io: CliIo): void {
 
   keys
     .command('rotate-root')
-    .description('add a new root key, make it active and re-wrap every tenant\'s KEKs under it')
+    .description('add a new root key, make it active and re-wrap the KEKs under it (every served region, or one with --region)')
+    .addOption(new Option('--region <region>', 'only this region\'s root key (default: every region the installation serves)').choices(REGIONS))
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { region?: Region; json?: boolean }) => {
       const report = await withRuntime(async (rt) => {
-        if (!(rt.keyProvider instanceof LocalKeyProvider)) {
-          throw errors.invalid('root_rotation_unsupported', `root keys of the ${rt.keyProvider.kind} provider are rotated in the provider itself`);
+        if (opts.region !== undefined && !rt.keyProviders.serves(opts.region)) throw regionNotServed(opts.region, rt.keyProviders.regions);
+        const out = [];
+        for (const [region, provider] of rt.keyProviders.entries()) {
+          if (opts.region !== undefined && region !== opts.region) continue;
+          if (!(provider instanceof LocalKeyProvider)) {
+            throw errors.invalid('root_rotation_unsupported', `root keys of the ${provider.kind} provider are rotated in the provider itself`);
+          }
+          // Each region's KEKs move to that region's new root key only.
+          const rootKeyId = await provider.rotate();
+          let rewrapped = 0;
+          for (const t of await listTenants(rt.db)) rewrapped += await rt.keys.rewrapKeksUnderActiveRoot(t.id, { region });
+          out.push({ region, rootKeyId, rewrappedKeks: rewrapped });
         }
-        const rootKeyId = await rt.keyProvider.rotate();
-        let rewrapped = 0;
-        for (const t of await listTenants(rt.db)) rewrapped += await rt.keys.rewrapKeksUnderActiveRoot(t.id);
-        return { rootKeyId, rewrappedKeks: rewrapped };
+        // One region: the shape this command always printed.
+        return out.length === 1 && rt.keyProviders.regions.length === 1 ? { rootKeyId: out[0]!.rootKeyId, rewrappedKeks: out[0]!.rewrappedKeks } : out;
       });
       print(io, report, opts.json);
     });

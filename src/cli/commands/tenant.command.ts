@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { createTenant, listTenants } from '../../accounts/tenant.repository.ts';
 import { appendAuditEvent } from '../../audit/audit.service.ts';
-import { REGIONS, type Region } from '../../shared/regions.ts';
+import { REGIONS, regionNotServed, type Region } from '../../shared/regions.ts';
 import { type CliIo, print, withRuntime } from '../context.ts';
 import { operatorActor } from './operator.ts';
 
@@ -17,13 +17,15 @@ export function registerTenantCommands(program: Command, io: CliIo): void {
     .addOption(new Option('--region <region>', 'home region').choices(REGIONS).makeOptionMandatory())
     .option('--json', 'print JSON')
     .action(async (opts: { name: string; region: Region; json?: boolean }) => {
-      const created = await withRuntime((rt) =>
-        rt.db.transaction(async (tx) => {
+      const created = await withRuntime((rt) => {
+        // Residency: a tenant whose region has no store and root key here could hold no Content.
+        if (!rt.content.servesRegion(opts.region)) throw regionNotServed(opts.region, rt.content.regions);
+        return rt.db.transaction(async (tx) => {
           const t = await createTenant(tx, { name: opts.name, region: opts.region });
           await appendAuditEvent(tx, { tenantId: t.id, actor: operatorActor(), action: 'tenant.created', target: { type: 'tenant', id: t.id }, outcome: 'success', details: { region: t.region } });
           return t;
-        }),
-      );
+        });
+      });
       print(io, created, opts.json);
     });
 

@@ -7,6 +7,7 @@ import { registerAuditCommands } from './commands/audit.command.ts';
 import { registerMessageCommands } from './commands/message.command.ts';
 import { registerPreventCommands } from './commands/prevent.command.ts';
 import { registerPrivacyCommands } from './commands/privacy.command.ts';
+import { registerConsentCommands } from './commands/consent.command.ts';
 import { registerPreventClientCommands } from './commands/prevent-client.command.ts';
 import { registerDatabaseCommands } from './commands/database.command.ts';
 import { registerKeyCommands } from './commands/keys.command.ts';
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerMessageCommands(program, io);
   registerPreventClientCommands(registerPreventCommands(program, io), io);
   registerPrivacyCommands(program, io);
+  registerConsentCommands(program.commands.find((c) => c.name() === 'privacy')!, io);
   return program;
 }
 

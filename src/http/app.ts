@@ -10,6 +10,9 @@ import type { Prevent } from '../prevent/prevent.ts';
 import { registerPreventRoutes } from './routes/prevent.routes.ts';
 import type { Privacy } from '../privacy/privacy.ts';
 import { registerPrivacyRoutes } from './routes/privacy.routes.ts';
+import type { Consent } from '../privacy/consent/consent.ts';
+import { registerConsentRoutes } from './routes/consent.routes.ts';
+import { installCookiePolicy } from './cookie-policy.ts';
 import { registerAccessRoutes } from './routes/access.routes.ts';
 import { addMessageSchemas, registerMessageRoutes } from './routes/messages.routes.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -43,6 +46,8 @@ export interface HttpDeps {
   prevent?: Prevent;
   /** Privacy notice, sub-processors (public) and the record of processing (needs `accounts`). */
   privacy?: Privacy;
+  /** Preferences (needs `accounts`), sub-processor subscriptions, one-click unsubscribe. */
+  consent?: Consent;
 }
 
 /** Builds the HTTP app (not listening yet). */
@@ -100,6 +105,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, deps.readiness);
   if (deps.accounts) {
     await installAuth(app, deps.accounts, { publicUrl: deps.publicUrl });
+    // After the cookie plugin (installAuth), whose onSend hook writes the Set-Cookie headers this filters.
+    installCookiePolicy(app);
     registerAuthRoutes(app, deps.accounts, { publicUrl: deps.publicUrl });
     registerUserRoutes(app, deps.accounts);
     if (deps.messaging) {
@@ -115,6 +122,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     if (deps.prevent) registerPreventRoutes(app, deps.prevent);
     if (deps.privacy) registerPrivacyRoutes(app, deps.privacy);
+    if (deps.consent) registerConsentRoutes(app, deps.consent);
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await registerWebApp(app, { publicUrl: deps.publicUrl });

@@ -4,6 +4,7 @@
 // The public history says what changed and when, not who made the change (staff names stay
 // in the administrators' history).
 import { escapeHtml, page } from './html.ts';
+import { subscribeForm } from './consent/pages.ts';
 import { isActiveSubprocessor } from './record-of-processing.ts';
 import { formatCategories, type RegisterChange, type Subprocessor } from './register/purpose.model.ts';
 
@@ -77,6 +78,7 @@ export function subprocessorListToHtml(l: SubprocessorList): string {
     'Sub-processors',
     `<h1>Sub-processors and other recipients</h1>
 <p>Who receives personal data to help provide this service, what for, which information and where. Changes are announced here before they take effect.</p>
+${subscribeForm('/subprocessors/subscribe')}
 <section><h2>Planned changes</h2>
 ${
   l.planned.length === 0

@@ -26,6 +26,7 @@ import { JobRunner } from '../jobs/job.runner.ts';
 import { createMessaging, type Messaging } from '../messages/messaging.ts';
 import { createPrevent, type Prevent } from '../prevent/prevent.ts';
 import { createPrivacy, type Privacy } from '../privacy/privacy.ts';
+import { createConsent, type Consent } from '../privacy/consent/consent.ts';
 import { openDatabase } from '../storage/database/open-database.ts';
 
 /** Everything a running Sealpost process is made of. */
@@ -54,6 +55,7 @@ export interface Runtime {
   /** Processing register (seeded at start-up), record of processing, privacy notice, sub-processors. */
   privacy: Privacy;
   /** Communication preferences, double opt-in, one-click unsubscribe, sub-processor alerts. */
+  consent: Consent;
   /** Background jobs (notification delivery); started by the server, not by CLI commands. */
   jobs: JobRunner;
   /** What /readyz checks. */
@@ -118,7 +120,9 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     const seeded = await privacy.seed();
     if (seeded.applied) logger.info({ purposes: seeded.purposes, subprocessors: seeded.subprocessors }, 'processing register seeded');
     const messaging = createMessaging({ db, content, keys, mailer, publicUrl: config.publicUrl, onEnqueued: () => runner.wake(), guard: prevent.guard });
-    const runner = new JobRunner(db, messaging.jobs, logger);
+    // Hooks sub-processor alerts into register edits (CLI or server): queued in the edit's transaction.
+    const consent = createConsent({ db, mailer, publicUrl: config.publicUrl, privacy, onEnqueued: () => runner.wake() });
+    const runner = new JobRunner(db, { ...messaging.jobs, ...consent.jobs }, logger);
     const admin = createAdmin({ db, mailer, accounts });
     closers.push(() => runner.stop());
 
@@ -129,7 +133,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
       ...blobStores.entries().map(([region, store]) => ({ name: `blob_store${suffix(region)}`, check: () => store.check() })),
       ...keyProviders.entries().map(([region, provider]) => ({ name: `key_provider${suffix(region)}`, check: () => provider.check() })),
     ];
-    return { config, logger, db, blobs, keyProvider, blobStores, keyProviders, keys, content, mailer, accounts, messaging, admin, prevent, privacy, jobs: runner, readiness, version: VERSION, close: closeAll };
+    return { config, logger, db, blobs, keyProvider, blobStores, keyProviders, keys, content, mailer, accounts, messaging, admin, prevent, privacy, consent, jobs: runner, readiness, version: VERSION, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -33,6 +33,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       admin: runtime.admin,
       prevent: runtime.prevent,
       privacy: runtime.privacy,
+      consent: runtime.consent,
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -45,6 +46,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let purging: Promise<unknown> = Promise.resolve();
   const purge = () => {
     purging = runtime.accounts.auth.purgeEndedCredentials().catch((err: unknown) => runtime.logger.warn({ err }, 'could not purge ended credentials'));
+    // Ended double opt-in and unsubscribe links (consent_link_lifetime).
+    purging = Promise.all([purging, runtime.consent.preferences.purgeEndedLinks().catch((err: unknown) => runtime.logger.warn({ err }, 'could not purge ended consent links'))]);
   };
   const purgeTimer = setInterval(purge, 60 * 60 * 1000);
   purgeTimer.unref();

@@ -20,3 +20,39 @@ export interface ConsentHooks {
   /** False when the person objected, unsubscribed, never opted in, or is restricted. */
   maySend(email: string, kind: CommunicationKind): Promise<boolean>;
 }
+
+/** A person's standing for one kind: `objected` is for marketing only (sticky, GDPR Art. 21(2)). */
+export const PREFERENCE_STATES = ['granted', 'withdrawn', 'objected'] as const;
+export type PreferenceState = (typeof PREFERENCE_STATES)[number];
+
+/** One preference as stored; `unset` means the person never chose (nothing optional is sent). */
+export interface Preference {
+  kind: CommunicationKind;
+  state: PreferenceState | 'unset';
+  /** True when optional email of this kind may be sent (granted and not restricted). */
+  subscribed: boolean;
+  via: PreferenceSource['via'] | null;
+  noticeVersion: string | null;
+  updatedAt: Date | null;
+}
+
+/** One recorded change of a preference. */
+export interface PreferenceChange {
+  seq: number;
+  kind: CommunicationKind;
+  from: PreferenceState | 'unset';
+  to: PreferenceState;
+  via: PreferenceSource['via'];
+  requestId: string | null;
+  actorId: string | null;
+  noticeVersion: string | null;
+  changedAt: Date;
+}
+
+/** Everything about one person's preferences. */
+export interface PreferenceRecord {
+  email: string;
+  restricted: boolean;
+  preferences: Preference[];
+  history: PreferenceChange[];
+}

@@ -302,12 +302,13 @@ export async function recordChange(
   sql: Sql,
   change: { entity: RegisterEntity; entityKey: string | null; action: RegisterAction; summary: string; changes: Record<string, { from: unknown; to: unknown }>; actor: RegisterActor; effectiveAt: Date },
   now: Date,
-): Promise<void> {
-  await sql.query(
+): Promise<string> {
+  const { rows } = await sql.query<{ id: string }>(
     `INSERT INTO privacy_register_changes (id, entity, entity_key, action, summary, changes, actor_type, actor_id, recorded_at, effective_at)
-     VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+     VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
     [change.entity, change.entityKey, change.action, change.summary, JSON.stringify(change.changes), change.actor.type, change.actor.id ?? null, now, change.effectiveAt],
   );
+  return rows[0]!.id;
 }
 
 interface ChangeRow {

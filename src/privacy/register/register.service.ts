@@ -13,7 +13,7 @@ import { systemClock } from '../../shared/clock.ts';
 import { REGIONS } from '../../shared/regions.ts';
 import type { Database, Sql } from '../../storage/database/database.ts';
 import { DATA_CATEGORIES, RETENTION_RULES, type RetentionRule } from '../../storage/database/registry.ts';
-import { LAWFUL_BASES, RECIPIENT_KINDS, type Purpose, type RegisterActor, type RegisterSettings, type Subprocessor } from './purpose.model.ts';
+import { LAWFUL_BASES, RECIPIENT_KINDS, type Purpose, type RegisterAction, type RegisterActor, type RegisterEntity, type RegisterSettings, type Subprocessor } from './purpose.model.ts';
 import * as repo from './register.repository.ts';
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
@@ -122,15 +122,34 @@ function diff<T extends object>(before: T, patch: Partial<T>): Record<string, { 
   return changes;
 }
 
+/** A recorded change as listeners see it (inside the transaction that made it). */
+export interface RecordedRegisterChange {
+  id: string;
+  entity: RegisterEntity;
+  entityKey: string | null;
+  action: RegisterAction;
+  summary: string;
+  effectiveAt: Date;
+}
+
+/** Runs inside the change's transaction: what it writes (e.g. queued alert jobs) commits or rolls back with the change. */
+export type RegisterChangeListener = (tx: Sql, change: RecordedRegisterChange) => Promise<void>;
+
 /** Edits the registers; reads go straight to ./register.repository.ts. */
 export class RegisterService {
   private readonly now: Clock;
+  private readonly listeners: RegisterChangeListener[] = [];
 
   constructor(
     private readonly db: Database,
     opts: { now?: Clock } = {},
   ) {
     this.now = opts.now ?? systemClock;
+  }
+
+  /** Calls `listener` for every change recorded from now on (sub-processor alerts subscribe here). */
+  onChange(listener: RegisterChangeListener): void {
+    this.listeners.push(listener);
   }
 
   /** Changes fields of a purpose; a no-op edit records nothing. */
@@ -316,7 +335,8 @@ export class RegisterService {
   }
 
   private async record(sql: Sql, actor: RegisterActor, change: Omit<Parameters<typeof repo.recordChange>[1], 'actor'>, now: Date): Promise<void> {
-    await repo.recordChange(sql, { ...change, actor }, now);
+    const id = await repo.recordChange(sql, { ...change, actor }, now);
+    for (const listener of this.listeners) await listener(sql, { id, entity: change.entity, entityKey: change.entityKey, action: change.action, summary: change.summary, effectiveAt: change.effectiveAt });
     await appendAuditEvent(sql, {
       actor: { type: actor.type, ...(actor.id ? { id: actor.id } : {}) },
       action: `privacy_register.${change.entity}_${change.action}`,

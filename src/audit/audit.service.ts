@@ -18,6 +18,7 @@ import {
   type AuditVerification,
   type JsonObject,
 } from './audit.model.ts';
+import { anchorsAfterCheckpoint, confirmsCheckpoint, readChainCheckpoint } from './audit.checkpoints.ts';
 import { insertAuditEvent, lockChain, nextChain, readChainHead, readChainPage, readHeadForAppend } from './audit.repository.ts';
 
 const MAX_DETAILS_BYTES = 8 * 1024;
@@ -176,11 +177,16 @@ async function verifyChain(
   anchors: AuditChainHead[],
   report: (p: AuditProblem) => void,
 ): Promise<AuditChainSummary> {
-  let expectedSeq = 1n;
-  let prevHash: Uint8Array = GENESIS_HASH;
+  // A chain whose oldest events retention deleted starts at its checkpoint (audit.checkpoints.ts).
+  const checkpoint = await readChainCheckpoint(sql, chain);
+  let checkpointConfirmed = false;
+  let expectedSeq = checkpoint ? checkpoint.firstSeq : 1n;
+  let prevHash: Uint8Array = checkpoint ? checkpoint.prevHash : GENESIS_HASH;
   let events = 0;
-  let lastSeq = '0';
-  const pendingAnchors = new Map(anchors.map((a) => [BigInt(a.chainSeq), a]));
+  let lastSeq = checkpoint ? (checkpoint.firstSeq - 1n).toString() : '0';
+  const anchorSplit = anchorsAfterCheckpoint(anchors, checkpoint);
+  for (const a of anchorSplit.mismatched) report({ chain, chainSeq: a.chainSeq, problem: 'anchor_mismatch' });
+  const pendingAnchors = new Map(anchorSplit.kept.map((a) => [BigInt(a.chainSeq), a]));
 
   for (;;) {
     const page = await readChainPage(sql, chain, lastSeq, pageSize);
@@ -195,6 +201,7 @@ async function verifyChain(
       if (row.subMillisecond || !bytesEqual(row.hash, computeAuditHash(row.prevHash, row))) {
         report({ chain, chainSeq: at, problem: 'hash_mismatch' });
       }
+      if (checkpoint && confirmsCheckpoint(row, checkpoint)) checkpointConfirmed = true;
       const anchor = pendingAnchors.get(seq);
       if (anchor) {
         if (toHex(row.hash) !== anchor.hash.toLowerCase()) report({ chain, chainSeq: at, problem: 'anchor_mismatch' });
@@ -207,6 +214,8 @@ async function verifyChain(
     }
     if (page.length < pageSize) break;
   }
+  // A checkpoint no chained event records was written behind the log's back (or its event deleted).
+  if (checkpoint && !checkpointConfirmed) report({ chain, chainSeq: Number(checkpoint.firstSeq), problem: 'checkpoint_unconfirmed' });
   // An anchored position that is no longer there: the chain was truncated or renumbered.
   for (const a of pendingAnchors.values()) {
     if (a.chainSeq > 0) report({ chain, chainSeq: a.chainSeq, problem: 'anchor_mismatch' });

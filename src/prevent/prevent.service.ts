@@ -411,9 +411,12 @@ export class PreventService<Rules = unknown> {
 
   // ---------------------------------------------------------------- retention and rights
 
-  /** Deletes observations older than the 12-month window, in batches; returns how many. */
-  async pruneExpired(tenantId: string, batchSize = 5000): Promise<number> {
-    const before = new Date(this.now().getTime() - SMART_DATA_WINDOW_MS);
+  /**
+   * Deletes observations older than the 12-month window, in batches; returns how many. `now`
+   * defaults to the service clock (retention passes the time its run is measured from).
+   */
+  async pruneExpired(tenantId: string, batchSize = 5000, now: Date = this.now()): Promise<number> {
+    const before = new Date(now.getTime() - SMART_DATA_WINDOW_MS);
     let total = 0;
     for (;;) {
       const n = await repo.deleteObservationsBefore(this.db, tenantId, before, batchSize);

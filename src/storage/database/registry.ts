@@ -917,7 +917,8 @@ export const REGISTRY: Record<string, TableDeclaration> = {
     retention: 'consent_link_lifetime',
     description: 'Pending double opt-in requests: the SHA-256 of the emailed confirmation token (never the token), for 7 days.',
     columns: {
-      token_hash: sys('SHA-256 of the confirmation token.'),
+      id: sys('Random identifier (the email job names it).'),
+      token_hash: sys('SHA-256 of the confirmation token; empty until the email is sent.'),
       email: sysPersonal('Address that asked to receive the email (unproven until confirmed).', 'identifier'),
       kind: sys('Kind of email asked for.'),
       notice_version: sys('Version of the privacy notice in force when it was asked for.'),

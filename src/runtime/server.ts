@@ -34,6 +34,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       prevent: runtime.prevent,
       privacy: runtime.privacy,
       consent: runtime.consent,
+      subjectRequests: runtime.subjectRequests,
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -48,6 +49,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     purging = runtime.accounts.auth.purgeEndedCredentials().catch((err: unknown) => runtime.logger.warn({ err }, 'could not purge ended credentials'));
     // Ended double opt-in and unsubscribe links (consent_link_lifetime).
     purging = Promise.all([purging, runtime.consent.preferences.purgeEndedLinks().catch((err: unknown) => runtime.logger.warn({ err }, 'could not purge ended consent links'))]);
+    // Access exports whose one-time link expired unused are crypto-shredded (access_export_once).
+    purging = Promise.all([purging, runtime.subjectRequests.service.shredExpiredExports().catch((err: unknown) => runtime.logger.warn({ err }, 'could not shred expired access exports'))]);
   };
   const purgeTimer = setInterval(purge, 60 * 60 * 1000);
   purgeTimer.unref();

@@ -94,7 +94,7 @@ describe('accessibility smoke test', () => {
   });
 
   it('has one main landmark and labelled controls on every signed-in page', async () => {
-    for (const p of ['/sent', '/compose', page.url().replace(env.server.url, ''), '/admin/users', '/admin/labels', '/admin/settings', '/admin/audit']) {
+    for (const p of ['/sent', '/compose', page.url().replace(env.server.url, ''), '/admin/users', '/admin/labels', '/admin/settings', '/admin/prevent', '/admin/audit']) {
       await page.goto(`${env.server.url}${p}`);
       await page.locator('main h1').waitFor();
       await page.waitForLoadState('networkidle');
@@ -103,6 +103,21 @@ describe('accessibility smoke test', () => {
       expect(await page.getByRole('alert').count(), `no error shown on ${p}`).toBe(0);
       expect({ page: p, ...result }).toEqual({ page: p, mains: 1, unlabelled: [] });
     }
+  });
+
+  it('shows the administrator the warning the send raised, and saves a policy change', async () => {
+    await page.goto(`${env.server.url}/admin/prevent`);
+    const byCheck = page.getByRole('table', { name: 'Warnings by check and what the sender did' });
+    await byCheck.waitFor();
+    // The keyboard-only send above went to a first-time external recipient, with a justification.
+    const row = byCheck.getByRole('row', { name: /First-time external recipient/ });
+    await expect(row.getByRole('cell').last().textContent()).resolves.toBe('1');
+    await page.getByLabel('First-time external recipient').selectOption('block');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByText('Pre-send check policy saved').waitFor();
+    await screenshot(page, 'admin-prevent-saved');
+    const saved = await page.evaluate(async () => (await (await fetch('/api/v1/prevent/settings')).json()) as { policy: { checks: Record<string, unknown> } });
+    expect(saved.policy.checks).toEqual({ first_time_external: 'block' });
   });
 
   it('reads a message with the keyboard only, and the public pages pass the same checks', async () => {

@@ -1,5 +1,6 @@
 // Administration: users (invite, role, disable, new sign-in link), classification labels and
-// their policies, tenant settings and branding, and the organisation's audit log.
+// their policies, tenant settings and branding, the pre-send check (dashboard, policy, history
+// import), and the organisation's audit log.
 import { useState, type FormEvent } from 'react';
 import { Alert, Badge, Field, Loading, Page, Select } from '../components/ui.tsx';
 import { api } from '../lib/api.ts';
@@ -7,6 +8,7 @@ import { formatDate } from '../lib/format.ts';
 import { errorText, useLoad, useTitle } from '../lib/hooks.ts';
 import { Link } from '../lib/router.tsx';
 import { useSession, type User } from '../lib/session.tsx';
+import { PreventAdmin } from './admin-prevent.tsx';
 import { AuditAdmin, LabelsAdmin, SettingsAdmin } from './admin-tenant.tsx';
 
 const ROLES: Array<{ value: User['role']; text: string }> = [
@@ -21,6 +23,7 @@ const TABS = [
   { path: '/admin/users', text: 'Users' },
   { path: '/admin/labels', text: 'Labels' },
   { path: '/admin/settings', text: 'Organisation' },
+  { path: '/admin/prevent', text: 'Pre-send check' },
   { path: '/admin/audit', text: 'Audit log' },
 ];
 
@@ -38,7 +41,7 @@ export function AdminPage({ path }: { path: string }) {
           ))}
         </ul>
       </nav>
-      {current.path === '/admin/users' ? <UsersAdmin /> : current.path === '/admin/labels' ? <LabelsAdmin /> : current.path === '/admin/settings' ? <SettingsAdmin /> : <AuditAdmin />}
+      {current.path === '/admin/users' ? <UsersAdmin /> : current.path === '/admin/labels' ? <LabelsAdmin /> : current.path === '/admin/settings' ? <SettingsAdmin /> : current.path === '/admin/prevent' ? <PreventAdmin /> : <AuditAdmin />}
     </Page>
   );
 }

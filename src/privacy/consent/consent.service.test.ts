@@ -100,7 +100,7 @@ describeEachDatabase('ConsentService', (ctx) => {
   it('does confirm a double opt-in once, keep only the token hash, and refuse it after 7 days', async () => {
     const s = service();
     const email = unique('fay');
-    const id = await s.createConfirmation(ctx.db(), email, 'subprocessor_changes');
+    const id = await s.createConfirmation(ctx.db(), email, 'subprocessor_changes', 'v-test-0001');
     const issued = (await s.issueConfirmationToken(id))!;
     expect(issued.email).toBe(email);
     const stored = await ctx.db().query<{ token_hash: Uint8Array }>(`SELECT token_hash FROM consent_confirmations WHERE id = $1`, [id]);
@@ -115,7 +115,7 @@ describeEachDatabase('ConsentService', (ctx) => {
     expect((await s.get(email)).history).toEqual([expect.objectContaining({ to: 'granted', via: 'double_opt_in', noticeVersion: 'v-test-0001' })]);
 
     const late = unique('gus');
-    const lateToken = (await s.issueConfirmationToken(await s.createConfirmation(ctx.db(), late, 'subprocessor_changes')))!.token;
+    const lateToken = (await s.issueConfirmationToken(await s.createConfirmation(ctx.db(), late, 'subprocessor_changes', 'v-test-0001')))!.token;
     t += 7 * 24 * 3600_000 + 1;
     await expect(s.confirm(lateToken)).rejects.toSatisfy((e) => isAppError(e, 'confirmation_not_found'));
     await expect(s.confirm('x'.repeat(43))).rejects.toSatisfy((e) => isAppError(e, 'confirmation_not_found'));

@@ -134,10 +134,14 @@ export class ConsentService implements ConsentHooks {
     return repo.countPendingConfirmations(this.db, requireKind(kind), this.now());
   }
 
-  /** Records a request to receive `kind` that the address must confirm; returns its id (the email job's payload). */
-  async createConfirmation(sql: Sql, email: string, kind: CommunicationKind): Promise<string> {
+  /**
+   * Records a request to receive `kind` that the address must confirm; returns its id (the email
+   * job's payload). `noticeVersion` is read by the caller before its transaction (reading the
+   * notice inside one would use the database outside the transaction).
+   */
+  async createConfirmation(sql: Sql, email: string, kind: CommunicationKind, noticeVersion: string): Promise<string> {
     const now = this.now();
-    return repo.insertConfirmation(sql, { email, kind, noticeVersion: await this.noticeVersion(), at: now, expiresAt: new Date(now.getTime() + CONFIRMATION_TTL_MS) });
+    return repo.insertConfirmation(sql, { email, kind, noticeVersion, at: now, expiresAt: new Date(now.getTime() + CONFIRMATION_TTL_MS) });
   }
 
   /** Makes the token of a pending confirmation (only its hash is stored); undefined when it was confirmed or expired. */
@@ -192,12 +196,13 @@ export class ConsentService implements ConsentHooks {
     const notFound = () => errors.notFound('unsubscribe_link_not_found', 'this unsubscribe link is not valid or has expired; change your preferences in your account or contact the operator');
     if (!TOKEN.test(token)) throw notFound();
     const hash = sha256(token);
+    const noticeVersion = await this.noticeVersion();
     return this.db.transaction(async (tx) => {
       const link = await repo.findUnsubscribeLink(tx, hash);
       const now = this.now();
       if (!link || link.expires_at.getTime() <= now.getTime()) throw notFound();
       await repo.markUnsubscribeUsed(tx, hash, now);
-      await this.apply(tx, link.email, link.kind, stateFor(link.kind, false), { via: 'unsubscribe_link', noticeVersion: await this.noticeVersion() }, { type: 'system' });
+      await this.apply(tx, link.email, link.kind, stateFor(link.kind, false), { via: 'unsubscribe_link', noticeVersion }, { type: 'system' });
       return { kind: link.kind, email: link.email };
     });
   }

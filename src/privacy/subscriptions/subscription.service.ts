@@ -50,8 +50,9 @@ export class SubscriptionService {
     const email = requireAddress(emailInput, 'email');
     if (ctx.ip) await this.limit(SUBSCRIBE_PER_IP, ctx.ip);
     await this.limit(SUBSCRIBE_PER_ADDRESS, email);
+    const noticeVersion = await this.consent.noticeVersion();
     await this.db.transaction(async (tx) => {
-      const confirmationId = await this.consent.createConfirmation(tx, email, 'subprocessor_changes');
+      const confirmationId = await this.consent.createConfirmation(tx, email, 'subprocessor_changes', noticeVersion);
       await enqueueJob(tx, { kind: CONFIRMATION_EMAIL_JOB, payload: { confirmationId }, maxAttempts: 5 });
     });
     this.opts.onEnqueued?.();

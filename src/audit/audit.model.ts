@@ -71,7 +71,7 @@ export interface AuditChainHead {
 }
 
 /** What verification found wrong at one position of a chain. */
-export type AuditProblemKind = 'hash_mismatch' | 'seq_gap' | 'prev_hash_mismatch' | 'anchor_mismatch' | 'checkpoint_unconfirmed';
+export type AuditProblemKind = 'hash_mismatch' | 'seq_gap' | 'prev_hash_mismatch' | 'anchor_mismatch' | 'pseudonymisation_unattested' | 'checkpoint_unconfirmed';
 
 /** One problem found by verification. */
 export interface AuditProblem {

@@ -18,8 +18,9 @@ import {
   type AuditVerification,
   type JsonObject,
 } from './audit.model.ts';
+import { PSEUDONYMISED_ACTION, pseudonymisationDigest, readChainPseudonyms } from './audit.pseudonyms.ts';
 import { anchorsAfterCheckpoint, confirmsCheckpoint, readChainCheckpoint } from './audit.checkpoints.ts';
-import { insertAuditEvent, lockChain, nextChain, readChainHead, readChainPage, readHeadForAppend } from './audit.repository.ts';
+import { insertAuditEvent, insertAuditEvents, lockChain, nextChain, readChainHead, readChainPage, readHeadForAppend, readHeadForBatch } from './audit.repository.ts';
 
 const MAX_DETAILS_BYTES = 8 * 1024;
 const MAX_USER_AGENT_CHARS = 512;
@@ -85,27 +86,65 @@ export async function appendAuditEvent(sql: Sql, input: AuditEventInput): Promis
   return inTransaction(sql, async (tx) => {
     await lockChain(tx, chain);
     const { head, id, occurredAt } = await readHeadForAppend(tx, chain);
-    const fields = {
-      chain,
-      chainSeq: head ? (BigInt(head.chainSeq) + 1n).toString() : '1',
-      id,
-      tenantId: event.tenantId ?? null,
-      occurredAt,
-      actorType: event.actor.type,
-      actorId: event.actor.id ?? null,
-      action: event.action,
-      targetType: event.target?.type ?? null,
-      targetId: event.target?.id ?? null,
-      outcome: event.outcome,
-      ip: event.ip ?? null,
-      userAgent: event.userAgent === undefined ? null : cleanUserAgent(event.userAgent),
-      details: event.details,
-    };
-    const prevHash = head?.hash ?? GENESIS_HASH;
-    const record: AuditEventRecord = { ...fields, prevHash, hash: computeAuditHash(prevHash, fields) };
+    const record = chainRecord(chain, head, id, occurredAt, event);
     await insertAuditEvent(tx, record);
     return record;
   });
+}
+
+/**
+ * Appends several events to one chain, in the order given, with one lock, one head read and
+ * one INSERT (group commit: see audit.batch.ts). Same transaction rules as appendAuditEvent;
+ * all or none are stored. Every event is validated before anything is written.
+ */
+export async function appendAuditEvents(sql: Sql, inputs: AuditEventInput[]): Promise<AuditEventRecord[]> {
+  const events = inputs.map(parseEvent);
+  if (events.length === 0) return [];
+  const chain = events[0]!.tenantId ?? SYSTEM_CHAIN;
+  if (events.some((e) => (e.tenantId ?? SYSTEM_CHAIN) !== chain)) {
+    throw errors.invalid('audit_batch_mixed_chains', 'a batch of audit events must all belong to one chain (one tenant, or none)');
+  }
+  return inTransaction(sql, async (tx) => {
+    await lockChain(tx, chain);
+    const { head, ids, occurredAt } = await readHeadForBatch(tx, chain, events.length);
+    const records: AuditEventRecord[] = [];
+    let previous = head;
+    for (const [i, event] of events.entries()) {
+      const record = chainRecord(chain, previous, ids[i]!, occurredAt, event);
+      records.push(record);
+      previous = { chainSeq: record.chainSeq, hash: record.hash };
+    }
+    await insertAuditEvents(tx, records);
+    return records;
+  });
+}
+
+/** The stored form of a validated event placed right after `head` (null: the chain is empty). */
+function chainRecord(
+  chain: string,
+  head: { chainSeq: string; hash: Uint8Array } | null,
+  id: string,
+  occurredAt: Date,
+  event: ReturnType<typeof parseEvent>,
+): AuditEventRecord {
+  const fields = {
+    chain,
+    chainSeq: head ? (BigInt(head.chainSeq) + 1n).toString() : '1',
+    id,
+    tenantId: event.tenantId ?? null,
+    occurredAt,
+    actorType: event.actor.type,
+    actorId: event.actor.id ?? null,
+    action: event.action,
+    targetType: event.target?.type ?? null,
+    targetId: event.target?.id ?? null,
+    outcome: event.outcome,
+    ip: event.ip ?? null,
+    userAgent: event.userAgent === undefined ? null : cleanUserAgent(event.userAgent),
+    details: event.details,
+  };
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  return { ...fields, prevHash, hash: computeAuditHash(prevHash, fields) };
 }
 
 /** The current head of a tenant's chain (or the system chain), for anchoring outside the database. */
@@ -187,6 +226,10 @@ async function verifyChain(
   const anchorSplit = anchorsAfterCheckpoint(anchors, checkpoint);
   for (const a of anchorSplit.mismatched) report({ chain, chainSeq: a.chainSeq, problem: 'anchor_mismatch' });
   const pendingAnchors = new Map(anchorSplit.kept.map((a) => [BigInt(a.chainSeq), a]));
+  // Rows pseudonymised by an erasure verify against their redacted hash; each set of them must be
+  // attested by an 'audit.pseudonymised' event later in this chain (audit.pseudonyms.ts).
+  const pseudonyms = await readChainPseudonyms(sql, chain);
+  const unattested = new Set(pseudonyms.byEvent.keys());
 
   for (;;) {
     const page = await readChainPage(sql, chain, lastSeq, pageSize);
@@ -199,7 +242,16 @@ async function verifyChain(
       if (!bytesEqual(row.prevHash, prevHash)) report({ chain, chainSeq: at, problem: 'prev_hash_mismatch' });
       // Some stored field no longer matches what was hashed when the row was appended.
       if (row.subMillisecond || !bytesEqual(row.hash, computeAuditHash(row.prevHash, row))) {
-        report({ chain, chainSeq: at, problem: 'hash_mismatch' });
+        const redacted = pseudonyms.latest.get(row.chainSeq);
+        if (row.subMillisecond || !redacted || !bytesEqual(redacted.redactedHash, computeAuditHash(row.prevHash, row))) {
+          report({ chain, chainSeq: at, problem: 'hash_mismatch' });
+        }
+      }
+      const attested = row.action === PSEUDONYMISED_ACTION ? pseudonyms.byEvent.get(row.id) : undefined;
+      if (attested) {
+        // The overlay rows of this erasure are exactly what the chained event recorded.
+        if (row.details['digest'] !== pseudonymisationDigest(attested)) report({ chain, chainSeq: at, problem: 'pseudonymisation_unattested' });
+        unattested.delete(row.id);
       }
       if (checkpoint && confirmsCheckpoint(row, checkpoint)) checkpointConfirmed = true;
       const anchor = pendingAnchors.get(seq);
@@ -213,6 +265,10 @@ async function verifyChain(
       events++;
     }
     if (page.length < pageSize) break;
+  }
+  // Overlay rows that no event in the chain attests were added behind the log's back.
+  for (const eventId of unattested) {
+    report({ chain, chainSeq: Number(pseudonyms.byEvent.get(eventId)![0]!.chainSeq), problem: 'pseudonymisation_unattested' });
   }
   // A checkpoint no chained event records was written behind the log's back (or its event deleted).
   if (checkpoint && !checkpointConfirmed) report({ chain, chainSeq: Number(checkpoint.firstSeq), problem: 'checkpoint_unconfirmed' });

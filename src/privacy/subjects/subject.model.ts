@@ -1,12 +1,21 @@
 // The contract between the subject-request workflow (src/privacy/requests/) and the engine that
 // finds, exports, erases and restricts a person's data by walking the category registry
 // (src/privacy/subjects/). Issue #6, part 2.
+// Implemented by createSubjectEngine() in subject-engine.ts. Additions made there, all optional
+// fields so existing callers compile: SubjectIdentifiers.names, ErasureReport.identifiers,
+// ErasureVerification.kept and .heldForCustomers.
 
 /** Who a request is about: normalised (lower-case) email addresses and the user ids they own. */
 export interface SubjectIdentifiers {
   emails: string[];
   /** users.id of accounts with one of the emails; the engine fills these in when empty. */
   userIds: string[];
+  /**
+   * Added by the engine (compatible): display names of those accounts, searched for by
+   * verifyErased. Pass `ErasureReport.identifiers` to verifyErased, since after an erasure the
+   * accounts, and so their ids and names, can no longer be looked up.
+   */
+  names?: string[];
 }
 
 /** Rows held about a subject in one table. */
@@ -43,6 +52,8 @@ export interface ErasureReport {
   shredded: number;
   /** Tenants whose Content was left alone because the customer is controller and gave no instruction. */
   routedTo: ControllerRouting[];
+  /** Added by the engine (compatible): the resolved identifiers, to pass to verifyErased. */
+  identifiers?: SubjectIdentifiers;
 }
 
 /** The verification pass after an erasure. */
@@ -50,6 +61,10 @@ export interface ErasureVerification {
   clean: boolean;
   /** Where an identifier of the subject was still found (table.column and a count). */
   remaining: Array<{ table: string; column: string; rows: number }>;
+  /** Added (compatible): identifiers still present in columns the map keeps on purpose, with the reason. */
+  kept?: Array<{ table: string; column: string; rows: number; reason: string }>;
+  /** Added (compatible): identifiers in Content held for business customers that gave no instruction (routed to them). */
+  heldForCustomers?: Array<{ table: string; column: string; rows: number }>;
 }
 
 /** The engine the request workflow drives. All methods are idempotent. */

@@ -1,0 +1,197 @@
+// End to end: data subject requests through the real server on PGlite (and PostgreSQL when
+// TEST_DATABASE_URL is set), mail through a real SMTP sink: the public form and JSON intake, the
+// emailed code, the administrators' queue and actions, the objection through the real consent
+// service, and the access export's one-time download.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/runtime/server.ts';
+import type { SubjectEngine, SubjectIdentifiers } from '../../src/privacy/subjects/subject.model.ts';
+import { createTestUser, type TestUser } from '../support/api-users.ts';
+import { apiClient, codeIn, e2eTargets, startE2eServer, type E2eServer } from '../support/e2e.ts';
+
+const tokenIn = (text: string) => /\/privacy\/requests\/download#([A-Za-z0-9_-]{43})/.exec(text)?.[1];
+const hiddenRequestId = (html: string) => /name="requestId" value="([0-9a-f-]{36})"/.exec(html)?.[1];
+
+/** Until the subject-rights engine is wired into the runtime: an engine that exports a fixed ZIP. */
+function exportOnlyEngine(zip: Uint8Array): SubjectEngine {
+  const footprint = (identifiers: SubjectIdentifiers) => ({ identifiers, tables: [], customers: [] });
+  return {
+    locate: async (s) => footprint(s),
+    exportAccess: async (s) => ({ zip, footprint: footprint(s) }),
+    erase: async () => ({ deleted: { content: 0, crm: 0, smart: 0, system: 0 }, masked: { content: 0, crm: 0, smart: 0, system: 0 }, shredded: 0, routedTo: [] }),
+    verifyErased: async () => ({ clean: true, remaining: [] }),
+    restrict: async () => undefined,
+    isRestricted: async () => false,
+  };
+}
+
+for (const target of e2eTargets()) {
+  describe(`subject requests over HTTP [${target}]`, () => {
+    let env: E2eServer;
+    let server: RunningServer;
+    let admin: TestUser;
+    let author: TestUser;
+    let otherAdmin: TestUser;
+    const api = apiClient(() => server);
+    const zip = new Uint8Array(Buffer.from('PK\u0003\u0004 export for the e2e test'));
+
+    const mailTo = (address: string, since: number, match: (text: string) => boolean = () => true) =>
+      env.smtp.waitFor((m) => env.smtp.messages.indexOf(m) >= since && m.to.includes(address) && match(m.text));
+
+    /** A request made through the JSON API and confirmed with the emailed code. */
+    async function requestVerified(body: Record<string, unknown>, as: TestUser | null = null): Promise<string> {
+      const since = env.smtp.messages.length;
+      const made = await api(as, 'POST', '/api/v1/privacy/requests', body);
+      expect(made.status).toBe(202);
+      const code = codeIn((await mailTo(body.email as string, since, (t) => codeIn(t) !== undefined)).text)!;
+      const verified = await api(null, 'POST', `/api/v1/privacy/requests/${made.body.requestId}/verify`, { code });
+      expect(verified.status).toBe(200);
+      return made.body.requestId as string;
+    }
+
+    const form = (p: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() });
+
+    beforeAll(async () => {
+      env = await startE2eServer(target, 'dsr');
+      server = env.server;
+      server.runtime.subjectRequests.service.useEngine(exportOnlyEngine(zip));
+      admin = await createTestUser(server, { email: `admin-${target}@surgery.example`, role: 'administrator', tenantName: 'Surgery' });
+      author = await createTestUser(server, { email: `author-${target}@surgery.example`, role: 'author', tenantId: admin.tenantId });
+      otherAdmin = await createTestUser(server, { email: `admin-${target}@bank.example`, role: 'administrator', tenantName: 'Bank' });
+    });
+    afterAll(async () => {
+      await env?.close();
+    });
+
+    it('does take a request through the public form: code by email, confirmation, no cookies', async () => {
+      const page = await fetch(`${server.url}/privacy/requests`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('set-cookie')).toBeNull();
+      expect(await page.text()).toContain('Make a data protection request');
+
+      const email = `pat-${target}@home.example`;
+      const since = env.smtp.messages.length;
+      const posted = await form('/privacy/requests', { kind: 'rectification', email, name: 'Pat', details: 'My address is 1 New Street.' });
+      expect(posted.status).toBe(200);
+      expect(posted.headers.get('set-cookie')).toBeNull();
+      const html = await posted.text();
+      expect(html).toContain('p•••@home.example');
+      const requestId = hiddenRequestId(html)!;
+      const code = codeIn((await mailTo(email, since, (t) => codeIn(t) !== undefined)).text)!;
+
+      const wrong = await form('/privacy/requests/verify', { requestId, code: code === '000000' ? '111111' : '000000' });
+      expect(wrong.status).toBe(403);
+      expect(await wrong.text()).toContain('4 attempts left');
+      const ok = await form('/privacy/requests/verify', { requestId, code });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('set-cookie')).toBeNull();
+      expect(await ok.text()).toMatch(/answer by <strong>\d{4}-\d{2}-\d{2}<\/strong>/);
+    });
+
+    it('does refuse a form posted from another site and show errors in the form', async () => {
+      const cross = await form('/privacy/requests', { kind: 'access', email: 'x@home.example' }, { origin: 'https://evil.example' });
+      // The server refuses unsafe requests from foreign origins before any route runs.
+      expect(cross.status).toBe(403);
+      expect(await cross.text()).toContain('origin_not_allowed');
+      const fetchedCrossSite = await form('/privacy/requests', { kind: 'access', email: 'x@home.example' }, { 'sec-fetch-site': 'cross-site' });
+      expect(fetchedCrossSite.status).toBe(403);
+      expect(await fetchedCrossSite.text()).toContain('can only be sent from its own page');
+      const bad = await form('/privacy/requests', { kind: 'access', email: 'not an address' });
+      expect(bad.status).toBe(400);
+      const html = await bad.text();
+      expect(html).toContain('is not a valid email address');
+      expect(html).toContain('value="not an address"');
+    });
+
+    it('does validate the JSON intake and limit it per address', async () => {
+      expect((await api(null, 'POST', '/api/v1/privacy/requests', { kind: 'forget-me', email: 'a@home.example' })).status).toBe(400);
+      const rect = await api(null, 'POST', '/api/v1/privacy/requests', { kind: 'rectification', email: 'a@home.example' });
+      expect(rect.status).toBe(400);
+      expect(rect.body.error.code).toBe('details_required');
+      const email = `busy-${target}@home.example`;
+      for (let i = 0; i < 3; i++) expect((await api(null, 'POST', '/api/v1/privacy/requests', { kind: 'access', email })).status).toBe(202);
+      const limited = await api(null, 'POST', '/api/v1/privacy/requests', { kind: 'access', email });
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    });
+
+    it('does let an administrator open a request on someone’s behalf, see it in the queue with days left, extend it with a notice and complete it', async () => {
+      const email = `sam-${target}@home.example`;
+      const id = await requestVerified({ kind: 'rectification', email, details: 'Date of birth is wrong.' }, admin);
+      const queue = await api(admin, 'GET', '/api/v1/privacy/requests?status=open,in_progress');
+      expect(queue.status).toBe(200);
+      const mine = queue.body.requests.find((r: any) => r.id === id);
+      expect(mine).toMatchObject({ kind: 'rectification', email, status: 'open', openedVia: 'administrator', tenantId: admin.tenantId, overdue: false });
+      expect(mine.daysLeft).toBeGreaterThanOrEqual(28);
+      // Not for other organisations, and not for other roles.
+      expect((await api(otherAdmin, 'GET', `/api/v1/privacy/requests/${id}`)).status).toBe(404);
+      expect((await api(author, 'GET', '/api/v1/privacy/requests')).status).toBe(403);
+      expect((await api(null, 'GET', '/api/v1/privacy/requests')).status).toBe(401);
+      expect((await api(admin, 'GET', '/api/v1/privacy/requests?status=lost')).body.error.code).toBe('invalid_status');
+
+      const since = env.smtp.messages.length;
+      const extended = await api(admin, 'POST', `/api/v1/privacy/requests/${id}/extend`, { months: 2, reason: 'Records held on paper must be checked.' });
+      expect(extended.status).toBe(200);
+      expect(extended.body.extensionMonths).toBe(2);
+      const notice = await mailTo(email, since);
+      expect(notice.text).toContain('Records held on paper must be checked.');
+      expect(notice.text).toContain(extended.body.dueOn);
+      expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/extend`, { months: 1, reason: 'again' })).body.error.code).toBe('extension_not_allowed');
+      expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/extend`, { months: 3, reason: 'x' })).status).toBe(400);
+
+      expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/run`)).body.status).toBe('in_progress');
+      const done = await api(admin, 'POST', `/api/v1/privacy/requests/${id}/complete`, { note: 'Date of birth corrected.' });
+      expect(done.status).toBe(200);
+      expect(done.body.status).toBe('completed');
+      expect(done.body.events.map((e: any) => e.event)).toEqual(expect.arrayContaining(['received', 'code_sent', 'verified', 'extended', 'run_started', 'completed']));
+    });
+
+    it('does take an objection to marketing at once, through the real consent service', async () => {
+      const email = `obi-${target}@home.example`;
+      const id = await requestVerified({ kind: 'objection_to_marketing', email });
+      const shown = await server.runtime.subjectRequests.service.get({ operator: true }, id);
+      expect(shown.status).toBe('completed');
+      expect(await server.runtime.consent.preferences.maySend(email, 'marketing')).toBe(false);
+    });
+
+    it('does link a duplicate to the open request and tell the requester', async () => {
+      const email = `dup-${target}@home.example`;
+      const first = await requestVerified({ kind: 'erasure', email });
+      const since = env.smtp.messages.length;
+      const made = await api(null, 'POST', '/api/v1/privacy/requests', { kind: 'erasure', email });
+      const code = codeIn((await mailTo(email, since, (t) => codeIn(t) !== undefined)).text)!;
+      const verified = await api(null, 'POST', `/api/v1/privacy/requests/${made.body.requestId}/verify`, { code });
+      expect(verified.body).toMatchObject({ status: 'linked', duplicateOf: first });
+      expect((await mailTo(email, since, (t) => t.includes('already made a request'))).text).toContain(first);
+    });
+
+    it('does download an access export once through the emailed link, then answer 410 and keep nothing readable', async () => {
+      const email = `ann-${target}@home.example`;
+      const id = await requestVerified({ kind: 'access', email });
+      const since = env.smtp.messages.length;
+      const ran = await server.runtime.subjectRequests.service.run(id, { type: 'operator', id: 'cli:test' }, { operator: true });
+      expect(ran.status).toBe('completed');
+      const link = (await mailTo(email, since, (t) => tokenIn(t) !== undefined)).text;
+      const token = tokenIn(link)!;
+      expect(link).toContain(`${server.url}/privacy/requests/download#`);
+      const [stored] = await server.runtime.subjectRequests.vault.state(id);
+
+      const page = await fetch(`${server.url}/privacy/requests/download`);
+      expect(await page.text()).toContain('/privacy/requests/download.js');
+      const first = await form('/privacy/requests/download', { token });
+      expect(first.status).toBe(200);
+      expect(first.headers.get('content-type')).toBe('application/zip');
+      expect(Buffer.from(await first.arrayBuffer()).equals(Buffer.from(zip))).toBe(true);
+
+      const again = await form('/privacy/requests/download', { token });
+      expect(again.status).toBe(410);
+      const json = await api(null, 'POST', '/api/v1/privacy/requests/download', { token });
+      expect(json.status).toBe(410);
+      expect(json.body.error.code).toBe('export_gone');
+      expect((await api(null, 'POST', '/api/v1/privacy/requests/download', { token: 'A'.repeat(43) })).status).toBe(404);
+      // Nothing left to read: no key, no blob.
+      expect(await server.runtime.blobs.exists(stored!.blobKey)).toBe(false);
+      expect((await server.runtime.subjectRequests.vault.state(id))[0]).toMatchObject({ hasKey: false });
+    });
+  });
+}

@@ -10,6 +10,7 @@ import { recordToCsv, recordToHtml } from '../../privacy/record-of-processing.ts
 import { formatBases, formatCategories } from '../../privacy/register/purpose.model.ts';
 import { errors } from '../../shared/app-error.ts';
 import { type CliIo, print, processIo, withRuntime } from '../context.ts';
+import { registerDisclosureCommands } from './disclosures.command.ts';
 import { operatorActor } from './operator.ts';
 
 /** A comma-separated list; an empty string is the empty list. */
@@ -280,4 +281,6 @@ export function registerPrivacyCommands(program: Command, io: CliIo): void {
       if (opts.json) return print(io, changes, true);
       for (const c of changes) io.out(`${c.recordedAt.toISOString()}  ${(c.actorId ?? c.actorType).padEnd(16)} ${c.summary}${c.effectiveAt.getTime() !== c.recordedAt.getTime() ? ` (effective ${c.effectiveAt.toISOString().slice(0, 10)})` : ''}`);
     });
+
+  registerDisclosureCommands(privacy, io);
 }

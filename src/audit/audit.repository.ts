@@ -61,29 +61,65 @@ export async function readHeadForAppend(tx: Sql, chain: string): Promise<{ head:
   return { head: row.chain_seq !== null && row.hash !== null ? { chainSeq: row.chain_seq, hash: row.hash } : null, id: row.id, occurredAt: row.occurred_at };
 }
 
+/**
+ * For a batch of `count` appends, under the chain's lock: the head as in readHeadForAppend,
+ * `count` new event ids and one timestamp for them all, in one statement.
+ */
+export async function readHeadForBatch(
+  tx: Sql,
+  chain: string,
+  count: number,
+): Promise<{ head: { chainSeq: string; hash: Uint8Array } | null; ids: string[]; occurredAt: Date }> {
+  const { rows } = await tx.query<{ chain_seq: string | null; hash: Uint8Array | null; ids: string[]; occurred_at: Date }>(
+    `SELECT h.chain_seq, h.hash, ARRAY(SELECT gen_random_uuid()::text FROM generate_series(1, $2::int)) AS ids,
+            date_trunc('milliseconds', clock_timestamp()) AS occurred_at
+       FROM (SELECT 1) AS one
+       LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`,
+    [chain, count],
+  );
+  const row = rows[0]!;
+  return { head: row.chain_seq !== null && row.hash !== null ? { chainSeq: row.chain_seq, hash: row.hash } : null, ids: row.ids, occurredAt: row.occurred_at };
+}
+
+/** Inserts several events exactly as given, in one statement. */
+export async function insertAuditEvents(tx: Sql, events: AuditEventRecord[]): Promise<void> {
+  const params: unknown[] = [];
+  const values = events.map((e) => {
+    const at = params.length;
+    params.push(...eventParams(e));
+    return `(${Array.from({ length: 16 }, (_, i) => `$${at + i + 1}${i === 13 ? '::jsonb' : ''}`).join(', ')})`;
+  });
+  await tx.query(`INSERT INTO audit_events (${COLUMNS}) VALUES ${values.join(', ')}`, params);
+}
+
 /** Inserts one event exactly as given. */
 export async function insertAuditEvent(tx: Sql, e: AuditEventRecord): Promise<void> {
   await tx.query(
     `INSERT INTO audit_events (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16)`,
-    [
-      e.chain,
-      e.chainSeq,
-      e.id,
-      e.tenantId,
-      e.occurredAt,
-      e.actorType,
-      e.actorId,
-      e.action,
-      e.targetType,
-      e.targetId,
-      e.outcome,
-      e.ip,
-      e.userAgent,
-      JSON.stringify(e.details),
-      e.prevHash,
-      e.hash,
-    ],
+    eventParams(e),
   );
+}
+
+/** The 16 parameters of one row, in COLUMNS order. */
+function eventParams(e: AuditEventRecord): unknown[] {
+  return [
+    e.chain,
+    e.chainSeq,
+    e.id,
+    e.tenantId,
+    e.occurredAt,
+    e.actorType,
+    e.actorId,
+    e.action,
+    e.targetType,
+    e.targetId,
+    e.outcome,
+    e.ip,
+    e.userAgent,
+    JSON.stringify(e.details),
+    e.prevHash,
+    e.hash,
+  ];
 }
 
 /** The first chain name after `after` (alphabetically), or null: walks chains one index probe at a time. */

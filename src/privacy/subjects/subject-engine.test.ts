@@ -230,6 +230,21 @@ describeEachDatabase('subject-data engine', (ctx) => {
     expect(audit.ok).toBe(true);
   });
 
+  it('refuses to erase while a legal hold covers the person, and changes nothing', async () => {
+    const db = ctx.db();
+    const w = await world();
+    const hold = crypto.randomUUID();
+    await db.query(
+      "INSERT INTO legal_holds (id, tenant_id, scope, message_id, reason, placed_by, placed_at) VALUES ($1, $2, 'message', $3, 'Claim 2026/17', 'cli:operator', now())",
+      [hold, w.acme.id, w.toErin.id],
+    );
+    const before = await scanEverything(db, [w.erin.email]);
+    await expect(engine.erase({ emails: [w.erin.email], userIds: [] })).rejects.toMatchObject({ code: 'legal_hold_in_force' });
+    expect(await scanEverything(db, [w.erin.email])).toEqual(before);
+    await db.query("UPDATE legal_holds SET released_at = now(), released_by = 'cli:operator', release_reason = 'settled' WHERE id = $1", [hold]);
+    await expect(engine.erase({ emails: [w.erin.email], userIds: [] })).resolves.toMatchObject({ shredded: 2 });
+  });
+
   it("erases Content held for a customer on its instruction; idempotent; tampering with a pseudonymised audit row is still detected", async () => {
     const db = ctx.db();
     const w = await world();

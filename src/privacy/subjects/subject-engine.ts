@@ -240,6 +240,25 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
     const report: ErasureReport = { deleted: ZERO(), masked: ZERO(), shredded: 0, routedTo: [], identifiers: publicIdentifiers(s) };
     const count = (kind: 'deleted' | 'masked', table: string, n: number) => (report[kind][REGISTRY[table]!.category] += n);
 
+    // A legal hold preserves evidence for legal claims (Art. 17(3)(e)): erasure waits until whoever
+    // placed it releases it, rather than destroying what the hold protects.
+    const { rows: holds } = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM legal_holds WHERE released_at IS NULL AND (
+         (scope = 'user' AND user_id = ANY($1::uuid[]))
+         OR (scope = 'tenant' AND tenant_id IN (
+           SELECT tenant_id FROM users WHERE id = ANY($1::uuid[])
+           UNION SELECT id FROM tenants WHERE id = ANY($3::uuid[])
+           UNION SELECT tenant_id FROM messages WHERE sender_user_id = ANY($1::uuid[]) OR sender_email = ANY($2::text[])
+           UNION SELECT tenant_id FROM message_recipients WHERE email = ANY($2::text[])))
+         OR (scope = 'message' AND message_id IN (
+           SELECT id FROM messages WHERE sender_user_id = ANY($1::uuid[]) OR sender_email = ANY($2::text[])
+           UNION SELECT message_id FROM message_recipients WHERE email = ANY($2::text[]))))`,
+      [s.userIds, s.emails, instructed],
+    );
+    if (Number(holds[0]!.n) > 0) {
+      throw errors.conflict('legal_hold_in_force', `a legal hold covers this person's data (${holds[0]!.n} in force); erasure is refused until it is released`);
+    }
+
     // Smart Data first, per tenant, through Prevent (it also excludes the person from learning).
     // Each call is its own transaction and idempotent: a failure later is finished by a re-run.
     for (const tenantId of await tenantsOf(s, b)) {

@@ -15,6 +15,7 @@ import { generateKey, randomId, unwrapKey, wrapContext, wrapKey } from '../crypt
 import { enqueueJob } from '../jobs/job.queue.ts';
 import type { KeyService } from '../keys/key.service.ts';
 import { errors } from '../shared/app-error.ts';
+import type { Region } from '../shared/regions.ts';
 import { getTenant } from '../accounts/tenant.repository.ts';
 import type { Database, Sql } from '../storage/database/database.ts';
 import { requireAddress } from './addresses.ts';
@@ -98,6 +99,12 @@ export interface Composition {
   expiresAt: Date | null;
   attachments?: Draft['attachments'] | undefined;
   thread?: { threadId: string; inReplyTo: string } | undefined;
+  /**
+   * Where the envelope is sealed and stored (a served region, keyed by the tenant's KEK of that
+   * region); default the tenant's home region. Attachments must already be in this region.
+   * Secure replies set it to the region the recipient chose; the caller checks it is allowed.
+   */
+  region?: Region | undefined;
 }
 
 /** Why a recipient is being notified: a first notification, or access granted on request. */
@@ -278,11 +285,13 @@ export class MessageService {
         : { rows: [] };
       if (!rows[0]) throw errors.invalid('upload_not_found', `attachment ${i + 1}: no pending upload ${a.uploadId.slice(0, 64)} of yours (uploads can be attached once)`);
       const object = await this.content.get(author.tenantId, a.uploadId);
+      // Residency: a message's Content lives in one region; an attachment stored elsewhere would cross.
+      if (m.region !== undefined && object.region !== m.region) throw errors.invalid('attachment_region_mismatch', `attachment ${i + 1} is stored in region ${object.region}, not ${m.region}: upload it again with region ${m.region}`);
       attachments.push({ objectId: object.id, filename, contentType: a.contentType.toLowerCase(), size: object.plaintextLength });
     }
 
     const envelope: Envelope = { version: 1, subject, text: m.text, html: m.html ? sanitizeMessageHtml(m.html) : null, attachments };
-    const sealedEnvelope = await this.content.putBytes(author.tenantId, encodeEnvelope(envelope));
+    const sealedEnvelope = await this.content.putBytes(author.tenantId, encodeEnvelope(envelope), m.region !== undefined ? { region: m.region } : {});
     const kek = await this.linkKek(author.tenantId);
     const learn = await this.opts.guard?.learn(author, guarded({ ...m, subject, html: m.html ?? null }, this.now()));
     const messageId = randomId();

@@ -1,12 +1,18 @@
 // Secure replies: a verified recipient answers the sender (or everyone on To and Cc) from the
 // message itself. The reply is a new sealed message in the same thread, in the original
-// sender's tenant (so in its region, under its keys), under the original's label, written by
-// the recipient (messages.sender_recipient_id). Its recipients, the original sender included,
-// are notified and open it through their own links like any message.
+// sender's tenant (under its keys), under the original's label, written by the recipient
+// (messages.sender_recipient_id). Its recipients, the original sender included, are notified and
+// open it through their own links like any message.
+// Residency: the reply's Content (envelope and attachments) is stored in the sender tenant's
+// home region, or in another region the recipient selects where the tenant allows it
+// (tenant_settings.reply_regions) and this installation serves it.
 import type { ContentStore } from '../content/content.service.ts';
 import type { RateLimiter, RateLimitRule } from '../rate-limit/rate-limiter.ts';
 import { appendAuditEvent } from '../audit/audit.service.ts';
+import { getTenant } from '../accounts/tenant.repository.ts';
 import { errors } from '../shared/app-error.ts';
+import { isRegion, regionNotServed, REGIONS, type Region } from '../shared/regions.ts';
+import { readReplyRegions } from '../tenants/tenant-settings.repository.ts';
 import type { Database } from '../storage/database/database.ts';
 import type { Readable } from 'node:stream';
 import { decodeEnvelope } from './envelope.ts';
@@ -27,6 +33,16 @@ export interface ReplyInput {
   /** Also to the original To and Cc (never Bcc), not only to the sender. */
   replyAll: boolean;
   attachments?: Draft['attachments'];
+  /** Region to store the reply in; default the sender tenant's home region. Must be one {@link ReplyService.regions} offers. */
+  region?: string;
+}
+
+/** The regions a recipient may store their reply in. */
+export interface ReplyRegions {
+  /** Where the reply goes when the recipient chooses nothing: the sender tenant's home region. */
+  default: Region;
+  /** Every region the recipient may choose (the default first); one entry: no choice. */
+  choices: Region[];
 }
 
 /** The reply as its writer sees it. */
@@ -38,6 +54,8 @@ export interface SentReply {
   to: string[];
   cc: string[];
   attachmentCount: number;
+  /** Where the reply's Content is stored. */
+  region: Region;
 }
 
 /** Replies and reply attachments for verified recipients. */
@@ -61,11 +79,40 @@ export class ReplyService {
     if (!decision.allowed) throw errors.rateLimited('rate_limited', `too many attempts; try again in ${Math.ceil(decision.retryAfterSeconds / 60)} minute(s)`, decision.retryAfterSeconds);
   }
 
-  /** Seals an attachment for a reply; stored in the message's tenant, private to this recipient until sent. */
-  async upload(sessionToken: string, input: { length: number; source: Readable }, ctx: RequestContext = {}): Promise<{ uploadId: string; size: number }> {
+  /** Where this recipient may store a reply: the sender tenant's home region, and the other regions it allows. */
+  async regions(sessionToken: string, ctx: RequestContext = {}): Promise<ReplyRegions> {
+    const { row } = await this.access.verifiedRecipient(sessionToken, 'message.reply_regions_read', ctx);
+    return this.replyRegions(row.tenant_id);
+  }
+
+  private async replyRegions(tenantId: string): Promise<ReplyRegions> {
+    const home = (await getTenant(this.db, tenantId)).region;
+    const allowed = await readReplyRegions(this.db, tenantId);
+    // Only regions with a store and root key here; the home region first.
+    const choices = [home, ...REGIONS.filter((r) => r !== home && allowed.includes(r) && this.content.servesRegion(r))];
+    return { default: home, choices };
+  }
+
+  /** The region a reply (or reply attachment) goes to; refuses one the tenant does not allow. */
+  private async replyRegion(tenantId: string, requested: string | undefined): Promise<Region> {
+    const { default: home, choices } = await this.replyRegions(tenantId);
+    if (requested === undefined) return home;
+    if (!isRegion(requested)) throw errors.invalid('invalid_region', `region must be one of ${choices.join(', ')}`, { field: 'region' });
+    if (choices.includes(requested)) return requested;
+    // Residency is the sender organisation's decision: a recipient may only pick what it allows.
+    if (!this.content.servesRegion(requested)) throw regionNotServed(requested, this.content.regions);
+    throw errors.invalid('reply_region_not_allowed', `the sender's organisation does not allow replies to be stored in ${requested}; choose ${choices.join(' or ')}`, { field: 'region', choices });
+  }
+
+  /**
+   * Seals an attachment for a reply; stored in the message's tenant, in `region` (see
+   * {@link regions}; default the home region), private to this recipient until sent.
+   */
+  async upload(sessionToken: string, input: { length: number; source: Readable; region?: string }, ctx: RequestContext = {}): Promise<{ uploadId: string; size: number; region: Region }> {
     const { row } = await this.access.verifiedRecipient(sessionToken, 'upload.created', ctx);
+    const region = await this.replyRegion(row.tenant_id, input.region);
     await this.limit(REPLY_LIMITS.uploadsPerRecipient, row.recipient_id);
-    return this.uploads.upload({ tenantId: row.tenant_id, recipientId: row.recipient_id }, input, ctx);
+    return this.uploads.upload({ tenantId: row.tenant_id, recipientId: row.recipient_id }, { length: input.length, source: input.source, region }, ctx);
   }
 
   /** Discards one of this recipient's pending reply uploads. */
@@ -87,6 +134,7 @@ export class ReplyService {
       await appendAuditEvent(this.db, { tenantId: row.tenant_id, actor: { type: 'recipient', id: row.recipient_id }, action: 'message.replied', target: { type: 'message', id: row.message_id }, outcome: 'denied', ...ctx, details: { reason: 'bcc_reply_all' } });
       throw errors.forbidden('bcc_reply_all', 'you received this message as Bcc: you can reply to the sender only, so the other recipients do not learn you received it');
     }
+    const region = await this.replyRegion(row.tenant_id, input.region);
     await this.limit(REPLY_LIMITS.repliesPerRecipient, row.recipient_id);
 
     const to = [row.sender_email];
@@ -108,7 +156,7 @@ export class ReplyService {
     const expiresAt = label.defaultExpiryDays ? new Date(this.now().getTime() + label.defaultExpiryDays * 86_400_000) : null;
     const id = await this.messages.deliver(
       { kind: 'recipient', tenantId: row.tenant_id, recipientId: row.recipient_id, email: row.email },
-      { recipients, subject, text: input.text, html: input.html, label, expiresAt, attachments: input.attachments, thread: { threadId: row.thread_id, inReplyTo: row.message_id } },
+      { recipients, subject, text: input.text, html: input.html, label, expiresAt, attachments: input.attachments, thread: { threadId: row.thread_id, inReplyTo: row.message_id }, region },
       ctx,
     );
     return {
@@ -119,6 +167,7 @@ export class ReplyService {
       to: recipients.filter((r) => r.kind === 'to').map((r) => r.email),
       cc: recipients.filter((r) => r.kind === 'cc').map((r) => r.email),
       attachmentCount: input.attachments?.length ?? 0,
+      region,
     };
   }
 }

@@ -8,6 +8,7 @@ import { appendAuditEvent } from '../audit/audit.service.ts';
 import type { ContentStore } from '../content/content.service.ts';
 import { isUuid } from '../crypto/format/bytes.ts';
 import { errors } from '../shared/app-error.ts';
+import type { Region } from '../shared/regions.ts';
 import type { Database } from '../storage/database/database.ts';
 import type { RequestContext, Sender } from './message.service.ts';
 
@@ -27,12 +28,15 @@ export class UploadService {
     private readonly content: ContentStore,
   ) {}
 
-  /** Seals and stores exactly `length` bytes from `source` as a pending upload of this owner. */
-  async upload(uploader: UploadOwner, input: { length: number; source: Readable }, ctx: RequestContext = {}): Promise<{ uploadId: string; size: number }> {
+  /**
+   * Seals and stores exactly `length` bytes from `source` as a pending upload of this owner, in
+   * `region` (default the tenant's home region; the caller checks the tenant allows it).
+   */
+  async upload(uploader: UploadOwner, input: { length: number; source: Readable; region?: Region }, ctx: RequestContext = {}): Promise<{ uploadId: string; size: number; region: Region }> {
     if (!Number.isSafeInteger(input.length) || input.length < 0) throw errors.invalid('length_required', 'send the file size as Content-Length');
     if (input.length > MAX_ATTACHMENT_BYTES) throw errors.invalid('attachment_too_large', `attachments may be at most ${MAX_ATTACHMENT_BYTES} bytes`);
     const owner = ownerOf(uploader);
-    const object = await this.content.put({ tenantId: uploader.tenantId, plaintextLength: input.length, source: input.source });
+    const object = await this.content.put({ tenantId: uploader.tenantId, plaintextLength: input.length, source: input.source, ...(input.region !== undefined ? { region: input.region } : {}) });
     try {
       await this.db.transaction(async (tx) => {
         await tx.query(`INSERT INTO pending_uploads (object_id, tenant_id, ${owner.column}) VALUES ($1, $2, $3)`, [object.id, uploader.tenantId, owner.id]);
@@ -42,7 +46,7 @@ export class UploadService {
       await this.content.shred(uploader.tenantId, object.id).catch(() => undefined);
       throw err;
     }
-    return { uploadId: object.id, size: object.plaintextLength };
+    return { uploadId: object.id, size: object.plaintextLength, region: object.region };
   }
 
   /** Discards a pending upload of this owner (crypto-shredded). */

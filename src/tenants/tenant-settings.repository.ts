@@ -1,4 +1,5 @@
 // SQL for tenant_settings. No validation here: see branding.ts and tenant-settings.service.ts.
+import type { Region } from '../shared/regions.ts';
 import type { Sql } from '../storage/database/database.ts';
 import type { Branding, BrandingChanges, EffectiveBranding } from './branding.ts';
 import { effectiveBranding } from './branding.ts';
@@ -50,6 +51,21 @@ export async function writeBranding(sql: Sql, tenantId: string, changes: Brandin
     [tenantId, changes.displayName ?? null, changes.logo ?? null, changes.accentColor ?? null, changes.footerText ?? null, now],
   );
   return toBranding(rows[0]);
+}
+
+/** Regions (besides home) the tenant lets recipients store replies in; empty when never set. */
+export async function readReplyRegions(sql: Sql, tenantId: string, opts: { forUpdate?: boolean } = {}): Promise<Region[]> {
+  const { rows } = await sql.query<{ reply_regions: Region[] }>(`SELECT reply_regions FROM tenant_settings WHERE tenant_id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`, [tenantId]);
+  return rows[0]?.reply_regions ?? [];
+}
+
+/** Replaces the tenant's reply regions (validated by the caller). */
+export async function writeReplyRegions(sql: Sql, tenantId: string, regions: Region[], now: Date): Promise<void> {
+  await sql.query(
+    `INSERT INTO tenant_settings (tenant_id, reply_regions, updated_at) VALUES ($1, $2::text[], $3)
+     ON CONFLICT (tenant_id) DO UPDATE SET reply_regions = EXCLUDED.reply_regions, updated_at = EXCLUDED.updated_at`,
+    [tenantId, regions, now],
+  );
 }
 
 /** The tenant of the recipient a link token hash belongs to; null when none or the recipient was removed. */

@@ -196,24 +196,37 @@ export function registerAccessRoutes(app: FastifyInstance, messaging: Messaging)
     async (req) => messaging.accessRequests.verify(req.body.requestId, req.body.code.trim(), requestContext(req)),
   );
 
+  app.get(
+    '/api/v1/access/reply-regions',
+    {
+      schema: {
+        tags,
+        summary: "Where your reply may be stored: the sender organisation's home region (default) and any other region it lets recipients choose",
+        response: { 200: { type: 'object', properties: { default: { type: 'string', enum: ['uk', 'eea', 'us'] }, choices: { type: 'array', items: { type: 'string', enum: ['uk', 'eea', 'us'] } } }, required: ['default', 'choices'] }, ...errorResponses(401, 403) },
+      },
+    },
+    async (req) => messaging.replies.regions(recipientSession(req), requestContext(req)),
+  );
+
   // Reply attachments: the raw file as the body, sealed as it streams in (Content-Length required).
   app.register(async (scope) => {
     scope.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
-    scope.post(
+    scope.post<{ Querystring: { region?: string } }>(
       '/api/v1/access/uploads',
       {
         bodyLimit: MAX_ATTACHMENT_BYTES,
         schema: {
           tags,
           summary: "Upload one attachment for a secure reply (raw bytes, Content-Type application/octet-stream, Content-Length required); sealed in the sender's organisation, private to you until you reply",
-          response: { 201: { type: 'object', properties: { uploadId: { type: 'string' }, size: { type: 'integer' } }, required: ['uploadId', 'size'] }, ...errorResponses(400, 401, 403, 411, 429) },
+          querystring: { type: 'object', properties: { region: { type: 'string', maxLength: 20, description: 'Region to store it in (one of GET /api/v1/access/reply-regions choices; the reply must name the same region). Default: the home region.' } }, additionalProperties: false },
+          response: { 201: { type: 'object', properties: { uploadId: { type: 'string' }, size: { type: 'integer' }, region: { type: 'string' } }, required: ['uploadId', 'size', 'region'] }, ...errorResponses(400, 401, 403, 411, 429) },
         },
       },
       async (req, reply) => {
         const session = recipientSession(req);
         const length = Number(req.headers['content-length']);
         if (!req.headers['content-length'] || !Number.isSafeInteger(length)) throw errors.invalid('length_required', 'send the file size as Content-Length (chunked uploads are not accepted)');
-        return reply.status(201).send(await messaging.replies.upload(session, { length, source: req.body as Readable }, requestContext(req)));
+        return reply.status(201).send(await messaging.replies.upload(session, { length, source: req.body as Readable, ...(req.query.region !== undefined ? { region: req.query.region } : {}) }, requestContext(req)));
       },
     );
   });
@@ -227,7 +240,7 @@ export function registerAccessRoutes(app: FastifyInstance, messaging: Messaging)
     },
   );
 
-  app.post<{ Body: { text: string; html?: string | null; replyAll: boolean; attachments?: Array<{ uploadId: string; filename: string; contentType: string }> } }>(
+  app.post<{ Body: { text: string; html?: string | null; replyAll: boolean; region?: string; attachments?: Array<{ uploadId: string; filename: string; contentType: string }> } }>(
     '/api/v1/access/reply',
     {
       schema: {
@@ -239,6 +252,7 @@ export function registerAccessRoutes(app: FastifyInstance, messaging: Messaging)
             text: { type: 'string' },
             html: { type: ['string', 'null'] },
             replyAll: { type: 'boolean' },
+            region: { type: 'string', maxLength: 20, description: "Region to store the reply in: one of GET /api/v1/access/reply-regions choices. Default: the sender organisation's home region." },
             attachments: {
               type: 'array',
               maxItems: 100,
@@ -251,8 +265,8 @@ export function registerAccessRoutes(app: FastifyInstance, messaging: Messaging)
         response: {
           201: {
             type: 'object',
-            properties: { id: { type: 'string' }, threadId: { type: 'string' }, inReplyTo: { type: 'string' }, subject: { type: 'string' }, to: { type: 'array', items: { type: 'string' } }, cc: { type: 'array', items: { type: 'string' } }, attachmentCount: { type: 'integer' } },
-            required: ['id', 'threadId', 'inReplyTo', 'subject', 'to', 'cc', 'attachmentCount'],
+            properties: { id: { type: 'string' }, threadId: { type: 'string' }, inReplyTo: { type: 'string' }, subject: { type: 'string' }, to: { type: 'array', items: { type: 'string' } }, cc: { type: 'array', items: { type: 'string' } }, attachmentCount: { type: 'integer' }, region: { type: 'string' } },
+            required: ['id', 'threadId', 'inReplyTo', 'subject', 'to', 'cc', 'attachmentCount', 'region'],
           },
           ...errorResponses(400, 401, 403, 409, 429),
         },

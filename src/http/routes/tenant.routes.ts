@@ -24,6 +24,18 @@ export function registerTenantRoutes(app: FastifyInstance, tenant: TenantSetting
     required: ['displayName', 'logo', 'accentColor', 'footerText', 'updatedAt'],
   });
 
+  app.addSchema({
+    $id: 'ReplyResidency',
+    type: 'object',
+    description: "Where external recipients' secure replies are stored: the home region unless the recipient picks one of `allowed`",
+    properties: {
+      default: { type: 'string', enum: ['uk', 'eea', 'us'] },
+      allowed: { type: 'array', items: { type: 'string', enum: ['uk', 'eea', 'us'] } },
+      served: { type: 'array', items: { type: 'string', enum: ['uk', 'eea', 'us'] }, description: 'Regions this installation serves; only these can be allowed' },
+    },
+    required: ['default', 'allowed', 'served'],
+  });
+
   app.get(
     '/api/v1/tenant',
     {
@@ -33,8 +45,8 @@ export function registerTenantRoutes(app: FastifyInstance, tenant: TenantSetting
         response: {
           200: {
             type: 'object',
-            properties: { id: { type: 'string' }, name: { type: 'string' }, region: { type: 'string', enum: ['uk', 'eea', 'us'] }, createdAt: { type: 'string', format: 'date-time' }, branding: { $ref: 'Branding#' } },
-            required: ['id', 'name', 'region', 'createdAt', 'branding'],
+            properties: { id: { type: 'string' }, name: { type: 'string' }, region: { type: 'string', enum: ['uk', 'eea', 'us'] }, createdAt: { type: 'string', format: 'date-time' }, branding: { $ref: 'Branding#' }, replyResidency: { $ref: 'ReplyResidency#' } },
+            required: ['id', 'name', 'region', 'createdAt', 'branding', 'replyResidency'],
           },
           ...errorResponses(401),
         },
@@ -61,6 +73,22 @@ export function registerTenantRoutes(app: FastifyInstance, tenant: TenantSetting
     async (req) => {
       const admin = requireRole(req, 'administrator');
       return tenant.updateBranding({ type: 'user', id: admin.user.id }, admin.user.tenantId, req.body, requestContext(req));
+    },
+  );
+
+  app.put<{ Body: { allowed: unknown } }>(
+    '/api/v1/tenant/reply-regions',
+    {
+      schema: {
+        tags,
+        summary: "Let external recipients store their replies in other regions this installation serves (administrators); [] keeps every reply in the home region",
+        body: { type: 'object', properties: { allowed: { type: 'array', maxItems: 3, items: { type: 'string', maxLength: 20 } } }, required: ['allowed'], additionalProperties: false },
+        response: { 200: { $ref: 'ReplyResidency#' }, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (req) => {
+      const admin = requireRole(req, 'administrator');
+      return tenant.updateReplyRegions({ type: 'user', id: admin.user.id }, admin.user.tenantId, req.body.allowed, requestContext(req));
     },
   );
 

@@ -85,7 +85,7 @@ const server = new S3rver({
   port: 0,
   silent: true,
   directory: workerData.directory,
-  configureBuckets: [{ name: workerData.bucket }],
+  configureBuckets: workerData.buckets.map((name) => ({ name })),
 });
 server.run().then(
   ({ port }) => parentPort.postMessage({ port }),
@@ -97,14 +97,15 @@ parentPort.on('message', () => {
 `;
 
 /**
- * Starts s3rver in a worker thread of this process with {@link TEST_BUCKET} created. A worker
- * has its own heap, so the server's buffers do not count in this thread's memory samples.
+ * Starts s3rver in a worker thread of this process with {@link TEST_BUCKET} (and any further
+ * `buckets`) created. A worker has its own heap, so the server's buffers do not count in this
+ * thread's memory samples.
  */
-export async function startS3Server(): Promise<TestS3Server> {
+export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<TestS3Server> {
   const directory = await makeTempDir('s3rver');
   const worker = new Worker(S3RVER_WORKER, {
     eval: true,
-    workerData: { modulePath: createRequire(import.meta.url).resolve('s3rver'), directory, bucket: TEST_BUCKET },
+    workerData: { modulePath: createRequire(import.meta.url).resolve('s3rver'), directory, buckets: [TEST_BUCKET, ...(opts.buckets ?? [])] },
   });
   const port = await new Promise<number>((resolve, reject) => {
     worker.once('error', reject);

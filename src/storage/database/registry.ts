@@ -370,14 +370,15 @@ export const REGISTRY: Record<string, TableDeclaration> = {
   tenant_settings: {
     category: 'crm',
     retention: 'crm_account_lifetime',
-    description: "A tenant's notification branding, set by its administrators: the customer's configuration.",
+    description: "A tenant's notification branding and reply-residency choice, set by its administrators: the customer's configuration.",
     columns: {
       tenant_id: crm('The tenant these settings belong to.'),
       brand_display_name: crm('Name shown as the sender organisation in notification emails and recipient pages; may be a person\'s name for a single-user account.', 'identifier'),
       brand_logo: crm('Logo as a small data: URL (png, jpeg, gif or webp), shown in notification emails and recipient pages.'),
       brand_accent_color: crm('Accent colour (#rrggbb) of notification emails and recipient pages.'),
       brand_footer_text: crm('Plain-text footer of notification emails and recipient pages (often an address).', 'personal'),
-      updated_at: crm('When the branding was last changed.'),
+      reply_regions: crm("Regions (besides the home region) an external recipient may choose to store their secure reply in; empty: replies stay in the tenant's home region."),
+      updated_at: crm('When the settings were last changed.'),
     },
   },
   messages: {

@@ -8,6 +8,7 @@ import { registerMessageCommands } from './commands/message.command.ts';
 import { registerPreventCommands } from './commands/prevent.command.ts';
 import { registerPrivacyCommands } from './commands/privacy.command.ts';
 import { registerConsentCommands } from './commands/consent.command.ts';
+import { registerRetentionCommands } from './commands/retention.command.ts';
 import { registerPreventClientCommands } from './commands/prevent-client.command.ts';
 import { registerDatabaseCommands } from './commands/database.command.ts';
 import { registerKeyCommands } from './commands/keys.command.ts';
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerPreventClientCommands(registerPreventCommands(program, io), io);
   registerPrivacyCommands(program, io);
   registerConsentCommands(program.commands.find((c) => c.name() === 'privacy')!, io);
+  registerRetentionCommands(program, io);
   return program;
 }
 

@@ -12,6 +12,8 @@ import type { Privacy } from '../privacy/privacy.ts';
 import { registerPrivacyRoutes } from './routes/privacy.routes.ts';
 import type { Consent } from '../privacy/consent/consent.ts';
 import { registerConsentRoutes } from './routes/consent.routes.ts';
+import type { RetentionService } from '../privacy/retention/retention.service.ts';
+import { registerRetentionRoutes } from './routes/retention.routes.ts';
 import type { SubjectRequests } from '../privacy/requests/requests.ts';
 import { registerSubjectRequestRoutes } from './routes/subject-requests.routes.ts';
 import { installCookiePolicy } from './cookie-policy.ts';
@@ -50,6 +52,8 @@ export interface HttpDeps {
   privacy?: Privacy;
   /** Preferences (needs `accounts`), sub-processor subscriptions, one-click unsubscribe. */
   consent?: Consent;
+  /** Retention periods, legal holds and retention reports for administrators (needs `accounts`). */
+  retention?: RetentionService;
   /** Data subject requests: the public form and intake, the administrators' queue (needs `accounts`). */
   subjectRequests?: SubjectRequests;
 }
@@ -127,6 +131,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (deps.prevent) registerPreventRoutes(app, deps.prevent);
     if (deps.privacy) registerPrivacyRoutes(app, deps.privacy);
     if (deps.consent) registerConsentRoutes(app, deps.consent);
+    if (deps.retention) registerRetentionRoutes(app, deps.retention);
     if (deps.subjectRequests) registerSubjectRequestRoutes(app, deps.subjectRequests, { publicUrl: deps.publicUrl });
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -27,6 +27,7 @@ import { createMessaging, type Messaging } from '../messages/messaging.ts';
 import { createPrevent, type Prevent } from '../prevent/prevent.ts';
 import { createPrivacy, type Privacy } from '../privacy/privacy.ts';
 import { createConsent, type Consent } from '../privacy/consent/consent.ts';
+import { createRetention, type Retention } from '../privacy/retention/retention.ts';
 import { createSubjectRequests, type SubjectRequests } from '../privacy/requests/requests.ts';
 import { openDatabase } from '../storage/database/open-database.ts';
 
@@ -57,6 +58,8 @@ export interface Runtime {
   privacy: Privacy;
   /** Communication preferences, double opt-in, one-click unsubscribe, sub-processor alerts. */
   consent: Consent;
+  /** Retention periods, legal holds, the daily retention job and its reports. */
+  retention: Retention;
   /** Data subject requests: intake, identity codes, deadlines, running them through the subject-rights engine. */
   subjectRequests: SubjectRequests;
   /** Background jobs (notification delivery); started by the server, not by CLI commands. */
@@ -125,7 +128,9 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     const messaging = createMessaging({ db, content, keys, mailer, publicUrl: config.publicUrl, onEnqueued: () => runner.wake(), guard: prevent.guard });
     // Hooks sub-processor alerts into register edits (CLI or server): queued in the edit's transaction.
     const consent = createConsent({ db, mailer, publicUrl: config.publicUrl, privacy, onEnqueued: () => runner.wake() });
-    const runner = new JobRunner(db, { ...messaging.jobs, ...consent.jobs }, logger);
+    // Retention deletes the ciphertext of what it shreds from the store of the object's region.
+    const retention = createRetention({ db, deleteBlob: (region, key) => blobStores.get(region as Region).delete(key), prevent: prevent.service, logger });
+    const runner = new JobRunner(db, { ...messaging.jobs, ...consent.jobs, ...retention.jobs }, logger);
     // Access exports are Sealpost-as-controller data: sealed under the home region's root key and store.
     const subjectRequests = createSubjectRequests({ db, mailer, blobs, provider: keyProvider, publicUrl: config.publicUrl, consent: consent.preferences });
     const admin = createAdmin({ db, mailer, accounts });
@@ -138,7 +143,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
       ...blobStores.entries().map(([region, store]) => ({ name: `blob_store${suffix(region)}`, check: () => store.check() })),
       ...keyProviders.entries().map(([region, provider]) => ({ name: `key_provider${suffix(region)}`, check: () => provider.check() })),
     ];
-    return { config, logger, db, blobs, keyProvider, blobStores, keyProviders, keys, content, mailer, accounts, messaging, admin, prevent, privacy, consent, subjectRequests, jobs: runner, readiness, version: VERSION, close: closeAll };
+    return { config, logger, db, blobs, keyProvider, blobStores, keyProviders, keys, content, mailer, accounts, messaging, admin, prevent, privacy, consent, retention, subjectRequests, jobs: runner, readiness, version: VERSION, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

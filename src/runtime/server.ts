@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
 import { buildHttpApp } from '../http/app.ts';
 import type { Logger } from '../shared/logger.ts';
+import { ensureRetentionScheduled } from '../privacy/retention/retention.job.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 
 /** A listening Sealpost server. */
@@ -34,6 +35,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       prevent: runtime.prevent,
       privacy: runtime.privacy,
       consent: runtime.consent,
+      retention: runtime.retention.service,
       subjectRequests: runtime.subjectRequests,
     });
     await app.listen({ port: config.port, host: config.host });
@@ -55,6 +57,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const purgeTimer = setInterval(purge, 60 * 60 * 1000);
   purgeTimer.unref();
   purge();
+  // The daily retention run is a durable job: one is queued whatever the number of nodes, and
+  // whichever node polls first runs it (docs/privacy.md, "Retention").
+  await ensureRetentionScheduled(runtime.db).catch((err: unknown) => runtime.logger.warn({ err }, 'could not schedule the retention run'));
   runtime.jobs.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

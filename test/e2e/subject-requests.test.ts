@@ -1,28 +1,16 @@
 // End to end: data subject requests through the real server on PGlite (and PostgreSQL when
 // TEST_DATABASE_URL is set), mail through a real SMTP sink: the public form and JSON intake, the
 // emailed code, the administrators' queue and actions, the objection through the real consent
-// service, and the access export's one-time download.
+// service, and running requests through the real subject-rights engine: the access export's
+// one-time download, routing to the customer that holds Content, erasure verified clean.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/runtime/server.ts';
-import type { SubjectEngine, SubjectIdentifiers } from '../../src/privacy/subjects/subject.model.ts';
+import { strFromU8, unzipSync } from 'fflate';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { apiClient, codeIn, e2eTargets, startE2eServer, type E2eServer } from '../support/e2e.ts';
 
 const tokenIn = (text: string) => /\/privacy\/requests\/download#([A-Za-z0-9_-]{43})/.exec(text)?.[1];
 const hiddenRequestId = (html: string) => /name="requestId" value="([0-9a-f-]{36})"/.exec(html)?.[1];
-
-/** Until the subject-rights engine is wired into the runtime: an engine that exports a fixed ZIP. */
-function exportOnlyEngine(zip: Uint8Array): SubjectEngine {
-  const footprint = (identifiers: SubjectIdentifiers) => ({ identifiers, tables: [], customers: [] });
-  return {
-    locate: async (s) => footprint(s),
-    exportAccess: async (s) => ({ zip, footprint: footprint(s) }),
-    erase: async () => ({ deleted: { content: 0, crm: 0, smart: 0, system: 0 }, masked: { content: 0, crm: 0, smart: 0, system: 0 }, shredded: 0, routedTo: [] }),
-    verifyErased: async () => ({ clean: true, remaining: [] }),
-    restrict: async () => undefined,
-    isRestricted: async () => false,
-  };
-}
 
 for (const target of e2eTargets()) {
   describe(`subject requests over HTTP [${target}]`, () => {
@@ -32,7 +20,6 @@ for (const target of e2eTargets()) {
     let author: TestUser;
     let otherAdmin: TestUser;
     const api = apiClient(() => server);
-    const zip = new Uint8Array(Buffer.from('PK\u0003\u0004 export for the e2e test'));
 
     const mailTo = (address: string, since: number, match: (text: string) => boolean = () => true) =>
       env.smtp.waitFor((m) => env.smtp.messages.indexOf(m) >= since && m.to.includes(address) && match(m.text));
@@ -54,7 +41,6 @@ for (const target of e2eTargets()) {
     beforeAll(async () => {
       env = await startE2eServer(target, 'dsr');
       server = env.server;
-      server.runtime.subjectRequests.service.useEngine(exportOnlyEngine(zip));
       admin = await createTestUser(server, { email: `admin-${target}@surgery.example`, role: 'administrator', tenantName: 'Surgery' });
       author = await createTestUser(server, { email: `author-${target}@surgery.example`, role: 'author', tenantId: admin.tenantId });
       otherAdmin = await createTestUser(server, { email: `admin-${target}@bank.example`, role: 'administrator', tenantName: 'Bank' });
@@ -181,7 +167,9 @@ for (const target of e2eTargets()) {
       const first = await form('/privacy/requests/download', { token });
       expect(first.status).toBe(200);
       expect(first.headers.get('content-type')).toBe('application/zip');
-      expect(Buffer.from(await first.arrayBuffer()).equals(Buffer.from(zip))).toBe(true);
+      const files = unzipSync(new Uint8Array(await first.arrayBuffer()));
+      expect(Object.keys(files).some((f) => /readme/i.test(f))).toBe(true);
+      expect(JSON.stringify(Object.values(files).map((f) => strFromU8(f)))).toContain(email);
 
       const again = await form('/privacy/requests/download', { token });
       expect(again.status).toBe(410);
@@ -192,6 +180,35 @@ for (const target of e2eTargets()) {
       // Nothing left to read: no key, no blob.
       expect(await server.runtime.blobs.exists(stored!.blobKey)).toBe(false);
       expect((await server.runtime.subjectRequests.vault.state(id))[0]).toMatchObject({ hasKey: false });
+    });
+    it('does route a request about Content a business customer holds to it, tell its administrators, and tell the requester who the controller is', async () => {
+      const email = `cli-${target}@partner.example`;
+      const sent = await api(author, 'POST', '/api/v1/messages', { to: [email], subject: 'Your test results', text: 'Please call us.' });
+      expect(sent.status).toBe(201);
+      const id = await requestVerified({ kind: 'access', email });
+      const since = env.smtp.messages.length;
+      const ran = await server.runtime.subjectRequests.service.run(id, { type: 'operator', id: 'cli:test' }, { operator: true });
+      expect(ran.status).toBe('routed_to_customer');
+      expect(ran.routings).toEqual([expect.objectContaining({ tenantId: admin.tenantId, tenantName: 'Surgery', notified: 1 })]);
+      expect((await mailTo(admin.email, since, (t) => t.includes(email))).text).toContain('Surgery is the controller');
+      expect((await mailTo(email, since, (t) => t.includes('controller'))).text).toContain('Surgery');
+      // The customer's administrators see it in their queue (read-only); others do not.
+      const queue = await api(admin, 'GET', '/api/v1/privacy/requests');
+      expect(queue.body.requests.map((r: any) => r.id)).toContain(id);
+      expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/reject`, { reason: 'no' })).body.error.code).toBe('subject_request_routed');
+      expect((await api(otherAdmin, 'GET', '/api/v1/privacy/requests')).body.requests.map((r: any) => r.id)).not.toContain(id);
+    });
+
+    it('does run an erasure through the engine and complete it only once the verification pass is clean', async () => {
+      const email = `era-${target}@home.example`;
+      await server.runtime.consent.preferences.objectToMarketing(email, { via: 'administrator' });
+      const id = await requestVerified({ kind: 'erasure', email });
+      const ran = await server.runtime.subjectRequests.service.run(id, { type: 'operator', id: 'cli:test' }, { operator: true });
+      expect(ran.status).toBe('completed');
+      expect(ran.result).toMatchObject({ clean: true, remaining: [] });
+      expect(ran.events.map((e) => e.event)).toContain('erased');
+      const located = await server.runtime.subjectRequests.service.get({ operator: true }, id);
+      expect(located.status).toBe('completed');
     });
   });
 }

@@ -37,7 +37,7 @@ import type { RequestRow } from './request.repository.ts';
 
 /** Limits on asking (each request emails a code) and on checking codes. */
 export const SUBJECT_REQUEST_LIMITS = {
-  perIp: { scope: 'subject_request_ip', limit: 10, windowSeconds: 3600 },
+  perIp: { scope: 'subject_request_ip', limit: 30, windowSeconds: 3600 },
   perAddress: { scope: 'subject_request_address', limit: 3, windowSeconds: 3600 },
   verifyPerIp: { scope: 'subject_request_verify_ip', limit: 60, windowSeconds: 3600 },
 } satisfies Record<string, RateLimitRule>;

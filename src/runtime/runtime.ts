@@ -29,6 +29,7 @@ import { createPrivacy, type Privacy } from '../privacy/privacy.ts';
 import { createConsent, type Consent } from '../privacy/consent/consent.ts';
 import { createRetention, type Retention } from '../privacy/retention/retention.ts';
 import { createSubjectRequests, type SubjectRequests } from '../privacy/requests/requests.ts';
+import { createSubjectEngine } from '../privacy/subjects/subject-engine.ts';
 import { openDatabase } from '../storage/database/open-database.ts';
 
 /** Everything a running Sealpost process is made of. */
@@ -132,7 +133,8 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     const retention = createRetention({ db, deleteBlob: (region, key) => blobStores.get(region as Region).delete(key), prevent: prevent.service, logger });
     const runner = new JobRunner(db, { ...messaging.jobs, ...consent.jobs, ...retention.jobs }, logger);
     // Access exports are Sealpost-as-controller data: sealed under the home region's root key and store.
-    const subjectRequests = createSubjectRequests({ db, mailer, blobs, provider: keyProvider, publicUrl: config.publicUrl, consent: consent.preferences });
+    const subjects = createSubjectEngine({ db, content, blobs, provider: keyProvider, prevent: prevent.service });
+    const subjectRequests = createSubjectRequests({ db, mailer, blobs, provider: keyProvider, publicUrl: config.publicUrl, engine: subjects, consent: consent.preferences });
     const admin = createAdmin({ db, mailer, accounts });
     closers.push(() => runner.stop());
 

@@ -135,7 +135,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     // Access exports are Sealpost-as-controller data: sealed under the home region's root key and store.
     const subjects = createSubjectEngine({ db, content, blobs, provider: keyProvider, prevent: prevent.service });
     const subjectRequests = createSubjectRequests({ db, mailer, blobs, provider: keyProvider, publicUrl: config.publicUrl, engine: subjects, consent: consent.preferences });
-    const admin = createAdmin({ db, mailer, accounts });
+    const admin = createAdmin({ db, mailer, accounts, regions: content.regions });
     closers.push(() => runner.stop());
 
     // One region: the names readiness always had; several: one store and one provider per region.

@@ -20,6 +20,23 @@ describe('parseLogo', () => {
 describeEachDatabase('TenantSettingsService', (ctx) => {
   const clock = () => new Date('2026-12-01T12:00:00.000Z');
 
+  it('does store the reply regions a tenant allows, only served ones, without the home region, and audit the change', async () => {
+    const tenant = await buildTenant(ctx.db(), { region: 'uk' });
+    const service = new TenantSettingsService({ db: ctx.db(), clock, regions: ['uk', 'eea'] });
+    expect((await service.get(tenant.id)).replyResidency).toEqual({ default: 'uk', allowed: [], served: ['uk', 'eea'] });
+    expect(await service.updateReplyRegions(actor, tenant.id, ['eea', 'uk'])).toEqual({ default: 'uk', allowed: ['eea'], served: ['uk', 'eea'] });
+    // Branding written afterwards leaves the reply regions alone, and the other way round.
+    await service.updateBranding(actor, tenant.id, { accentColor: '#abcdef' });
+    expect((await service.get(tenant.id)).replyResidency.allowed).toEqual(['eea']);
+    expect((await service.get(tenant.id)).branding.accentColor).toBe('#abcdef');
+    for (const [input, code] of [[['us'], 'region_not_served'], [['mars'], 'invalid_reply_regions'], ['eea', 'invalid_reply_regions'], [['uk', 'eea', 'us', 'uk'], 'invalid_reply_regions']] as const) {
+      await expect(service.updateReplyRegions(actor, tenant.id, input), JSON.stringify(input)).rejects.toSatisfy((e) => isAppError(e, code));
+    }
+    expect(await service.updateReplyRegions(actor, tenant.id, [])).toMatchObject({ allowed: [] });
+    const { rows } = await ctx.db().query<{ details: { from: string[]; to: string[] } }>(`SELECT details FROM audit_events WHERE tenant_id = $1 AND action = 'tenant.reply_regions_updated' ORDER BY chain_seq`, [tenant.id]);
+    expect(rows.map((r) => r.details)).toEqual([{ from: [], to: ['eea'] }, { from: ['eea'], to: [] }]);
+  });
+
   it('does store branding, keep absent fields, clear null ones, and audit without copying the logo', async () => {
     const tenant = await buildTenant(ctx.db(), { name: 'Acme' });
     const service = new TenantSettingsService({ db: ctx.db(), clock });

@@ -116,8 +116,10 @@ export const recipientApi = {
   verify: (link: string, code: string) => api<{ sessionToken: string; expiresAt: string }>('POST', '/api/v1/access/verify', { body: { link, code }, anonymous: true }),
   status: (session: string) => api<{ disclaimer: string | null; disclaimerAccepted: boolean }>('GET', '/api/v1/access/status', { headers: headers(session), anonymous: true }),
   acceptDisclaimer: (session: string) => api<void>('POST', '/api/v1/access/disclaimer', { headers: headers(session), anonymous: true }),
-  reply: (session: string, body: { text: string; html: string | null; replyAll: boolean; attachments: Array<{ uploadId: string; filename: string; contentType: string }> }) =>
-    api<{ id: string; subject: string; to: string[]; cc: string[] }>('POST', '/api/v1/access/reply', { body, headers: headers(session), anonymous: true }),
+  reply: (session: string, body: { text: string; html: string | null; replyAll: boolean; region?: string; attachments: Array<{ uploadId: string; filename: string; contentType: string }> }) =>
+    api<{ id: string; subject: string; to: string[]; cc: string[]; region: string }>('POST', '/api/v1/access/reply', { body, headers: headers(session), anonymous: true }),
+  /** Where a reply may be stored: the sender organisation's home region and any others it allows. */
+  replyRegions: (session: string) => api<{ default: string; choices: string[] }>('GET', '/api/v1/access/reply-regions', { headers: headers(session), anonymous: true }),
   requestAccess: (link: string, email: string, reason: string) => api<{ requestId: string; sentTo: string; expiresAt: string }>('POST', '/api/v1/access/requests', { body: { link, email, ...(reason ? { reason } : {}) }, anonymous: true }),
   verifyAccessRequest: (requestId: string, code: string) => api<{ status: 'pending' }>('POST', '/api/v1/access/requests/verify', { body: { requestId, code }, anonymous: true }),
 };

@@ -5,7 +5,7 @@
 // nothing about whether a message exists.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { AttachmentPicker, useDraftFiles } from '../components/attachments.tsx';
-import { Alert, Badge, Field, Loading, Page, ProgressBar, TextArea } from '../components/ui.tsx';
+import { Alert, Badge, Field, Loading, Page, ProgressBar, Select, TextArea } from '../components/ui.tsx';
 import { ApiError } from '../lib/api.ts';
 import { formatBytes, formatDateTime } from '../lib/format.ts';
 import { errorText, useTitle } from '../lib/hooks.ts';
@@ -399,21 +399,32 @@ function ReadMessage({ session, opened, onRefused }: { session: string; opened: 
   );
 }
 
+const REGION_NAMES: Record<string, string> = { uk: 'United Kingdom', eea: 'European Economic Area', us: 'United States' };
+
 function ReplyForm({ session, opened, onRefused }: { session: string; opened: OpenedSession; onRefused(err: unknown): void }) {
   const [open, setOpen] = useState<null | 'reply' | 'all'>(null);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [sent, setSent] = useState<string | null>(null);
-  const draft = useDraftFiles('/api/v1/access/uploads', { [RECIPIENT_SESSION_HEADER]: session });
+  // Residency: offered only when the sender's organisation lets recipients choose (docs/privacy.md).
+  const [regions, setRegions] = useState<{ default: string; choices: string[] } | null>(null);
+  const [region, setRegion] = useState<string | null>(null);
+  const draft = useDraftFiles(`/api/v1/access/uploads${region ? `?region=${region}` : ''}`, { [RECIPIENT_SESSION_HEADER]: session });
   const isBcc = opened.you.kind === 'bcc';
+
+  useEffect(() => {
+    if (open === null || regions) return;
+    // Without the list the reply simply goes to the default region.
+    recipientApi.replyRegions(session).then(setRegions, () => undefined);
+  }, [open, regions, session]);
 
   async function send(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const r = await recipientApi.reply(session, { text, html: null, replyAll: open === 'all', attachments: draft.attachments() });
+      const r = await recipientApi.reply(session, { text, html: null, replyAll: open === 'all', ...(region ? { region } : {}), attachments: draft.attachments() });
       setSent(`Your reply was sent securely to ${[...r.to, ...r.cc].join(', ')}.`);
       setText('');
       draft.clear();
@@ -449,6 +460,21 @@ function ReplyForm({ session, opened, onRefused }: { session: string; opened: Op
           <p className="hint">{open === 'all' ? `To ${opened.message.sender} and everyone on To and Cc.` : `To ${opened.message.sender}.`} Your reply is sealed like the original.</p>
           {error ? <Alert tone="error">{error}</Alert> : null}
           <TextArea label="Your reply" rows={6} required value={text} onChange={(e) => setText(e.target.value)} autoFocus />
+          {regions && regions.choices.length > 1 ? (
+            <Select
+              label="Store my reply in"
+              hint={draft.files.length > 0 ? 'Remove the attachments to change where your reply is stored.' : 'The sender’s organisation lets you choose where your reply is stored.'}
+              value={region ?? regions.default}
+              disabled={draft.files.length > 0}
+              onChange={(e) => setRegion(e.target.value)}
+            >
+              {regions.choices.map((r) => (
+                <option key={r} value={r}>
+                  {REGION_NAMES[r] ?? r}
+                </option>
+              ))}
+            </Select>
+          ) : null}
           <AttachmentPicker draft={draft} />
           <div className="row">
             <button type="submit" className="button button-primary" disabled={busy || !text.trim() || draft.busy}>

@@ -2,6 +2,11 @@
 // TEST_DATABASE_URL) PostgreSQL — sub-processor subscriptions with double opt-in, alerts with
 // one-click unsubscribe (RFC 8058) and their absence from strictly necessary email, the user's
 // preferences API, and the cookie policy under DNT / GPC with real HTTP requests.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,4 +230,54 @@ describe('cookie policy under DNT and GPC', () => {
     expect(await names({ 'sec-gpc': '1' })).toEqual(['sealpost_session']);
     expect(await names({ dnt: '1', 'sec-gpc': '1' })).toEqual(['sealpost_session']);
   });
+});
+
+const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
+
+function sealpost(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, timeout: 400_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('sealpost privacy preferences|subscribers (CLI)', () => {
+  let env: Record<string, string>;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'sealpost-consent-cli-'));
+    env = { DATA_DIR: dataDir };
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('does set and show preferences with history, list subscribers, and refuse to override an objection', async () => {
+    const set = await sealpost(['privacy', 'preferences', 'set', '--email', 'Pat@Example.org', '--subprocessor-changes', 'on', '--marketing', 'off', '--json'], env);
+    expect(set.stderr).toBe('');
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout).preferences).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'subprocessor_changes', state: 'granted' }), expect.objectContaining({ kind: 'marketing', state: 'objected' })]),
+    );
+
+    const show = await sealpost(['privacy', 'preferences', 'show', '--email', 'pat@example.org'], env);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/subprocessor_changes\s+granted/);
+    expect(show.stdout).toMatch(/marketing\s+unset → objected via administrator by cli:/);
+
+    const override = await sealpost(['privacy', 'preferences', 'set', '--email', 'pat@example.org', '--marketing', 'on'], env);
+    expect(override.code).toBe(1);
+    expect(override.stderr).toMatch(/marketing_objection_in_force/);
+    const bad = await sealpost(['privacy', 'preferences', 'set', '--email', 'pat@example.org', '--marketing', 'maybe'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--marketing: must be on or off/);
+    expect((await sealpost(['privacy', 'preferences', 'show', '--email', 'not-an-address'], env)).stderr).toMatch(/invalid_address/);
+
+    const list = await sealpost(['privacy', 'subscribers', 'list', '--json'], env);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject({ kind: 'subprocessor_changes', subscribers: [{ email: 'pat@example.org', via: 'administrator' }], pendingConfirmations: 0 });
+    // Each command starts a runtime (and a fresh embedded database migrates on the first): slow on a busy machine.
+  }, 600_000);
 });

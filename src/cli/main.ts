@@ -7,6 +7,7 @@ import { registerAuditCommands } from './commands/audit.command.ts';
 import { registerMessageCommands } from './commands/message.command.ts';
 import { registerPreventCommands } from './commands/prevent.command.ts';
 import { registerPrivacyCommands } from './commands/privacy.command.ts';
+import { registerDsrCommands } from './commands/dsr.command.ts';
 import { registerConsentCommands } from './commands/consent.command.ts';
 import { registerRetentionCommands } from './commands/retention.command.ts';
 import { registerPreventClientCommands } from './commands/prevent-client.command.ts';
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerPrivacyCommands(program, io);
   registerConsentCommands(program.commands.find((c) => c.name() === 'privacy')!, io);
   registerRetentionCommands(program, io);
+  registerDsrCommands(program, io);
   return program;
 }
 

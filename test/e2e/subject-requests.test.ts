@@ -2,12 +2,19 @@
 // TEST_DATABASE_URL is set), mail through a real SMTP sink: the public form and JSON intake, the
 // emailed code, the administrators' queue and actions, the objection through the real consent
 // service, and running requests through the real subject-rights engine: the access export's
-// one-time download, routing to the customer that holds Content, erasure verified clean.
+// one-time download, routing to the customer that holds Content, erasure verified clean; and the
+// operator's `sealpost dsr …` through the real binary.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/runtime/server.ts';
 import { strFromU8, unzipSync } from 'fflate';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { apiClient, codeIn, e2eTargets, startE2eServer, type E2eServer } from '../support/e2e.ts';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 
 const tokenIn = (text: string) => /\/privacy\/requests\/download#([A-Za-z0-9_-]{43})/.exec(text)?.[1];
 const hiddenRequestId = (html: string) => /name="requestId" value="([0-9a-f-]{36})"/.exec(html)?.[1];
@@ -212,3 +219,78 @@ for (const target of e2eTargets()) {
     });
   });
 }
+
+const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
+
+function sealpost(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('sealpost dsr (CLI)', () => {
+  let dataDir: string;
+  let smtp: SmtpSink;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'sealpost-dsr-cli-'));
+    smtp = await startSmtpSink();
+    env = { DATA_DIR: dataDir, SMTP_URL: smtp.url, MAIL_FROM: 'sealpost@example.test', PUBLIC_URL: 'http://127.0.0.1:9' };
+  });
+  afterAll(async () => {
+    await smtp?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('does open, verify, list, extend and export an access request, and refuse bad input clearly', async () => {
+    const email = 'rowan@home.example';
+    const opened = await sealpost(['dsr', 'open', '--kind', 'access', '--email', email, '--name', 'Rowan', '--json'], env);
+    expect(opened.stderr).toBe('');
+    expect(opened.code).toBe(0);
+    const { requestId } = JSON.parse(opened.stdout) as { requestId: string };
+    const code = codeIn((await smtp.waitFor((m) => m.to.includes(email) && codeIn(m.text) !== undefined)).text)!;
+
+    const bad = await sealpost(['dsr', 'verify', requestId, code === '000000' ? '111111' : '000000'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/code_wrong.*4 attempts left/);
+    const verified = await sealpost(['dsr', 'verify', requestId, code, '--json'], env);
+    expect(verified.code).toBe(0);
+    const dueOn = (JSON.parse(verified.stdout) as { dueOn: string }).dueOn;
+
+    const list = await sealpost(['dsr', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(requestId);
+    expect(list.stdout).toMatch(new RegExp(`due ${dueOn} \\(\\d+ days left\\)`));
+
+    const before = smtp.messages.length;
+    const extended = await sealpost(['dsr', 'extend', requestId, '--months', '1', '--reason', 'Archive search needed.', '--json'], env);
+    expect(extended.code).toBe(0);
+    expect(JSON.parse(extended.stdout)).toMatchObject({ extensionMonths: 1, extensionReason: 'Archive search needed.' });
+    expect((await smtp.waitFor((m) => smtp.messages.indexOf(m) >= before && m.to.includes(email))).text).toContain('Archive search needed.');
+    const tooMany = await sealpost(['dsr', 'extend', requestId, '--months', '3', '--reason', 'x'], env);
+    expect(tooMany.code).toBe(1);
+    expect(tooMany.stderr).toMatch(/invalid_months/);
+
+    const out = path.join(dataDir, 'rowan.zip');
+    const exported = await sealpost(['dsr', 'export', requestId, '--out', out], env);
+    expect(exported.stderr).toBe('');
+    expect(exported.code).toBe(0);
+    const zip = await readFile(out);
+    expect(zip.subarray(0, 2).toString()).toBe('PK');
+    expect(Object.keys(unzipSync(new Uint8Array(zip))).some((f) => /readme/i.test(f))).toBe(true);
+
+    const shown = await sealpost(['dsr', 'show', requestId], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/status\s+completed/);
+    expect(shown.stdout).toContain('exported_to_operator');
+    expect(shown.stdout).toContain('operator cli:');
+
+    const wrongKind = await sealpost(['dsr', 'open', '--kind', 'forget', '--email', email], env);
+    expect(wrongKind.code).toBe(1);
+    expect(wrongKind.stderr).toMatch(/forget/);
+    // Every command starts the runtime (embedded database and migrations): give ten of them room.
+  }, 300_000);
+});

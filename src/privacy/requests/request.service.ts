@@ -408,6 +408,30 @@ export class SubjectRequestService {
     await this.finish(r, footprint.customers, actor, null);
   }
 
+  /**
+   * The operator's `dsr export`: the access ZIP of a verified access request, handed to the
+   * caller (written to a file) instead of a link; the request is then closed like a run.
+   */
+  async exportToCaller(requestId: string, actor: RequestActor): Promise<{ zip: Uint8Array; request: SubjectRequestDetail }> {
+    const r = await this.deps.db.transaction(async (tx) => {
+      const r = await this.actionable(tx, { operator: true }, requestId);
+      if (r.kind !== 'access') throw errors.conflict('not_access_request', `this is a${r.kind === 'erasure' || r.kind === 'objection_to_marketing' ? 'n' : ''} ${r.kind} request; only access requests export data`);
+      if (r.status === 'awaiting_identity') throw errors.conflict('identity_not_verified', 'the requester has not confirmed their address yet');
+      if (r.status !== 'open' && r.status !== 'in_progress') throw errors.conflict('subject_request_closed', `this request is already ${r.status}`);
+      if (r.status === 'open') await tx.query(`UPDATE subject_requests SET status = 'in_progress' WHERE id = $1`, [r.id]);
+      return r;
+    });
+    const { zip, footprint } = await this.engine().exportAccess({ emails: [r.email], userIds: [] });
+    const result = { exportBytes: zip.length, tables: footprint.tables.filter((t) => t.rows > 0).length, rows: footprint.tables.reduce((n, t) => n + t.rows, 0), deliveredBy: 'operator' };
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query(`UPDATE subject_requests SET result = $2::jsonb WHERE id = $1`, [r.id, JSON.stringify(result)]);
+      await repo.addEvent(tx, r.id, this.now(), 'exported_to_operator', actor, result);
+      await this.audit(tx, r, actor, 'exported', 'success', {}, { bytes: zip.length, deliveredBy: 'operator' });
+    });
+    await this.finish(r, footprint.customers, actor, null);
+    return { zip, request: await this.detail((await repo.findRequest(this.deps.db, r.id))!) };
+  }
+
   private async runErasure(r: RequestRow, subject: SubjectIdentifiers, actor: RequestActor): Promise<void> {
     const engine = this.engine();
     const report = await engine.erase(subject, { requestId: r.id });

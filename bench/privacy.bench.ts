@@ -109,6 +109,12 @@ try {
        FROM generate_series(1, $1::int) m`,
       [MESSAGES, USERS, EXTERNALS],
     );
+    // Two different recipients per message (so no conflict handling is needed while loading).
+    await db.query('UPDATE bench_msg SET r2 = (r2 + 1) % $1 WHERE r2 = r1', [EXTERNALS]);
+    await db.query(`ALTER TABLE bench_msg ADD COLUMN e1 text, ADD COLUMN e2 text`);
+    await db.query(
+      `UPDATE bench_msg SET e1 = 'person' || r1 || '@partner' || (r1 % 5000) || '.example', e2 = 'person' || r2 || '@partner' || (r2 % 5000) || '.example'`,
+    );
     await db.query(
       `INSERT INTO sealed_objects (id, tenant_id, region, key_id, kek_id, wrapped_key, blob_key, format_version, segment_size, plaintext_length, created_at)
        SELECT o.id, u.tenant_id, 'uk', gen_random_uuid(), k.id, sha256(convert_to(o.id::text, 'UTF8')), replace(o.id::text, '-', ''), 1, 1048576, 2048, now() - (o.m % 700) * interval '1 day'
@@ -124,24 +130,23 @@ try {
     await db.query(`INSERT INTO message_attachments (message_id, position, object_id) SELECT id, 0, md5('att' || m)::uuid FROM bench_msg WHERE m % 5 = 0`);
     await db.query(
       `INSERT INTO message_recipients (id, message_id, tenant_id, email, kind, link_token_hash, delivery_status, added_at)
-       SELECT md5('rcp' || b.m || '.' || k)::uuid, b.id, m.tenant_id, 'person' || (CASE k WHEN 1 THEN b.r1 ELSE b.r2 END) || '@partner' || ((CASE k WHEN 1 THEN b.r1 ELSE b.r2 END) % 5000) || '.example',
+       SELECT md5('rcp' || b.m || '.' || k)::uuid, b.id, m.tenant_id, CASE k WHEN 1 THEN b.e1 ELSE b.e2 END,
               CASE k WHEN 1 THEN 'to' ELSE 'cc' END, sha256(convert_to(b.m || '.' || k, 'UTF8')), 'sent', m.created_at
-       FROM bench_msg b JOIN messages m ON m.id = b.id CROSS JOIN generate_series(1, 2) k
-       ON CONFLICT (message_id, email) DO NOTHING`,
+       FROM bench_msg b JOIN messages m ON m.id = b.id CROSS JOIN generate_series(1, 2) k`,
     );
     await db.query(
       `INSERT INTO prevent_observations (tenant_id, message_id, source, observed_at, sender, recipients, terms, thread_key, label_rank)
        SELECT m.tenant_id, m.id, 'sent', m.created_at, m.sender_email,
-              (SELECT jsonb_agg(jsonb_build_object('a', r.email, 'r', r.kind)) FROM message_recipients r WHERE r.message_id = m.id),
+              jsonb_build_array(jsonb_build_object('a', b.e1, 'r', 'to'), jsonb_build_object('a', b.e2, 'r', 'cc')),
               jsonb_build_array(substr(md5(m.id::text), 1, 16)), m.thread_id::text, 1
-       FROM messages m`,
+       FROM bench_msg b JOIN messages m ON m.id = b.id`,
     );
     await db.query(
       `INSERT INTO audit_events (chain, chain_seq, id, tenant_id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, ip, details, prev_hash, hash)
-       SELECT m.tenant_id::text, row_number() OVER (PARTITION BY m.tenant_id ORDER BY m.created_at, m.id), gen_random_uuid(), m.tenant_id,
+       SELECT m.tenant_id::text, COALESCE(h.seq, 0) + row_number() OVER (PARTITION BY m.tenant_id ORDER BY m.created_at, m.id), gen_random_uuid(), m.tenant_id,
               date_trunc('milliseconds', m.created_at), 'user', m.sender_user_id::text, 'message.sent', 'message', m.id::text, 'success', '198.51.100.1',
               jsonb_build_object('recipients', 2), sha256(convert_to(m.id::text, 'UTF8')), sha256(convert_to(m.id::text || 'h', 'UTF8'))
-       FROM messages m`,
+       FROM messages m LEFT JOIN (SELECT chain, max(chain_seq) AS seq FROM audit_events GROUP BY chain) h ON h.chain = m.tenant_id::text`,
     );
     await db.query('DROP TABLE bench_msg');
     await db.query('ANALYZE');

@@ -30,7 +30,8 @@ describe('sealpost CLI', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'sealpost-cli-'));
-    env = { DATA_DIR: dataDir };
+    // Tenants are created in all three regions below: the installation must serve them.
+    env = { DATA_DIR: dataDir, REGIONS: 'uk,eea,us' };
   });
 
   afterAll(async () => {
@@ -67,8 +68,9 @@ describe('sealpost CLI', () => {
     const second = await sealpost(['keys', 'rotate', '--tenant', tenant.id, '--json'], env);
     expect(JSON.parse(second.stdout)).toMatchObject({ newVersion: 2 });
 
-    const root = await sealpost(['keys', 'rotate-root', '--json'], env);
-    const rotated = JSON.parse(root.stdout) as { rootKeyId: string; rewrappedKeks: number };
+    const root = await sealpost(['keys', 'rotate-root', '--region', 'uk', '--json'], env);
+    const rotated = JSON.parse(root.stdout) as { region: string; rootKeyId: string; rewrappedKeks: number };
+    expect(rotated.region).toBe('uk');
     expect(rotated.rewrappedKeks).toBeGreaterThanOrEqual(2);
 
     const list = JSON.parse((await sealpost(['keys', 'list', '--tenant', tenant.id, '--json'], env)).stdout) as Array<Record<string, unknown>>;
@@ -95,6 +97,10 @@ describe('sealpost CLI', () => {
     const badRegion = await sealpost(['tenant', 'create', '--name', 'X', '--region', 'mars'], env);
     expect(badRegion.code).toBe(1);
     expect(badRegion.stderr).toContain("argument 'mars' is invalid");
+    // Residency: no tenant in a region this installation has no store and root key for.
+    const unserved = await sealpost(['tenant', 'create', '--name', 'X', '--region', 'us'], { ...env, REGIONS: 'uk,eea' });
+    expect(unserved.code).toBe(1);
+    expect(unserved.stderr).toMatch(/^error \(region_not_served\): this installation does not serve region "us"; it serves uk, eea/);
     const badTenant = await sealpost(['keys', 'rotate', '--tenant', '00000000-0000-4000-8000-000000000000'], env);
     expect(badTenant.code).toBe(1);
     expect(badTenant.stderr).toMatch(/^error \(tenant_not_found\): /);

@@ -58,8 +58,8 @@ export function registerKeyCommands(program: Command, io: CliIo): void {
           for (const t of await listTenants(rt.db)) rewrapped += await rt.keys.rewrapKeksUnderActiveRoot(t.id, { region });
           out.push({ region, rootKeyId, rewrappedKeks: rewrapped });
         }
-        // One region: the shape this command always printed.
-        return out.length === 1 && rt.keyProviders.regions.length === 1 ? { rootKeyId: out[0]!.rootKeyId, rewrappedKeks: out[0]!.rewrappedKeks } : out;
+        // One region (served or asked for): one object, as this command always printed; several: a list.
+        return out.length === 1 ? out[0] : out;
       });
       print(io, report, opts.json);
     });

@@ -141,10 +141,14 @@ for (const target of e2eTargets()) {
 
     it('does take an objection to marketing at once, through the real consent service', async () => {
       const email = `obi-${target}@home.example`;
+      await server.runtime.consent.preferences.update(email, { marketing: true }, { via: 'double_opt_in' }, { type: 'system' });
+      expect(await server.runtime.consent.preferences.maySend(email, 'marketing')).toBe(true);
       const id = await requestVerified({ kind: 'objection_to_marketing', email });
       const shown = await server.runtime.subjectRequests.service.get({ operator: true }, id);
       expect(shown.status).toBe('completed');
       expect(await server.runtime.consent.preferences.maySend(email, 'marketing')).toBe(false);
+      const record = await server.runtime.consent.preferences.get(email);
+      expect(record.history.at(-1)).toMatchObject({ kind: 'marketing', to: 'objected', via: 'subject_request', requestId: id });
     });
 
     it('does link a duplicate to the open request and tell the requester', async () => {
@@ -204,6 +208,21 @@ for (const target of e2eTargets()) {
       expect(queue.body.requests.map((r: any) => r.id)).toContain(id);
       expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/reject`, { reason: 'no' })).body.error.code).toBe('subject_request_routed');
       expect((await api(otherAdmin, 'GET', '/api/v1/privacy/requests')).body.requests.map((r: any) => r.id)).not.toContain(id);
+    });
+
+    it('does restrict processing through the engine, and lift it with a second request', async () => {
+      const email = `res-${target}@home.example`;
+      const restrictedRows = async () => (await server.runtime.db.query('SELECT 1 FROM subject_restrictions WHERE email = $1', [email])).rows.length;
+      const id = await requestVerified({ kind: 'restriction', email });
+      const since = env.smtp.messages.length;
+      const ran = await server.runtime.subjectRequests.service.run(id, { type: 'operator', id: 'cli:test' }, { operator: true });
+      expect(ran.status).toBe('completed');
+      expect(ran.events.map((e) => e.event)).toContain('restricted');
+      expect(await restrictedRows()).toBe(1);
+      expect((await mailTo(email, since, (t) => t.includes('completed'))).text).toContain('restriction of the processing');
+      const lift = await requestVerified({ kind: 'restriction', email, lift: true });
+      expect((await server.runtime.subjectRequests.service.run(lift, { type: 'operator', id: 'cli:test' }, { operator: true })).events.map((e) => e.event)).toContain('restriction_lifted');
+      expect(await restrictedRows()).toBe(0);
     });
 
     it('does run an erasure through the engine and complete it only once the verification pass is clean', async () => {

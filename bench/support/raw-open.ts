@@ -2,7 +2,9 @@
 // node-postgres with no HTTP, no validation and no key crypto: the ceiling the API could
 // reach on this machine. Keep the statements in step with what RecipientAccessService.open
 // (src/messages/recipient-access.service.ts), ContentStore.dataKey, KeyService.unwrapDataKey
-// and appendAuditEvent (src/audit/) send, in the same order and the same transactions.
+// and the audit batcher (src/audit/audit.batch.ts, appendAuditEvents) send, in the same order
+// and the same transactions: the release event is group-committed with the other releases
+// waiting for the chain, then the opened times are updated on their own.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { computeAuditHash, GENESIS_HASH } from '../../src/audit/audit.chain.ts';
@@ -31,13 +33,83 @@ const SEALED_OBJECT_SQL = 'SELECT * FROM sealed_objects WHERE tenant_id = $1 AND
 const KEK_SQL = 'SELECT * FROM key_encryption_keys WHERE id = $1';
 const VISIBLE_SQL = `SELECT email, kind FROM message_recipients WHERE message_id = $1 AND removed_at IS NULL AND kind IN ('to', 'cc') ORDER BY added_at, email`;
 const OPENED_SQL = 'UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = $1';
-// audit.repository.ts: lockChain, readHeadForAppend, insertAuditEvent.
+// audit.repository.ts: lockChain, readHeadForBatch, insertAuditEvents.
 const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text))`;
-const HEAD_SQL = `SELECT h.chain_seq, h.hash, gen_random_uuid()::text AS id, date_trunc('milliseconds', clock_timestamp()) AS occurred_at
+const HEAD_SQL = `SELECT h.chain_seq, h.hash, ARRAY(SELECT gen_random_uuid()::text FROM generate_series(1, $2::int)) AS ids,
+         date_trunc('milliseconds', clock_timestamp()) AS occurred_at
   FROM (SELECT 1) AS one
   LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`;
-const INSERT_SQL = `INSERT INTO audit_events (chain, chain_seq, id, tenant_id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, ip, user_agent, details, prev_hash, hash)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16)`;
+const INSERT_COLUMNS = 'chain, chain_seq, id, tenant_id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, ip, user_agent, details, prev_hash, hash';
+const MAX_BATCH = 256; // as audit.batch.ts
+
+/** One release event waiting for its chain. */
+interface PendingEvent {
+  fields: Omit<AuditEventRecord, 'chain' | 'chainSeq' | 'id' | 'occurredAt' | 'prevHash' | 'hash'>;
+  done: (err?: Error) => void;
+}
+
+/** The batcher's group commit (audit.batch.ts + appendAuditEvents), in raw SQL. */
+class RawAuditBatcher {
+  private readonly queues = new Map<string, PendingEvent[]>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  append(chain: string, fields: PendingEvent['fields']): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => (err ? reject(err) : resolve());
+      const queue = this.queues.get(chain);
+      if (queue) return void queue.push({ fields, done });
+      const fresh = [{ fields, done }];
+      this.queues.set(chain, fresh);
+      void this.drain(chain, fresh);
+    });
+  }
+
+  private async drain(chain: string, queue: PendingEvent[]): Promise<void> {
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, MAX_BATCH);
+        try {
+          await this.appendBatch(chain, batch);
+          for (const p of batch) p.done();
+        } catch (err) {
+          for (const p of batch) p.done(err as Error);
+        }
+      }
+    } finally {
+      this.queues.delete(chain);
+    }
+  }
+
+  private async appendBatch(chain: string, batch: PendingEvent[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(LOCK_SQL, [chain]);
+      const head = (await client.query<{ chain_seq: string | null; hash: Buffer | null; ids: string[]; occurred_at: Date }>(HEAD_SQL, [chain, batch.length])).rows[0]!;
+      let seq = head.chain_seq !== null ? BigInt(head.chain_seq) : 0n;
+      let prevHash: Uint8Array = head.hash ?? GENESIS_HASH;
+      const params: unknown[] = [];
+      const values = batch.map((p, i) => {
+        seq++;
+        const fields = { chain, chainSeq: seq.toString(), id: head.ids[i]!, occurredAt: head.occurred_at, ...p.fields };
+        const hash = computeAuditHash(prevHash, fields);
+        const f = fields;
+        const at = params.length;
+        params.push(f.chain, f.chainSeq, f.id, f.tenantId, f.occurredAt, f.actorType, f.actorId, f.action, f.targetType, f.targetId, f.outcome, f.ip, f.userAgent, JSON.stringify(f.details), prevHash, hash);
+        prevHash = hash;
+        return `(${Array.from({ length: 16 }, (_, k) => `$${at + k + 1}${k === 13 ? '::jsonb' : ''}`).join(', ')})`;
+      });
+      await client.query(`INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES ${values.join(', ')}`, params);
+      await client.query('COMMIT');
+      client.release();
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(true);
+      throw err;
+    }
+  }
+}
 
 interface SessionRow {
   recipient_id: string;
@@ -48,7 +120,7 @@ interface SessionRow {
 }
 
 /** One key release's SQL. The audit hash is computed as the server does (SHA-256 of a few hundred bytes), so the chain stays verifiable. */
-async function openOnce(pool: pg.Pool, tokenHash: Buffer, ip: string): Promise<void> {
+async function openOnce(pool: pg.Pool, audit: RawAuditBatcher, tokenHash: Buffer, ip: string): Promise<void> {
   const { rows } = await pool.query<SessionRow>(SESSION_SQL, [tokenHash]);
   const row = rows[0];
   if (!row) throw new Error('recipient session not found');
@@ -61,50 +133,32 @@ async function openOnce(pool: pg.Pool, tokenHash: Buffer, ip: string): Promise<v
   }
   await pool.query(VISIBLE_SQL, [row.message_id]);
 
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(OPENED_SQL, [row.recipient_id]);
-    await client.query(LOCK_SQL, [row.tenant_id]);
-    const head = (await client.query<{ chain_seq: string | null; hash: Buffer | null; id: string; occurred_at: Date }>(HEAD_SQL, [row.tenant_id])).rows[0]!;
-    const fields: Omit<AuditEventRecord, 'prevHash' | 'hash'> = {
-      chain: row.tenant_id,
-      chainSeq: head.chain_seq !== null ? (BigInt(head.chain_seq) + 1n).toString() : '1',
-      id: head.id,
-      tenantId: row.tenant_id,
-      occurredAt: head.occurred_at,
-      actorType: 'recipient',
-      actorId: row.recipient_id,
-      action: 'message.keys_released',
-      targetType: 'message',
-      targetId: row.message_id,
-      outcome: 'success',
-      ip,
-      userAgent: null,
-      details: { objects: objectIds.length },
-    };
-    const prevHash = head.hash ?? GENESIS_HASH;
-    const hash = computeAuditHash(prevHash, fields);
-    const f = fields;
-    await client.query(INSERT_SQL, [f.chain, f.chainSeq, f.id, f.tenantId, f.occurredAt, f.actorType, f.actorId, f.action, f.targetType, f.targetId, f.outcome, f.ip, f.userAgent, JSON.stringify(f.details), prevHash, hash]);
-    await client.query('COMMIT');
-    client.release();
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release(true);
-    throw err;
-  }
+  await audit.append(row.tenant_id, {
+    tenantId: row.tenant_id,
+    actorType: 'recipient',
+    actorId: row.recipient_id,
+    action: 'message.keys_released',
+    targetType: 'message',
+    targetId: row.message_id,
+    outcome: 'success',
+    ip,
+    userAgent: null,
+    details: { objects: objectIds.length },
+  });
+  await pool.query(OPENED_SQL, [row.recipient_id]);
 }
 
 /** A pool and the workers that drive it; run() measures one window, the pool stays open between windows. */
 export class RawOpenLoop {
   private readonly pool: pg.Pool;
+  private readonly audit: RawAuditBatcher;
   private readonly hashes: Buffer[];
   private next = 0;
 
   constructor(private readonly opts: RawOpenOptions) {
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax, application_name: 'sealpost-bench-raw' });
     this.pool.on('error', () => {});
+    this.audit = new RawAuditBatcher(this.pool);
     // The server hashes the session token per request too; it is not the database's work.
     this.hashes = opts.sessions.map((s) => createHash('sha256').update(Buffer.from(s, 'base64url')).digest());
   }
@@ -119,7 +173,7 @@ export class RawOpenLoop {
       while (performance.now() < deadline) {
         const t0 = performance.now();
         try {
-          await openOnce(this.pool, this.hashes[this.next++ % this.hashes.length]!, this.opts.ip);
+          await openOnce(this.pool, this.audit, this.hashes[this.next++ % this.hashes.length]!, this.opts.ip);
           latencies.push(performance.now() - t0);
         } catch (err) {
           if (failed++ === 0) process.stderr.write(`raw_sql: first failure: ${(err as Error).message}\n`);

@@ -8,7 +8,7 @@
 // other requests while a big file goes through. Nonce and AAD are always derived here, by
 // the shared format code; results are pushed strictly in segment order.
 
-import { createCipheriv, createDecipheriv, randomBytes, type Cipher, type Decipher } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../shared/app-error.ts';
@@ -50,44 +50,6 @@ export interface SealOptions {
 
 function assertKey(key: Uint8Array): void {
   if (key.length !== KEY_LENGTH) throw new AppError('invalid', 'invalid_key_length', 'data keys are 32 bytes (AES-256)');
-}
-
-/**
- * Bytes per Cipher.update call, here and in segment-worker.js. Node 20's update(n) allocates
- * n+1 bytes, then a zero-filled buffer of n bytes and copies into it; for a whole 1 MiB segment
- * that is fresh mmap'd memory twice (page faults), a memset and a copy, costing more than the
- * AES. Pieces of 128 KiB keep that in recycled, cache-warm memory; they are pushed as they are.
- */
-const PIECE_SIZE = 128 * 1024;
-/**
- * Readable buffer of a sealed or opened stream, in chunks (object mode): four default segments
- * of 8 pieces and a tag. Chunks are at most PIECE_SIZE, or one segment under 64 KiB, so this
- * bounds the buffer to about 4.5 MiB whatever the segment size. Also the mark at which the
- * pool path lets no more segments in (it must equal the high-water mark: only below it does
- * the stream call _read, which wakes a held-back write).
- */
-export const READABLE_CHUNKS = 4 * (DEFAULT_SEGMENT_SIZE / PIECE_SIZE + 1);
-
-/** Runs `bytes` through `cipher` in pieces of PIECE_SIZE; returns the outputs in order. */
-function updateInPieces(cipher: Cipher | Decipher, bytes: Buffer): Buffer[] {
-  const pieces: Buffer[] = [];
-  for (let offset = 0; offset < bytes.length; offset += PIECE_SIZE) pieces.push(cipher.update(bytes.subarray(offset, offset + PIECE_SIZE)));
-  return pieces;
-}
-
-/** Pushes bytes [start, start + length) of a segment held in consecutive pieces, without copying. */
-function pushPieces(stream: Transform, pieces: readonly Buffer[], start: number, length: number): void {
-  for (const piece of pieces) {
-    if (length <= 0) return;
-    if (start >= piece.length) {
-      start -= piece.length;
-      continue;
-    }
-    const n = Math.min(piece.length - start, length);
-    stream.push(start === 0 && n === piece.length ? piece : piece.subarray(start, start + n));
-    start = 0;
-    length -= n;
-  }
 }
 
 /** Segments smaller than this, and objects of one segment, are processed in-thread. */
@@ -337,7 +299,6 @@ function wipe(data: ArrayBuffer): void {
 }
 
 const RELEASED = new ArrayBuffer(0);
-const RELEASED_PIECES: ArrayBuffer[] = [];
 
 /**
  * Cuts a delivered result's links to its buffers. The settled promise that carried it keeps
@@ -346,7 +307,7 @@ const RELEASED_PIECES: ArrayBuffer[] = [];
  * next full GC, tens of MiB later (measured: peak RSS +40 MiB over a 1 GiB stream).
  */
 function release(result: SegmentResult): void {
-  result.output = RELEASED_PIECES;
+  result.output = RELEASED;
   result.input = RELEASED;
   result.tag = undefined;
 }
@@ -380,11 +341,11 @@ class PoolLane {
       (err) => stream.destroy(err),
       // Results that will never be delivered may hold plaintext (open output, seal input).
       (r) => {
-        for (const piece of r.output) wipe(piece);
+        wipe(r.output);
         wipe(r.input);
       },
       // Transform does not hold writes back for pushes made after its callback, as ours are.
-      () => stream.readableLength < READABLE_CHUNKS,
+      () => stream.readableLength < stream.readableHighWaterMark,
     );
     this.assembler = new HandoverAssembler(segmentSize + TAG_LENGTH, limit);
   }
@@ -422,7 +383,7 @@ class SealTransform extends Transform {
   private headerPushed = false;
 
   constructor(opts: SealOptions) {
-    super({ readableObjectMode: true, readableHighWaterMark: READABLE_CHUNKS });
+    super({ readableObjectMode: true, readableHighWaterMark: 4 });
     assertKey(opts.key);
     const segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     assertSegmentSize(segmentSize);
@@ -517,16 +478,16 @@ class SealTransform extends Transform {
     this.index++;
     if (this.lane) {
       this.lane.run('seal', nonce, aad, plaintext, (r) => {
-        for (const piece of r.output) this.push(Buffer.from(piece));
+        this.push(Buffer.from(r.output));
         this.push(Buffer.from(r.tag!.buffer, r.tag!.byteOffset, TAG_LENGTH));
       });
       return;
     }
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce, { authTagLength: TAG_LENGTH });
     cipher.setAAD(aad);
-    const pieces = updateInPieces(cipher, plaintext);
+    const out = cipher.update(plaintext);
     cipher.final();
-    for (const piece of pieces) this.push(piece);
+    this.push(out);
     this.push(cipher.getAuthTag());
   }
 }
@@ -563,7 +524,7 @@ class OpenTransform extends Transform {
     private readonly expect: OpenExpectations | undefined,
     private readonly plan: OpenPlan,
   ) {
-    super({ readableObjectMode: true, readableHighWaterMark: READABLE_CHUNKS });
+    super({ readableObjectMode: true, readableHighWaterMark: 4 });
     assertKey(key);
     this.key = Buffer.from(key);
     if (plan.headerBytes) this.start(Buffer.from(plan.headerBytes.subarray(0, HEADER_LENGTH)));
@@ -668,7 +629,7 @@ class OpenTransform extends Transform {
         sealed,
         // Runs only once this segment's tag verified and every earlier segment was delivered.
         (r) => {
-          if (length > 0) pushPieces(this, r.output.map((piece) => Buffer.from(piece)), start, length);
+          if (length > 0) this.push(Buffer.from(r.output, start, length));
           // The header is authenticated now (it is in this segment's AAD): full parallelism.
           if (index === this.firstIndex) lane.jobs.setLimit(lane.limit);
         },
@@ -681,17 +642,15 @@ class OpenTransform extends Transform {
     const decipher = createDecipheriv('aes-256-gcm', this.key, nonce, { authTagLength: TAG_LENGTH });
     decipher.setAAD(aad);
     decipher.setAuthTag(sealed.subarray(ctLength));
-    let plaintext: Buffer[] = [];
+    let plaintext: Buffer;
     try {
-      // update() returns plaintext before the tag is checked: it is released only after final()
-      // succeeds, and overwritten otherwise.
-      plaintext = updateInPieces(decipher, sealed.subarray(0, ctLength));
+      // update() returns plaintext before the tag is checked: it is released only after final() succeeds.
+      plaintext = decipher.update(sealed.subarray(0, ctLength));
       decipher.final();
     } catch {
-      for (const piece of plaintext) piece.fill(0);
       throw authenticationFailed(index);
     }
-    if (length > 0) pushPieces(this, plaintext, start, length);
+    if (length > 0) this.push(plaintext.subarray(start, start + length));
   }
 
   /** Which bytes of the next opened segment (of `length` bytes) belong to the requested range. */

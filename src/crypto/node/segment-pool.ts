@@ -7,8 +7,7 @@
 //
 // The pool is format-agnostic: callers pass key, nonce, AAD and an input buffer they give up
 // for the duration of the job (it is transferred, not copied, and comes back for reuse); the
-// result arrives in buffers of its own (pieces of at most 128 KiB, see segment-worker.js), also
-// transferred.
+// result arrives in a buffer of its own, also transferred.
 
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -37,11 +36,8 @@ export interface SegmentJob {
 
 /** What a job produced; `input` is the job's input buffer, handed back for reuse. */
 export interface SegmentResult {
-  /**
-   * Ciphertext (seal) or authenticated plaintext (open) of the segment, in pieces, in order;
-   * together exactly as long as the segment (no pieces for an empty one).
-   */
-  output: ArrayBuffer[];
+  /** Ciphertext (seal) or authenticated plaintext (open), exactly as long as the segment. */
+  output: ArrayBuffer;
   /** The 16-byte tag (seal only). */
   tag?: Uint8Array;
   input: ArrayBuffer;
@@ -63,7 +59,7 @@ interface WorkerMessage {
   id: number;
   ok: boolean;
   input?: ArrayBuffer;
-  output?: ArrayBuffer[];
+  output?: ArrayBuffer;
   tag?: Uint8Array;
   failure?: 'authentication_failed' | 'error';
   message?: string;

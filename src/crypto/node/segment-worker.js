@@ -7,26 +7,19 @@
 //   { id, op: 'seal' | 'open', key (32 bytes), nonce (12), aad, input: ArrayBuffer, length }
 // `input` is transferred; its first `length` bytes are the plaintext (seal), or the
 // ciphertext followed by its 16-byte tag (open). The answer transfers `input` back, for reuse,
-// with the result in buffers of its own (`output`: the pieces, in order, each transferred):
-//   seal → { id, ok: true, input, output: [ciphertext pieces], tag }
-//   open → { id, ok: true, input, output: [plaintext pieces] }
+// with the result in a buffer of its own:
+//   seal → { id, ok: true, input, output: ciphertext, tag }
+//   open → { id, ok: true, input, output: plaintext }
 //        | { id, ok: false, input, failure: 'authentication_failed' }
 //   anything unexpected → { id, ok: false, failure: 'error', message } (never key or data bytes)
 //
-// Why pieces: Node 20's Cipher.update(n bytes) allocates n+1 bytes for OpenSSL's output, then a
-// second, zero-filled buffer of exactly n bytes and copies into it. For a 1 MiB segment both are
-// fresh memory from mmap, so every call pays 2 × 256 page faults, a 1 MiB memset and a 1 MiB copy,
-// which together cost more than the AES itself (perf, docs/development.md#benchmarks). With
-// pieces of PIECE_SIZE the allocator recycles cache-warm memory and the extra passes stay in
-// the CPU cache. The pieces are handed over as they are: copying them into one buffer would need
-// fresh memory again, since the consumer keeps what it is given.
+// The output of one cipher.update() over the whole segment is handed over as it is: feeding
+// OpenSSL smaller pieces and copying them together measured slower here, not faster.
 
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 
 const TAG_LENGTH = 16;
-/** Bytes per Cipher.update call; see the header comment. Measured: 32–128 KiB all fine. */
-const PIECE_SIZE = 128 * 1024;
 
 if (!parentPort) throw new Error('segment-worker.js must run as a worker thread');
 const port = parentPort;
@@ -37,21 +30,13 @@ function ownBuffer(bytes) {
   return new Uint8Array(bytes).buffer;
 }
 
-/** Runs `length` bytes of `input` through the cipher in pieces; returns their outputs. */
-function update(cipher, input, length, pieces) {
-  for (let offset = 0; offset < length; offset += PIECE_SIZE) {
-    pieces.push(cipher.update(new Uint8Array(input, offset, Math.min(PIECE_SIZE, length - offset))));
-  }
-  return pieces;
-}
-
 function seal(key, nonce, aad, input, length) {
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
   key.fill(0); // OpenSSL holds its own copy now
   cipher.setAAD(aad);
-  const ciphertext = update(cipher, input, length, []);
+  const ciphertext = cipher.update(new Uint8Array(input, 0, length));
   cipher.final(); // GCM: no further output
-  return { output: ciphertext.map(ownBuffer), tag: new Uint8Array(cipher.getAuthTag()) };
+  return { output: ownBuffer(ciphertext), tag: new Uint8Array(cipher.getAuthTag()) };
 }
 
 /** Returns null when the tag does not verify; the unauthenticated plaintext is then wiped. */
@@ -61,17 +46,17 @@ function open(key, nonce, aad, input, length) {
   key.fill(0);
   decipher.setAAD(aad);
   decipher.setAuthTag(new Uint8Array(input, ctLength, TAG_LENGTH));
-  const plaintext = [];
+  let plaintext;
   try {
     // update() returns plaintext before the tag is checked: it leaves this thread only after
     // final() succeeded, otherwise it is overwritten here.
-    update(decipher, input, ctLength, plaintext);
+    plaintext = decipher.update(new Uint8Array(input, 0, ctLength));
     decipher.final();
   } catch {
-    for (const piece of plaintext) piece.fill(0);
+    plaintext?.fill(0);
     return null;
   }
-  return { output: plaintext.map(ownBuffer) };
+  return { output: ownBuffer(plaintext) };
 }
 
 port.on('message', (job) => {
@@ -93,7 +78,7 @@ port.on('message', (job) => {
     } else {
       throw new TypeError(`unknown segment operation ${String(op)}`);
     }
-    port.postMessage({ id, ok: true, input, ...result }, [input, ...result.output]);
+    port.postMessage({ id, ok: true, input, ...result }, [input, result.output]);
   } catch (err) {
     if (key instanceof Uint8Array) key.fill(0);
     port.postMessage({ id, ok: false, failure: 'error', message: err instanceof Error ? err.message : String(err) });

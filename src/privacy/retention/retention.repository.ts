@@ -235,16 +235,17 @@ const MESSAGE_HELD = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant_id = m.
 
 /** `held`: rows kept by a hold; `free`: rows retention may remove. */
 export type HeldFilter = 'held' | 'free';
-const heldClause = (filter: HeldFilter, clause: string) => (filter === 'held' ? clause : `NOT ${clause}`);
+// `holds` false: the tenant has no hold in force, so the (per-row) hold test is left out.
+const heldClause = (filter: HeldFilter, clause: string, holds: boolean) => (!holds ? (filter === 'held' ? 'false' : 'true') : filter === 'held' ? clause : `NOT ${clause}`);
 
 // ------------------------------------------------------------------ Content
 
 // Sealed objects (envelope and attachments) of the tenant's messages matching `due` ($1 tenant, $2 cutoff).
-function dueObjects(due: string, filter: HeldFilter): string {
+function dueObjects(due: string, filter: HeldFilter, holds: boolean): string {
   return `SELECT o.id FROM sealed_objects o WHERE o.shredded_at IS NULL AND o.tenant_id = $1 AND o.id IN (
-      SELECT m.envelope_object_id FROM messages m WHERE m.tenant_id = $1 AND ${due} AND ${heldClause(filter, MESSAGE_HELD)}
+      SELECT m.envelope_object_id FROM messages m WHERE m.tenant_id = $1 AND ${due} AND ${heldClause(filter, MESSAGE_HELD, holds)}
       UNION ALL
-      SELECT a.object_id FROM message_attachments a JOIN messages m ON m.id = a.message_id WHERE m.tenant_id = $1 AND ${due} AND ${heldClause(filter, MESSAGE_HELD)})`;
+      SELECT a.object_id FROM message_attachments a JOIN messages m ON m.id = a.message_id WHERE m.tenant_id = $1 AND ${due} AND ${heldClause(filter, MESSAGE_HELD, holds)})`;
 }
 
 /**
@@ -257,24 +258,24 @@ const dueMessages = (age: MessageAge) =>
   age === 'expired' ? 'm.expires_at < $2 AND m.expires_at < $3::timestamptz' : 'm.created_at < $2 AND NOT (m.expires_at IS NOT NULL AND m.expires_at < $3::timestamptz)';
 
 /** Counts unshredded objects of due messages that are free (or held). */
-export async function countDueObjects(sql: Sql, tenantId: string, age: MessageAge, cutoff: Date, expiredCutoff: Date, filter: HeldFilter): Promise<number> {
-  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM (${dueObjects(dueMessages(age), filter)}) x`, [tenantId, cutoff, expiredCutoff]);
+export async function countDueObjects(sql: Sql, tenantId: string, age: MessageAge, cutoff: Date, expiredCutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM (${dueObjects(dueMessages(age), filter, holds)}) x`, [tenantId, cutoff, expiredCutoff]);
   return Number(rows[0]!.n);
 }
 
 /** Crypto-shreds up to `limit` free objects of due messages; returns their blob keys. */
-export async function shredDueObjects(sql: Sql, tenantId: string, age: MessageAge, cutoff: Date, expiredCutoff: Date, limit: number): Promise<BlobRef[]> {
+export async function shredDueObjects(sql: Sql, tenantId: string, age: MessageAge, cutoff: Date, expiredCutoff: Date, limit: number, holds = true): Promise<BlobRef[]> {
   const { rows } = await sql.query<BlobRef>(
     `UPDATE sealed_objects SET wrapped_key = NULL, kek_id = NULL, shredded_at = now()
-      WHERE id IN (${dueObjects(dueMessages(age), 'free')} LIMIT $4) AND shredded_at IS NULL RETURNING region, blob_key`,
+      WHERE id IN (${dueObjects(dueMessages(age), 'free', holds)} LIMIT $4) AND shredded_at IS NULL RETURNING region, blob_key`,
     [tenantId, cutoff, expiredCutoff, limit],
   );
   return rows.map(toBlobRef);
 }
 
 /** Counts messages sent before the cutoff that are free (or held). */
-export async function countDueMessages(sql: Sql, tenantId: string, cutoff: Date, filter: HeldFilter): Promise<number> {
-  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM messages m WHERE m.tenant_id = $1 AND m.created_at < $2 AND ${heldClause(filter, MESSAGE_HELD)}`, [tenantId, cutoff]);
+export async function countDueMessages(sql: Sql, tenantId: string, cutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM messages m WHERE m.tenant_id = $1 AND m.created_at < $2 AND ${heldClause(filter, MESSAGE_HELD, holds)}`, [tenantId, cutoff]);
   return Number(rows[0]!.n);
 }
 
@@ -295,10 +296,10 @@ const REQUEST_ENDED = "x.status = 'unverified' AND x.code_expires_at < $3";
  * query, so a dry run reports what the batched deletes will do. $3: end of ended credentials,
  * $4: start of abandoned uploads (rows those steps remove first are not counted again).
  */
-export async function countDeletableMessages(sql: Sql, tenantId: string, cutoff: Date, endedCutoff: Date, uploadCutoff: Date): Promise<MessageDeleteCounts & { shreddedUploads: number }> {
+export async function countDeletableMessages(sql: Sql, tenantId: string, cutoff: Date, endedCutoff: Date, uploadCutoff: Date, holds = true): Promise<MessageDeleteCounts & { shreddedUploads: number }> {
   const { rows } = await sql.query<Record<string, string>>(
     `WITH RECURSIVE due AS (
-        SELECT m.id FROM messages m WHERE m.tenant_id = $1 AND m.created_at < $2 AND NOT ${MESSAGE_HELD}),
+        SELECT m.id FROM messages m WHERE m.tenant_id = $1 AND m.created_at < $2 AND ${heldClause('free', MESSAGE_HELD, holds)}),
       edges AS (
         SELECT c.id AS child, c.in_reply_to AS parent FROM messages c WHERE c.tenant_id = $1 AND c.in_reply_to IS NOT NULL
         UNION ALL
@@ -344,9 +345,9 @@ export type MessageDeleteCounts = Record<'messages' | 'message_recipients' | 'me
  * attachments, access requests, codes, sessions, unsent reply uploads and (shredded) sealed
  * objects, in one transaction. Returns the counts and the blob keys of objects shredded here.
  */
-export async function deleteDueMessages(tx: Sql, tenantId: string, cutoff: Date, limit: number): Promise<{ counts: MessageDeleteCounts; shredded: number; blobKeys: BlobRef[] }> {
+export async function deleteDueMessages(tx: Sql, tenantId: string, cutoff: Date, limit: number, holds = true): Promise<{ counts: MessageDeleteCounts; shredded: number; blobKeys: BlobRef[] }> {
   const { rows: picked } = await tx.query<{ id: string }>(
-    `SELECT m.id FROM messages m WHERE m.tenant_id = $1 AND m.created_at < $2 AND NOT ${MESSAGE_HELD} AND ${NO_DEPENDENTS}
+    `SELECT m.id FROM messages m WHERE m.tenant_id = $1 AND m.created_at < $2 AND ${heldClause('free', MESSAGE_HELD, holds)} AND ${NO_DEPENDENTS}
       ORDER BY m.created_at DESC, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED`,
     [tenantId, cutoff, limit],
   );
@@ -379,16 +380,16 @@ export async function deleteDueMessages(tx: Sql, tenantId: string, cutoff: Date,
 const UPLOAD_HELD = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant_id = p.tenant_id AND h.released_at IS NULL AND (h.scope = 'tenant' OR (h.scope = 'user' AND h.user_id = p.user_id)))`;
 
 /** Counts abandoned uploads that are free (or held). */
-export async function countAbandonedUploads(sql: Sql, tenantId: string, cutoff: Date, filter: HeldFilter): Promise<number> {
-  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM pending_uploads p WHERE p.tenant_id = $1 AND p.created_at < $2 AND ${heldClause(filter, UPLOAD_HELD)}`, [tenantId, cutoff]);
+export async function countAbandonedUploads(sql: Sql, tenantId: string, cutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM pending_uploads p WHERE p.tenant_id = $1 AND p.created_at < $2 AND ${heldClause(filter, UPLOAD_HELD, holds)}`, [tenantId, cutoff]);
   return Number(rows[0]!.n);
 }
 
 /** Deletes up to `limit` free abandoned uploads and crypto-shreds and deletes their objects (one transaction). */
-export async function deleteAbandonedUploads(tx: Sql, tenantId: string, cutoff: Date, limit: number): Promise<{ uploads: number; shredded: number; objects: number; blobKeys: BlobRef[] }> {
+export async function deleteAbandonedUploads(tx: Sql, tenantId: string, cutoff: Date, limit: number, holds = true): Promise<{ uploads: number; shredded: number; objects: number; blobKeys: BlobRef[] }> {
   const { rows } = await tx.query<{ object_id: string }>(
     `DELETE FROM pending_uploads WHERE object_id IN (
-       SELECT p.object_id FROM pending_uploads p WHERE p.tenant_id = $1 AND p.created_at < $2 AND NOT ${UPLOAD_HELD} LIMIT $3 FOR UPDATE SKIP LOCKED)
+       SELECT p.object_id FROM pending_uploads p WHERE p.tenant_id = $1 AND p.created_at < $2 AND ${heldClause('free', UPLOAD_HELD, holds)} LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING object_id`,
     [tenantId, cutoff, limit],
   );
@@ -427,15 +428,15 @@ const ENDED: Record<EndedTable, { key: string; from: string }> = {
 };
 
 /** Counts ended rows of `table` that are free (or held). */
-export async function countEnded(sql: Sql, table: EndedTable, tenantId: string, cutoff: Date, filter: HeldFilter): Promise<number> {
-  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${ENDED[table].from} AND ${heldClause(filter, MESSAGE_HELD)}`, [tenantId, cutoff]);
+export async function countEnded(sql: Sql, table: EndedTable, tenantId: string, cutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${ENDED[table].from} AND ${heldClause(filter, MESSAGE_HELD, holds)}`, [tenantId, cutoff]);
   return Number(rows[0]!.n);
 }
 
 /** Deletes up to `limit` free ended rows of `table`. */
-export async function deleteEnded(sql: Sql, table: EndedTable, tenantId: string, cutoff: Date, limit: number): Promise<number> {
+export async function deleteEnded(sql: Sql, table: EndedTable, tenantId: string, cutoff: Date, limit: number, holds = true): Promise<number> {
   const { rowCount } = await sql.query(
-    `DELETE FROM ${table} WHERE id IN (SELECT ${ENDED[table].key} FROM ${ENDED[table].from} AND NOT ${MESSAGE_HELD} LIMIT $3)`,
+    `DELETE FROM ${table} WHERE id IN (SELECT ${ENDED[table].key} FROM ${ENDED[table].from} AND ${heldClause('free', MESSAGE_HELD, holds)} LIMIT $3)`,
     [tenantId, cutoff, limit],
   );
   return rowCount;
@@ -454,15 +455,15 @@ const DECISION_HELD = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant_id = d
     h.scope = 'tenant' OR (h.scope = 'user' AND h.user_id = d.user_id) OR (h.scope = 'message' AND h.message_id = d.message_id)))`;
 
 /** Counts the tenant's decisions older than the cutoff that are free (or held). */
-export async function countOldDecisions(sql: Sql, tenantId: string, cutoff: Date, filter: HeldFilter): Promise<number> {
-  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM prevent_decisions d WHERE d.tenant_id = $1 AND d.decided_at < $2 AND ${heldClause(filter, DECISION_HELD)}`, [tenantId, cutoff]);
+export async function countOldDecisions(sql: Sql, tenantId: string, cutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM prevent_decisions d WHERE d.tenant_id = $1 AND d.decided_at < $2 AND ${heldClause(filter, DECISION_HELD, holds)}`, [tenantId, cutoff]);
   return Number(rows[0]!.n);
 }
 
 /** Deletes up to `limit` free decisions older than the cutoff. */
-export async function deleteOldDecisions(sql: Sql, tenantId: string, cutoff: Date, limit: number): Promise<number> {
+export async function deleteOldDecisions(sql: Sql, tenantId: string, cutoff: Date, limit: number, holds = true): Promise<number> {
   const { rowCount } = await sql.query(
-    `DELETE FROM prevent_decisions WHERE id IN (SELECT d.id FROM prevent_decisions d WHERE d.tenant_id = $1 AND d.decided_at < $2 AND NOT ${DECISION_HELD} LIMIT $3)`,
+    `DELETE FROM prevent_decisions WHERE id IN (SELECT d.id FROM prevent_decisions d WHERE d.tenant_id = $1 AND d.decided_at < $2 AND ${heldClause('free', DECISION_HELD, holds)} LIMIT $3)`,
     [tenantId, cutoff, limit],
   );
   return rowCount;
@@ -509,6 +510,13 @@ export async function deleteChainPrefix(tx: Sql, chain: string, upTo: bigint): P
   const last = rows[0];
   if (!last) throw new Error(`audit chain ${chain} has no event at ${upTo - 1n}`);
   const { rowCount } = await tx.query(`DELETE FROM audit_events WHERE chain = $1 AND chain_seq < $2`, [chain, upTo.toString()]);
+  // Pseudonymisation overlays (audit.pseudonyms.ts) whose attesting event went too: every row they
+  // cover is older than that event, so it is gone as well. Overlays whose event stays are kept whole,
+  // or the event's digest over them would no longer match.
+  await tx.query(
+    `DELETE FROM audit_pseudonymisations p WHERE p.chain = $1 AND p.chain_seq < $2 AND NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.id = p.event_id)`,
+    [chain, upTo.toString()],
+  );
   await tx.query(
     `INSERT INTO audit_checkpoints (chain, first_seq, prev_hash, removed, updated_at) VALUES ($1, $2, $3, $4, now())
      ON CONFLICT (chain) DO UPDATE SET first_seq = EXCLUDED.first_seq, prev_hash = EXCLUDED.prev_hash, removed = audit_checkpoints.removed + EXCLUDED.removed, updated_at = now()`,

@@ -353,24 +353,26 @@ class RunContext {
     const endedCutoff = this.cutoff(ENDED_CREDENTIAL_PERIOD);
     const uploadCutoff = this.cutoff(ABANDONED_UPLOAD_PERIOD);
     const expiredCutoff = this.cutoff(periods.content_expired_grace ?? POLICY_DEFINITIONS.content_expired_grace.defaultPeriod!);
+    // Most tenants have no hold in force: then the per-row hold tests are left out of the queries.
+    const holds = (await db.query(`SELECT 1 FROM legal_holds WHERE tenant_id = $1 AND released_at IS NULL LIMIT 1`, [tenantId])).rows.length > 0;
 
     // 1. Ended one-time codes, recipient sessions and unverified access requests (credential_lifetime).
     for (const table of repo.ENDED_TABLES) {
-      tally.add(table, 'held', await repo.countEnded(db, table, tenantId, endedCutoff, 'held'));
-      if (this.dryRun) tally.add(table, 'deleted', await repo.countEnded(db, table, tenantId, endedCutoff, 'free'));
-      else tally.add(table, 'deleted', await this.loop(() => repo.deleteEnded(db, table, tenantId, endedCutoff, this.batch)));
+      tally.add(table, 'held', await repo.countEnded(db, table, tenantId, endedCutoff, 'held', holds));
+      if (this.dryRun) tally.add(table, 'deleted', await repo.countEnded(db, table, tenantId, endedCutoff, 'free', holds));
+      else tally.add(table, 'deleted', await this.loop(() => repo.deleteEnded(db, table, tenantId, endedCutoff, this.batch, holds)));
     }
 
     // 2. Uploads sealed but never sent: crypto-shredded and deleted after a day.
-    tally.add('pending_uploads', 'held', await repo.countAbandonedUploads(db, tenantId, uploadCutoff, 'held'));
+    tally.add('pending_uploads', 'held', await repo.countAbandonedUploads(db, tenantId, uploadCutoff, 'held', holds));
     if (this.dryRun) {
-      const n = await repo.countAbandonedUploads(db, tenantId, uploadCutoff, 'free');
+      const n = await repo.countAbandonedUploads(db, tenantId, uploadCutoff, 'free', holds);
       tally.add('pending_uploads', 'deleted', n);
       tally.add('sealed_objects', 'shredded', n);
       tally.add('sealed_objects', 'deleted', n);
     } else {
       await this.loop(async () => {
-        const r = await db.transaction((tx) => repo.deleteAbandonedUploads(tx, tenantId, uploadCutoff, this.batch));
+        const r = await db.transaction((tx) => repo.deleteAbandonedUploads(tx, tenantId, uploadCutoff, this.batch, holds));
         tally.add('pending_uploads', 'deleted', r.uploads);
         tally.add('sealed_objects', 'shredded', r.shredded);
         tally.add('sealed_objects', 'deleted', r.objects);
@@ -380,20 +382,20 @@ class RunContext {
     }
 
     // 3. Expired messages: their Content crypto-shredded once the grace period after expiry is over.
-    await this.shredObjects(tally, tenantId, 'expired', expiredCutoff, expiredCutoff);
+    await this.shredObjects(tally, tenantId, 'expired', expiredCutoff, expiredCutoff, holds);
 
     // 4. The tenant's Content policy: Content shredded, then message rows deleted (replies first).
     if (periods.content !== null) {
       const cutoff = this.cutoff(periods.content);
-      await this.shredObjects(tally, tenantId, 'sent', cutoff, expiredCutoff);
-      tally.add('messages', 'held', await repo.countDueMessages(db, tenantId, cutoff, 'held'));
+      await this.shredObjects(tally, tenantId, 'sent', cutoff, expiredCutoff, holds);
+      tally.add('messages', 'held', await repo.countDueMessages(db, tenantId, cutoff, 'held', holds));
       if (this.dryRun) {
-        const c = await repo.countDeletableMessages(db, tenantId, cutoff, endedCutoff, uploadCutoff);
+        const c = await repo.countDeletableMessages(db, tenantId, cutoff, endedCutoff, uploadCutoff, holds);
         for (const [table, n] of Object.entries(c)) if (table !== 'shreddedUploads') tally.add(table, 'deleted', n);
         tally.add('sealed_objects', 'shredded', c.shreddedUploads);
       } else {
         await this.loop(async () => {
-          const r = await db.transaction((tx) => repo.deleteDueMessages(tx, tenantId, cutoff, this.batch));
+          const r = await db.transaction((tx) => repo.deleteDueMessages(tx, tenantId, cutoff, this.batch, holds));
           for (const [table, n] of Object.entries(r.counts)) tally.add(table, 'deleted', n);
           tally.add('sealed_objects', 'shredded', r.shredded);
           await this.deleteBlobs(r.blobKeys);
@@ -410,9 +412,9 @@ class RunContext {
     if (tenantHeld) tally.add('prevent_observations', 'held', oldObservations);
     else if (this.dryRun) tally.add('prevent_observations', 'deleted', oldObservations);
     else if (oldObservations > 0) tally.add('prevent_observations', 'deleted', await this.deps.prevent.pruneExpired(tenantId, this.batch, this.now));
-    tally.add('prevent_decisions', 'held', await repo.countOldDecisions(db, tenantId, smartCutoff, 'held'));
-    if (this.dryRun) tally.add('prevent_decisions', 'deleted', await repo.countOldDecisions(db, tenantId, smartCutoff, 'free'));
-    else tally.add('prevent_decisions', 'deleted', await this.loop(() => repo.deleteOldDecisions(db, tenantId, smartCutoff, this.batch)));
+    tally.add('prevent_decisions', 'held', await repo.countOldDecisions(db, tenantId, smartCutoff, 'held', holds));
+    if (this.dryRun) tally.add('prevent_decisions', 'deleted', await repo.countOldDecisions(db, tenantId, smartCutoff, 'free', holds));
+    else tally.add('prevent_decisions', 'deleted', await this.loop(() => repo.deleteOldDecisions(db, tenantId, smartCutoff, this.batch, holds)));
 
     // 6. The audit log: oldest events first, up to the first one a hold keeps; then old released holds.
     const auditCutoff = this.cutoff(periods.audit!);
@@ -434,15 +436,15 @@ class RunContext {
     return tally;
   }
 
-  private async shredObjects(tally: Tally, tenantId: string, age: repo.MessageAge, cutoff: Date, expiredCutoff: Date): Promise<void> {
+  private async shredObjects(tally: Tally, tenantId: string, age: repo.MessageAge, cutoff: Date, expiredCutoff: Date, holds: boolean): Promise<void> {
     const db = this.deps.db;
-    tally.add('sealed_objects', 'held', await repo.countDueObjects(db, tenantId, age, cutoff, expiredCutoff, 'held'));
+    tally.add('sealed_objects', 'held', await repo.countDueObjects(db, tenantId, age, cutoff, expiredCutoff, 'held', holds));
     if (this.dryRun) {
-      tally.add('sealed_objects', 'shredded', await repo.countDueObjects(db, tenantId, age, cutoff, expiredCutoff, 'free'));
+      tally.add('sealed_objects', 'shredded', await repo.countDueObjects(db, tenantId, age, cutoff, expiredCutoff, 'free', holds));
       return;
     }
     await this.loop(async () => {
-      const keys = await repo.shredDueObjects(db, tenantId, age, cutoff, expiredCutoff, this.batch);
+      const keys = await repo.shredDueObjects(db, tenantId, age, cutoff, expiredCutoff, this.batch, holds);
       tally.add('sealed_objects', 'shredded', keys.length);
       await this.deleteBlobs(keys);
       return keys.length;

@@ -76,6 +76,8 @@ CREATE TABLE audit_checkpoints (
 -- Retention looks for old rows by time.
 CREATE INDEX messages_expiry ON messages (tenant_id, expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX messages_age ON messages (tenant_id, created_at);
+-- Deleting a sealed object checks that no message still names it as its envelope.
+CREATE INDEX messages_envelope ON messages (envelope_object_id);
 CREATE INDEX messages_in_reply_to ON messages (in_reply_to) WHERE in_reply_to IS NOT NULL;
 CREATE INDEX messages_sender_recipient ON messages (sender_recipient_id) WHERE sender_recipient_id IS NOT NULL;
 CREATE INDEX recipient_sessions_recipient ON recipient_sessions (recipient_id);

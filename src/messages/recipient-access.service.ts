@@ -272,7 +272,8 @@ export class RecipientAccessService {
     else if (label.authLevel === 'account' && row.auth_level !== 'account') refusal = errors.forbidden('account_required', 'this message can only be opened by signing in to an account');
     else if (label.disclaimer && !row.disclaimer_accepted_at) refusal = errors.forbidden('disclaimer_required', 'accept the disclaimer to open this message');
     if (refusal) {
-      await appendAuditEvent(this.db, { tenantId: row.tenant_id, actor: { type: 'recipient', id: row.recipient_id }, action, target: { type: 'message', id: row.message_id }, outcome: 'denied', ...ctx, details: { reason: refusal.code } });
+      // Group-committed (audit.batch.ts): a refusal records nothing else, and may come in bursts.
+      await auditBatcher(this.db).append({ tenantId: row.tenant_id, actor: { type: 'recipient', id: row.recipient_id }, action, target: { type: 'message', id: row.message_id }, outcome: 'denied', ...ctx, details: { reason: refusal.code } });
       throw refusal;
     }
     return label;
@@ -359,7 +360,8 @@ export class RecipientAccessService {
     if (rows.length === 0) throw errors.notFound('object_not_found', 'no such object in this message');
     const sealed = await this.content.openSealed(row.tenant_id, objectId, range);
     try {
-      await appendAuditEvent(this.db, { tenantId: row.tenant_id, actor: { type: 'recipient', id: row.recipient_id }, action: 'message.object_downloaded', target: { type: 'message', id: row.message_id }, outcome: 'success', ...ctx, details: { objectId, ...(range ? { rangeStart: range.start } : {}) } });
+      // Group-committed like the key release: on the chain before any byte is sent.
+      await auditBatcher(this.db).append({ tenantId: row.tenant_id, actor: { type: 'recipient', id: row.recipient_id }, action: 'message.object_downloaded', target: { type: 'message', id: row.message_id }, outcome: 'success', ...ctx, details: { objectId, ...(range ? { rangeStart: range.start } : {}) } });
     } catch (err) {
       sealed.stream.destroy();
       throw err;

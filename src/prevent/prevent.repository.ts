@@ -157,6 +157,13 @@ export async function exclusionHashes(sql: Sql, tenantId: string): Promise<Uint8
   return rows.map((r) => r.address_hash);
 }
 
+/** Which of `addresses` (lower-case) belong to people whose processing is restricted (subject_restrictions). */
+export async function restrictedAmong(sql: Sql, addresses: string[]): Promise<string[]> {
+  if (addresses.length === 0) return [];
+  const { rows } = await sql.query<{ email: string }>('SELECT email FROM subject_restrictions WHERE email = ANY($1::text[])', [addresses]);
+  return rows.map((r) => r.email);
+}
+
 /** Adds (or re-labels) an exclusion. */
 export async function upsertExclusion(sql: Sql, tenantId: string, addressHash: Uint8Array, reason: 'restricted' | 'erased', now: Date): Promise<void> {
   await sql.query(

@@ -221,6 +221,18 @@ describeEachDatabase('Prevent service', (ctx) => {
       expect(await count()).toBe(2);
     });
 
+    it('does not learn from a person restricted installation-wide, in a tenant that meets them only afterwards', async () => {
+      const t = await buildTenant(ctx.db());
+      const address = `sam-${t.id.slice(0, 8)}@partner.test`;
+      await ctx.db().query('INSERT INTO subject_restrictions (email, restricted_at) VALUES ($1, now())', [address]);
+      await prevent.service.importHistory(t.id, [...history('x@org.test', [address, 'bob@partner.test'], 2, clock()), ...history(address, ['x@org.test'], 1, clock())]);
+      const { rows } = await ctx.db().query<{ sender: string; recipients: string }>('SELECT sender, recipients::text AS recipients FROM prevent_observations WHERE tenant_id = $1', [t.id]);
+      // The two messages to Sam and Bob are kept without Sam; the one from Sam is not kept at all.
+      expect(rows).toHaveLength(2);
+      for (const r of rows) expect(`${r.sender} ${r.recipients}`).not.toContain(address);
+      await ctx.db().query('DELETE FROM subject_restrictions WHERE email = $1', [address]);
+    });
+
     it('keeps a rolling 12 months: older observations are skipped on import and pruned later', async () => {
       const t = await buildTenant(ctx.db());
       const old = history('x@org.test', ['bob@partner.test'], 1, new Date(clock().getTime() - 400 * DAY));

@@ -266,8 +266,12 @@ export class PreventService<Rules = unknown> {
 
   private async toStored(tenantId: string, o: Omit<Observation, 'id'> & { source: repo.ObservationSource }): Promise<repo.NewObservation | null> {
     const secrets = await this.tenantSecrets(tenantId);
-    const isExcluded = (a: string) => secrets.excluded.has(addressHashHex(secrets.termKey, a));
     const sender = o.from.trim().toLowerCase();
+    // Restricted people (Art. 18, subject_restrictions) are not learned from in any tenant, also
+    // in tenants that first meet them after the restriction began.
+    const everyone = [sender, ...o.to, ...o.cc, ...o.bcc].map((a) => a.trim().toLowerCase());
+    const restricted = new Set(await repo.restrictedAmong(this.db, everyone));
+    const isExcluded = (a: string) => restricted.has(a) || secrets.excluded.has(addressHashHex(secrets.termKey, a));
     if (isExcluded(sender)) return null;
     const recipients: Array<{ a: string; r: 'to' | 'cc' | 'bcc' }> = [];
     const seen = new Set([sender]);

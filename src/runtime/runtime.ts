@@ -131,7 +131,9 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     const consent = createConsent({ db, mailer, publicUrl: config.publicUrl, privacy, onEnqueued: () => runner.wake() });
     // Retention deletes the ciphertext of what it shreds from the store of the object's region.
     const retention = createRetention({ db, deleteBlob: (region, key) => blobStores.get(region as Region).delete(key), prevent: prevent.service, logger });
-    const runner = new JobRunner(db, { ...messaging.jobs, ...consent.jobs, ...retention.jobs }, logger);
+    // Its own runner (retention.ts): a long run must not hold up the shared runner's notifications.
+    closers.push(() => retention.runner.stop());
+    const runner = new JobRunner(db, { ...messaging.jobs, ...consent.jobs }, logger);
     // Access exports are Sealpost-as-controller data: sealed under the home region's root key and store.
     const subjects = createSubjectEngine({ db, content, blobs, provider: keyProvider, prevent: prevent.service });
     const subjectRequests = createSubjectRequests({ db, mailer, blobs, provider: keyProvider, publicUrl: config.publicUrl, engine: subjects, consent: consent.preferences });

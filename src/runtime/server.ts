@@ -61,6 +61,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   // whichever node polls first runs it (docs/privacy.md, "Retention").
   await ensureRetentionScheduled(runtime.db).catch((err: unknown) => runtime.logger.warn({ err }, 'could not schedule the retention run'));
   runtime.jobs.start();
+  runtime.retention.runner.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

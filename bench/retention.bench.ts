@@ -17,7 +17,7 @@ import path from 'node:path';
 
 const SERVER_URL = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
 const MESSAGES = Number(process.env.BENCH_RETENTION_MESSAGES ?? 50_000);
-const BATCH = Number(process.env.BENCH_RETENTION_BATCH ?? 5000);
+const BATCH = Number(process.env.BENCH_RETENTION_BATCH ?? 20_000);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const name = `sealpost_bench_retention_${Math.random().toString(16).slice(2, 10)}`;

@@ -36,7 +36,7 @@ export function registerRetentionCommands(program: Command, io: CliIo): void {
     .description('delete or crypto-shred what is due now, skipping legal holds, and print the report (also runs daily in the server)')
     .option('--dry-run', 'report what would be removed without changing anything')
     .option('--tenant <id>', 'only this tenant (nothing installation-wide)')
-    .option('--batch-size <n>', 'rows per batch (1 to 50000, default 5000)', intOption('batch-size', 1, 50_000))
+    .option('--batch-size <n>', 'rows per batch (1 to 50000, default 20000)', intOption('batch-size', 1, 50_000))
     .option('--json', 'print JSON')
     .action(async (opts: { dryRun?: boolean; tenant?: string; batchSize?: number; json?: boolean }) => {
       const report = await withRuntime((rt) =>

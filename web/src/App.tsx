@@ -10,6 +10,7 @@ import { AdminPage } from './pages/admin.tsx';
 import { ComposePage } from './pages/compose.tsx';
 import { MessagePage } from './pages/message.tsx';
 import { OpenPage } from './pages/open.tsx';
+import { PreferencesPage } from './pages/preferences.tsx';
 import { SentPage } from './pages/sent.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
 
@@ -83,6 +84,7 @@ function Routes() {
   if (path === '/compose') page = canSend(user) || user === undefined ? <ComposePage /> : <Forbidden />;
   else if (path === '/sent') page = <SentPage />;
   else if ((params = matchPath('/sent/:id', path))) page = <MessagePage id={params.id!} />;
+  else if (path === '/settings/preferences') page = <PreferencesPage />;
   else if (path === '/admin' || path.startsWith('/admin/')) page = user?.role === 'administrator' || user === undefined ? <AdminPage path={path} /> : <Forbidden />;
   else page = <NotFound />;
   return <SignedIn>{page}</SignedIn>;

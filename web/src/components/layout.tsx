@@ -61,6 +61,9 @@ export function AppLayout({ children }: { children: ReactNode }) {
           <span className="account-name" title={user?.email}>
             {user?.displayName}
           </span>
+          <Link to="/settings/preferences" className="button button-quiet">
+            Email preferences
+          </Link>
           <button
             type="button"
             className="button button-quiet"

@@ -1,6 +1,6 @@
 // Administration: users (invite, role, disable, new sign-in link), classification labels and
 // their policies, tenant settings and branding, the pre-send check (dashboard, policy, history
-// import), and the organisation's audit log.
+// import), privacy requests, retention and legal holds, and the organisation's audit log.
 import { useState, type FormEvent } from 'react';
 import { Alert, Badge, Field, Loading, Page, Select } from '../components/ui.tsx';
 import { api } from '../lib/api.ts';
@@ -9,6 +9,7 @@ import { errorText, useLoad, useTitle } from '../lib/hooks.ts';
 import { Link } from '../lib/router.tsx';
 import { useSession, type User } from '../lib/session.tsx';
 import { PreventAdmin } from './admin-prevent.tsx';
+import { PrivacyOrgAdmin, PrivacyRequestsAdmin, RetentionAdmin } from './admin-privacy.tsx';
 import { AuditAdmin, LabelsAdmin, SettingsAdmin } from './admin-tenant.tsx';
 
 const ROLES: Array<{ value: User['role']; text: string }> = [
@@ -24,11 +25,13 @@ const TABS = [
   { path: '/admin/labels', text: 'Labels' },
   { path: '/admin/settings', text: 'Organisation' },
   { path: '/admin/prevent', text: 'Pre-send check' },
+  { path: '/admin/privacy-requests', text: 'Privacy requests' },
+  { path: '/admin/retention', text: 'Retention' },
   { path: '/admin/audit', text: 'Audit log' },
 ];
 
 export function AdminPage({ path }: { path: string }) {
-  const current = TABS.find((t) => path === t.path) ?? TABS[0]!;
+  const current = TABS.find((t) => path === t.path || path.startsWith(`${t.path}/`)) ?? TABS[0]!;
   useTitle(`Administration: ${current.text}`);
   return (
     <Page title="Administration">
@@ -41,7 +44,24 @@ export function AdminPage({ path }: { path: string }) {
           ))}
         </ul>
       </nav>
-      {current.path === '/admin/users' ? <UsersAdmin /> : current.path === '/admin/labels' ? <LabelsAdmin /> : current.path === '/admin/settings' ? <SettingsAdmin /> : current.path === '/admin/prevent' ? <PreventAdmin /> : <AuditAdmin />}
+      {current.path === '/admin/users' ? (
+        <UsersAdmin />
+      ) : current.path === '/admin/labels' ? (
+        <LabelsAdmin />
+      ) : current.path === '/admin/settings' ? (
+        <div className="stack">
+          <SettingsAdmin />
+          <PrivacyOrgAdmin />
+        </div>
+      ) : current.path === '/admin/prevent' ? (
+        <PreventAdmin />
+      ) : current.path === '/admin/privacy-requests' ? (
+        <PrivacyRequestsAdmin path={path} />
+      ) : current.path === '/admin/retention' ? (
+        <RetentionAdmin />
+      ) : (
+        <AuditAdmin />
+      )}
     </Page>
   );
 }

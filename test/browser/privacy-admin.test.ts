@@ -1,0 +1,207 @@
+// Privacy operations in Chromium against the real server (PGlite) and a real SMTP sink: the new
+// administration pages (privacy requests, retention, the organisation tab's privacy parts) and a
+// user's email preferences each have one main landmark and no unlabelled control; a subject
+// request opened through the API and confirmed with the emailed code shows in the queue with its
+// days left and is extended with a reason; a retention period is refused with the server's
+// message and then saved; a legal hold is placed and released; a dry run reports; a user turns a
+// preference on and sees the change in the history. Screenshots go to test-artifacts/browser/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { createTestUser, type TestUser } from '../support/api-users.ts';
+import { apiClient, codeIn, startE2eServer, type E2eServer } from '../support/e2e.ts';
+import { launchChromium, screenshot, watchPage } from './support/browser.ts';
+
+const PERSON = 'pat@customer.example';
+
+/** Number of main landmarks and the visible form controls without an accessible name. */
+async function audit(page: Page): Promise<{ mains: number; unlabelled: string[] }> {
+  return page.evaluate(() => {
+    const mains = document.querySelectorAll('main, [role=main]').length;
+    const controls = Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea, [role=textbox], button'));
+    const unlabelled = controls
+      .filter((el) => {
+        const input = el as HTMLInputElement;
+        if (input.type === 'hidden') return false;
+        const named = (input.labels && input.labels.length > 0) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent?.trim());
+        return !named;
+      })
+      .map((el) => el.outerHTML.slice(0, 120));
+    return { mains, unlabelled };
+  });
+}
+
+/** The date as the app shows a calendar date (the page's locale). */
+function shownDate(page: Page, day: string): Promise<string> {
+  return page.evaluate((d) => new Date(`${d}T12:00:00Z`).toLocaleDateString(undefined, { dateStyle: 'medium' }), day);
+}
+
+async function signIn(page: Page, env: E2eServer, user: TestUser): Promise<void> {
+  await page.goto(`${env.server.url}/sign-in`);
+  await page.getByLabel('Email address').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/sent');
+}
+
+describe('privacy operations in the browser', () => {
+  let env: E2eServer;
+  let browser: Browser;
+  let admin: TestUser;
+  let author: TestUser;
+  let page: Page;
+  let requestId: string;
+  const watched: Array<{ errors: string[] }> = [];
+  const call = apiClient(() => env.server);
+
+  beforeAll(async () => {
+    env = await startE2eServer('pglite', 'browser-privacy');
+    admin = await createTestUser(env.server, { email: 'ada@firm.example', role: 'administrator' });
+    author = await createTestUser(env.server, { email: 'bo@firm.example', role: 'author', tenantId: admin.tenantId });
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    watched.push(watchPage(page));
+    await signIn(page, env, admin);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await env?.close();
+  });
+
+  it('shows a request opened through the API and confirmed with the emailed code, with its days left', async () => {
+    const opened = await call(admin, 'POST', '/api/v1/privacy/requests', { kind: 'access', email: PERSON, name: 'Pat Doe' });
+    expect(opened.status).toBe(202);
+    requestId = opened.body.requestId;
+    const mail = await env.smtp.waitFor((m) => m.to.includes(PERSON) && codeIn(m.text) !== undefined);
+    const verified = await call(null, 'POST', `/api/v1/privacy/requests/${requestId}/verify`, { code: codeIn(mail.text) });
+    expect(verified.status).toBe(200);
+    expect(verified.body.status).toBe('open');
+    const listed = await call(admin, 'GET', '/api/v1/privacy/requests');
+    const mine = listed.body.requests.find((r: { id: string }) => r.id === requestId);
+    expect(mine.daysLeft).toBeGreaterThanOrEqual(27);
+
+    await page.getByRole('link', { name: 'Administration' }).click();
+    await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Privacy requests' }).click();
+    const table = page.getByRole('table', { name: 'Privacy requests' });
+    await table.waitFor();
+    const row = table.getByRole('row', { name: new RegExp(PERSON) });
+    await expect(row.textContent()).resolves.toContain(`${mine.daysLeft} days left`);
+    await expect(row.textContent()).resolves.toContain(await shownDate(page, verified.body.dueOn));
+    await expect(row.textContent()).resolves.toContain('open');
+    await screenshot(page, 'privacy-01-queue');
+  });
+
+  it('extends the request with a reason and shows the new due date and the history', async () => {
+    await page.getByRole('link', { name: 'Access (copy of data)' }).click();
+    await page.waitForURL(`**/admin/privacy-requests/${requestId}`);
+    await page.getByRole('heading', { name: 'History' }).waitFor();
+    const before = await call(admin, 'GET', `/api/v1/privacy/requests/${requestId}`);
+    await page.getByLabel('Extend by').selectOption('2');
+    await page.getByLabel('Reason for the extension').fill('Several years of messages to search');
+    await page.getByRole('button', { name: 'Extend', exact: true }).click();
+    await page.getByText('Time limit extended').waitFor();
+
+    const after = await call(admin, 'GET', `/api/v1/privacy/requests/${requestId}`);
+    expect(after.body.extensionMonths).toBe(2);
+    expect(after.body.extensionReason).toBe('Several years of messages to search');
+    expect(after.body.dueOn > before.body.dueOn).toBe(true);
+    await expect(page.getByTestId('due-date').textContent()).resolves.toContain(await shownDate(page, after.body.dueOn));
+    await expect(page.getByTestId('due-date').textContent()).resolves.toContain(`${after.body.daysLeft} days left`);
+    await page.getByText('by 2 months: Several years of messages to search').waitFor();
+    await page.locator('.tl-item', { hasText: 'extended' }).first().waitFor();
+    // The person is told the reason and the new date.
+    await env.smtp.waitFor((m) => m.to.includes(PERSON) && m.text.includes('Several years of messages to search'));
+    expect(await page.getByRole('button', { name: 'Extend', exact: true }).count(), 'a request is extended once').toBe(0);
+    await screenshot(page, 'privacy-02-extended');
+  });
+
+  it('shows the server\'s validation error for a retention period, then saves a valid one', async () => {
+    await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Retention' }).click();
+    const field = page.getByLabel('New period for audit log');
+    await field.waitFor();
+    await field.fill('two years');
+    await page.getByRole('button', { name: 'Save Audit log' }).click();
+    await expect(field.getAttribute('aria-invalid')).resolves.toBe('true');
+    const described = await field.getAttribute('aria-describedby');
+    const message = await page.locator(`[id="${described!.split(' ').pop()}"]`).textContent();
+    expect(message).toMatch(/ISO-8601|duration/i);
+
+    await field.fill('P3Y');
+    await page.getByRole('button', { name: 'Save Audit log' }).click();
+    await page.getByText('Audit log: 3 years.').waitFor();
+    const policies = await call(admin, 'GET', '/api/v1/privacy/retention/policies');
+    expect(policies.body.policies.find((p: { key: string }) => p.key === 'audit')).toMatchObject({ period: 'P3Y', source: 'tenant' });
+  });
+
+  it('places and releases a legal hold, and runs a dry run', async () => {
+    await page.getByLabel('Hold', { exact: true }).selectOption('tenant');
+    await page.getByLabel('Reason for the hold').fill('Matter 2026-114: litigation hold');
+    await page.getByRole('button', { name: 'Place hold' }).click();
+    await page.getByText('Legal hold placed').waitFor();
+    const placed = await call(admin, 'GET', '/api/v1/privacy/holds');
+    expect(placed.body.holds).toHaveLength(1);
+    expect(placed.body.holds[0]).toMatchObject({ scope: 'tenant', reason: 'Matter 2026-114: litigation hold', releasedAt: null });
+    await page.getByText('Matter 2026-114: litigation hold').waitFor();
+    await screenshot(page, 'privacy-03-hold-placed');
+
+    await page.getByLabel('Reason for releasing the hold on whole organisation').fill('Matter settled');
+    await page.getByRole('button', { name: /^Release/ }).click();
+    await page.getByText('Legal hold released').waitFor();
+    const all = await call(admin, 'GET', '/api/v1/privacy/holds?includeReleased=true');
+    expect(all.body.holds[0]).toMatchObject({ releaseReason: 'Matter settled' });
+    expect(all.body.holds[0].releasedAt).not.toBeNull();
+    await expect(page.getByText('No active legal holds.').count()).resolves.toBe(1);
+
+    await page.getByRole('button', { name: 'Dry run now' }).click();
+    await page.getByText(/Dry run: \d+ would be removed/).waitFor();
+    await page.getByRole('table', { name: 'Retention reports' }).getByText('dry run').first().waitFor();
+    await screenshot(page, 'privacy-04-retention');
+  });
+
+  it('has one main landmark and labelled controls on every new page', async () => {
+    for (const p of ['/admin/privacy-requests', `/admin/privacy-requests/${requestId}`, '/admin/retention', '/admin/settings', '/settings/preferences']) {
+      await page.goto(`${env.server.url}${p}`);
+      await page.locator('main h1').waitFor();
+      await page.waitForLoadState('networkidle');
+      const result = await audit(page);
+      await screenshot(page, `privacy-a11y-${p.replace(/\W+/g, '-').replace(/^-|-$/g, '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}$/, 'detail')}`);
+      expect(await page.getByRole('alert').count(), `no error shown on ${p}`).toBe(0);
+      expect({ page: p, ...result }).toEqual({ page: p, mains: 1, unlabelled: [] });
+    }
+    // The organisation tab's privacy parts: the record of processing the API serves, and domains.
+    await page.goto(`${env.server.url}/admin/settings`);
+    const html = page.getByRole('link', { name: 'Open as a page' });
+    await expect(html.getAttribute('href')).resolves.toBe('/api/v1/privacy/ropa?format=html');
+    const ropa = await page.evaluate(async () => (await fetch('/api/v1/privacy/ropa?format=html')).headers.get('content-type'));
+    expect(ropa).toContain('text/html');
+    await page.getByLabel('Domain', { exact: true }).fill('firm.example');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page.getByText('firm.example added').waitFor();
+    const domains = await call(admin, 'GET', '/api/v1/tenant/domains');
+    await page.getByText(domains.body.domains[0].record.value).waitFor();
+    await screenshot(page, 'privacy-05-organisation');
+  });
+
+  it('lets a user turn an email preference on and shows the change in the history', async () => {
+    const userPage = await (await browser.newContext({ viewport: { width: 1100, height: 900 } })).newPage();
+    watched.push(watchPage(userPage));
+    await signIn(userPage, env, author);
+    await userPage.getByRole('link', { name: 'Email preferences' }).click();
+    await userPage.waitForURL('**/settings/preferences');
+    await userPage.getByText('No changes yet.').waitFor();
+    const box = userPage.getByLabel('Product updates');
+    await expect(box.isChecked()).resolves.toBe(false);
+    await box.check();
+    await userPage.getByText('Product updates: on.').waitFor();
+    const history = userPage.getByRole('table', { name: 'History' });
+    const row = history.getByRole('row', { name: /Product updates/ });
+    await expect(row.textContent()).resolves.toMatch(/never chosen → on/);
+    await expect(row.textContent()).resolves.toContain('in your account');
+    const saved = await call(author, 'GET', '/api/v1/me/preferences');
+    expect(saved.body.preferences.productUpdates.state).toBe('granted');
+    await expect(row.textContent()).resolves.toContain(saved.body.noticeVersion);
+    expect(await audit(userPage)).toEqual({ mains: 1, unlabelled: [] });
+    await screenshot(userPage, 'privacy-06-preferences');
+    expect(watched.flatMap((w) => w.errors)).toEqual([]);
+  });
+});

@@ -7,6 +7,7 @@ import { verifyAuditChains } from '../../audit/audit.service.ts';
 import { JobRunner } from '../../jobs/job.runner.ts';
 import type { Sender } from '../../messages/message.service.ts';
 import { createPrevent } from '../../prevent/prevent.ts';
+import { createSubjectEngine } from '../subjects/subject-engine.ts';
 import { createLogger } from '../../shared/logger.ts';
 import type { Database } from '../../storage/database/database.ts';
 import { parseDuration, subtractDuration } from './duration.ts';
@@ -321,6 +322,33 @@ describeEachDatabase('retention', (ctx) => {
     const again = await retention.runRetention({ dryRun: false, tenantId: gus.tenantId, now: new Date(realNow.getTime() + 8 * 366 * DAY) });
     expect((await verifyAuditChains(db, { tenantId: gus.tenantId })).ok).toBe(true);
     expect(again.tables.audit_events?.deleted ?? 0).toBeGreaterThanOrEqual(0);
+  });
+
+  it('does keep a chain with pseudonymised events verifiable after pruning it', async () => {
+    const db = ctx.db();
+    const ida = await h.sender('ida');
+    await h.send(ida, { to: ['erased-later@partner.example'] });
+    // The recipient's own actions put their address in the tenant's trail.
+    await h.verify(h.linkFor('erased-later@partner.example'));
+    await h.send(ida, { to: ['kept@partner.example'] });
+    const prevent = createPrevent({ db, keys: h.stack.keys });
+    const engine = createSubjectEngine({ db, content: h.stack.content, blobs: h.stack.blobs, provider: h.stack.provider, prevent: prevent.service });
+    await engine.erase({ emails: ['erased-later@partner.example'], userIds: [] });
+    const overlays = async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM audit_pseudonymisations WHERE chain = $1`, [ida.tenantId])).rows[0]!.n);
+    expect(await overlays()).toBeGreaterThan(0);
+    expect((await verifyAuditChains(db, { tenantId: ida.tenantId })).ok).toBe(true);
+    const later = new Date(realNow.getTime() + 8 * 366 * DAY);
+    // The attesting event is the chain's newest, so it stays, with its overlay whole.
+    const report = await retention.runRetention({ dryRun: false, tenantId: ida.tenantId, now: later });
+    expect(report.tables.audit_events!.deleted).toBeGreaterThan(0);
+    expect(await overlays()).toBeGreaterThan(0);
+    expect((await verifyAuditChains(db, { tenantId: ida.tenantId })).problems).toEqual([]);
+    // Once newer events exist, the attesting event goes with the rows it covers, and so does the overlay.
+    await h.send(ida, { to: ['kept@partner.example'] });
+    const again = await retention.runRetention({ dryRun: false, tenantId: ida.tenantId, now: later });
+    expect(again.tables.audit_events!.deleted).toBeGreaterThan(0);
+    expect(await overlays()).toBe(0);
+    expect((await verifyAuditChains(db, { tenantId: ida.tenantId })).problems).toEqual([]);
   });
 
   it('does validate policies and holds with errors that name the problem', async () => {

@@ -215,7 +215,9 @@ function RequestQueue() {
 }
 
 function describeDetails(details: Record<string, unknown>): string {
+  // Ids of our own organisation say nothing to the reader.
   return Object.entries(details)
+    .filter(([k]) => k !== 'tenantId')
     .map(([k, v]) => `${k.replace(/([A-Z])/g, ' $1').toLowerCase()}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`)
     .join(' · ');
 }
@@ -281,7 +283,9 @@ function RequestDetail({ id }: { id: string }) {
           <dd>{r.verifiedAt ? formatDateTime(r.verifiedAt) : 'not yet (no clock runs until the person enters the emailed code)'}</dd>
           <dt>Due</dt>
           <dd data-testid="due-date">
-            {r.dueOn ? formatDate(`${r.dueOn}T12:00:00Z`) : '—'} <DaysLeft r={r} />
+            {r.dueOn ? formatDate(`${r.dueOn}T12:00:00Z`) : '—'}
+            {r.dueOn ? ' · ' : null}
+            <DaysLeft r={r} />
           </dd>
           {r.extensionMonths > 0 ? (
             <>

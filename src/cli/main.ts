@@ -8,6 +8,7 @@ import { registerMessageCommands } from './commands/message.command.ts';
 import { registerPreventCommands } from './commands/prevent.command.ts';
 import { registerPrivacyCommands } from './commands/privacy.command.ts';
 import { registerDsrCommands } from './commands/dsr.command.ts';
+import { registerDomainCommands } from './commands/domains.command.ts';
 import { registerConsentCommands } from './commands/consent.command.ts';
 import { registerRetentionCommands } from './commands/retention.command.ts';
 import { registerPreventClientCommands } from './commands/prevent-client.command.ts';
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerMessageCommands(program, io);
   registerPreventClientCommands(registerPreventCommands(program, io), io);
   registerPrivacyCommands(program, io);
+  registerDomainCommands(program, io);
   registerConsentCommands(program.commands.find((c) => c.name() === 'privacy')!, io);
   registerRetentionCommands(program, io);
   registerDsrCommands(program, io);

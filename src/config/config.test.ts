@@ -52,6 +52,14 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.startsWith('DATABASE_URL'))).toMatch(/postgres/);
   });
 
+  it('reads the DNS servers for domain verification, refusing names and bad ports', () => {
+    expect(loadConfig({}).dnsServers).toEqual([]);
+    expect(loadConfig({ DOMAIN_VERIFICATION_DNS_SERVERS: '192.0.2.53, 192.0.2.54:5353,[2001:db8::1]:53' }).dnsServers).toEqual(['192.0.2.53', '192.0.2.54:5353', '[2001:db8::1]:53']);
+    for (const bad of ['dns.example', '192.0.2.53:0', '192.0.2.53:70000']) {
+      expect(problemsOf({ DOMAIN_VERIFICATION_DNS_SERVERS: bad }).map((p) => p.split(':')[0])).toEqual(['DOMAIN_VERIFICATION_DNS_SERVERS']);
+    }
+  });
+
   it('requires bucket and credentials when BLOB_STORE=s3', () => {
     expect(problemsOf({ BLOB_STORE: 's3' }).map((p) => p.split(':')[0]).sort()).toEqual(['S3_ACCESS_KEY_ID', 'S3_BUCKET', 'S3_SECRET_ACCESS_KEY']);
   });

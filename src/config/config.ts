@@ -52,8 +52,22 @@ const regionList = z
   .refine((list) => new Set(list).size === list.length, 'must not name a region twice')
   .transform((list) => list as Region[]);
 
+// DNS servers that verify tenants' domain TXT records: "ip[:port]" or "[ipv6]:port", comma-separated.
+const dnsServerList = z
+  .string()
+  .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+  .refine(
+    (list) =>
+      list.every((server) => {
+        const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(server) ?? /^\[([0-9a-f:]+)\](?::(\d{1,5}))?$/i.exec(server) ?? /^([0-9a-f:]*:[0-9a-f:]*)()$/i.exec(server);
+        return m !== null && (m[2] === undefined || m[2] === '' || (Number(m[2]) >= 1 && Number(m[2]) <= 65535));
+      }),
+    'must be IP addresses with optional ports, comma-separated (e.g. 192.0.2.53 or 192.0.2.53:5353)',
+  );
+
 const schema = z.object({
   ...regionalSchema,
+  DOMAIN_VERIFICATION_DNS_SERVERS: dnsServerList.optional(),
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: url(['http:', 'https:']).optional(),
@@ -128,6 +142,8 @@ export interface Config {
   segmentSize: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  /** DNS servers that look up domain-verification TXT records; empty: the system's resolvers. */
+  dnsServers: string[];
   /** True when running on the embedded defaults (PGlite, local files): first-run conveniences apply. */
   embedded: boolean;
   /** The organisation and administrator `sealpost serve` creates on the first start of an embedded installation. */
@@ -186,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     segmentSize: e.SEGMENT_SIZE,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,
+    dnsServers: e.DOMAIN_VERIFICATION_DNS_SERVERS ?? [],
     embedded: !e.DATABASE_URL,
     firstStart: { tenantName: e.SEALPOST_TENANT_NAME, adminEmail: e.SEALPOST_ADMIN_EMAIL },
   };

@@ -10,6 +10,9 @@ import type { Prevent } from '../prevent/prevent.ts';
 import { registerPreventRoutes } from './routes/prevent.routes.ts';
 import type { Privacy } from '../privacy/privacy.ts';
 import { registerPrivacyRoutes } from './routes/privacy.routes.ts';
+import { StatisticsService } from '../privacy/statistics/statistics.service.ts';
+import type { Domains } from '../tenants/domains/domains.ts';
+import { registerDomainRoutes, registerStatisticsRoutes } from './routes/domains.routes.ts';
 import type { Consent } from '../privacy/consent/consent.ts';
 import { registerConsentRoutes } from './routes/consent.routes.ts';
 import type { RetentionService } from '../privacy/retention/retention.service.ts';
@@ -50,6 +53,8 @@ export interface HttpDeps {
   prevent?: Prevent;
   /** Privacy notice, sub-processors (public) and the record of processing (needs `accounts`). */
   privacy?: Privacy;
+  /** Verified domains and free-to-business transfers (needs `accounts`). */
+  domains?: Domains;
   /** Preferences (needs `accounts`), sub-processor subscriptions, one-click unsubscribe. */
   consent?: Consent;
   /** Retention periods, legal holds and retention reports for administrators (needs `accounts`). */
@@ -130,6 +135,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     if (deps.prevent) registerPreventRoutes(app, deps.prevent);
     if (deps.privacy) registerPrivacyRoutes(app, deps.privacy);
+    if (deps.privacy) registerStatisticsRoutes(app, new StatisticsService(deps.privacy.db));
+    if (deps.domains) registerDomainRoutes(app, deps.domains);
     if (deps.consent) registerConsentRoutes(app, deps.consent);
     if (deps.retention) registerRetentionRoutes(app, deps.retention);
     if (deps.subjectRequests) registerSubjectRequestRoutes(app, deps.subjectRequests, { publicUrl: deps.publicUrl });

@@ -30,6 +30,7 @@ import { createConsent, type Consent } from '../privacy/consent/consent.ts';
 import { createRetention, type Retention } from '../privacy/retention/retention.ts';
 import { createSubjectRequests, type SubjectRequests } from '../privacy/requests/requests.ts';
 import { createSubjectEngine } from '../privacy/subjects/subject-engine.ts';
+import { createDomains, type Domains } from '../tenants/domains/domains.ts';
 import { openDatabase } from '../storage/database/open-database.ts';
 
 /** Everything a running Sealpost process is made of. */
@@ -59,6 +60,8 @@ export interface Runtime {
   privacy: Privacy;
   /** Communication preferences, double opt-in, one-click unsubscribe, sub-processor alerts. */
   consent: Consent;
+  /** Verified domains and free-to-business account transfers. */
+  domains: Domains;
   /** Retention periods, legal holds, the daily retention job and its reports. */
   retention: Retention;
   /** Data subject requests: intake, identity codes, deadlines, running them through the subject-rights engine. */
@@ -133,7 +136,9 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     const retention = createRetention({ db, deleteBlob: (region, key) => blobStores.get(region as Region).delete(key), prevent: prevent.service, logger });
     // Its own runner (retention.ts): a long run must not hold up the shared runner's notifications.
     closers.push(() => retention.runner.stop());
-    const runner = new JobRunner(db, { ...messaging.jobs, ...consent.jobs }, logger);
+    // config.dnsServers (DOMAIN_VERIFICATION_DNS_SERVERS): which DNS servers verify TXT records.
+    const domains = createDomains({ db, keys, mailer, publicUrl: config.publicUrl, dnsServers: config.dnsServers, onEnqueued: () => runner.wake() });
+    const runner = new JobRunner(db, { ...messaging.jobs, ...consent.jobs, ...domains.jobs }, logger);
     // Access exports are Sealpost-as-controller data: sealed under the home region's root key and store.
     const subjects = createSubjectEngine({ db, content, blobs, provider: keyProvider, prevent: prevent.service });
     const subjectRequests = createSubjectRequests({ db, mailer, blobs, provider: keyProvider, publicUrl: config.publicUrl, engine: subjects, consent: consent.preferences });
@@ -147,7 +152,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
       ...blobStores.entries().map(([region, store]) => ({ name: `blob_store${suffix(region)}`, check: () => store.check() })),
       ...keyProviders.entries().map(([region, provider]) => ({ name: `key_provider${suffix(region)}`, check: () => provider.check() })),
     ];
-    return { config, logger, db, blobs, keyProvider, blobStores, keyProviders, keys, content, mailer, accounts, messaging, admin, prevent, privacy, consent, retention, subjectRequests, jobs: runner, readiness, version: VERSION, close: closeAll };
+    return { config, logger, db, blobs, keyProvider, blobStores, keyProviders, keys, content, mailer, accounts, messaging, admin, prevent, privacy, consent, domains, retention, subjectRequests, jobs: runner, readiness, version: VERSION, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

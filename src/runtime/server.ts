@@ -34,6 +34,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       admin: runtime.admin,
       prevent: runtime.prevent,
       privacy: runtime.privacy,
+      domains: runtime.domains,
       consent: runtime.consent,
       retention: runtime.retention.service,
       subjectRequests: runtime.subjectRequests,

@@ -2,13 +2,12 @@
 // domains; administrators use /api/v1/tenant/domains) and `sealpost domains transfers|run-transfers`.
 import type { Command } from 'commander';
 import type { Runtime } from '../../runtime/runtime.ts';
-import { parseDnsServers } from '../../tenants/domains/dns-txt.ts';
 import { createDomains, type Domains } from '../../tenants/domains/domains.ts';
 import { type CliIo, print, withRuntime } from '../context.ts';
 import { operatorActor } from './operator.ts';
 
 function domainsOf(rt: Runtime): Domains {
-  return createDomains({ db: rt.db, keys: rt.keys, mailer: rt.mailer, publicUrl: rt.config.publicUrl, dnsServers: parseDnsServers(process.env.DOMAIN_VERIFICATION_DNS_SERVERS) });
+  return createDomains({ db: rt.db, keys: rt.keys, mailer: rt.mailer, publicUrl: rt.config.publicUrl, dnsServers: rt.config.dnsServers });
 }
 
 /** Registers `sealpost domains …`. */

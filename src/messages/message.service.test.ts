@@ -119,6 +119,26 @@ describeEachDatabase('secure messages', (ctx) => {
     expect(trail.find((e) => e.action === 'message.keys_released')).toMatchObject({ recipient: toAddress, ip: '192.0.2.1', userAgent: 'test', outcome: 'success' });
   });
 
+  it('does keep listing a message whose content was crypto-shredded, showing only that it was erased', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `shred-${tenant.id.slice(0, 8)}@acme.example`);
+    const kept = await sendOne(sender, { subject: 'Still here' });
+    const gone = await sendOne(sender, { subject: 'Shredded by retention' });
+    const { rows } = await ctx.db().query<{ envelope_object_id: string }>('SELECT envelope_object_id FROM messages WHERE id = $1', [gone.id]);
+    await stack.content.shred(tenant.id, rows[0]!.envelope_object_id);
+
+    const list = await messaging.messages.listSent(sender);
+    expect(list.map((m) => [m.subject, m.contentErased])).toEqual([
+      ['', true],
+      ['Still here', false],
+    ]);
+    const detail = await messaging.messages.getSent(sender, gone.id);
+    expect(detail).toMatchObject({ subject: '', contentErased: true, attachments: [] });
+    expect(detail.recipients.map((r) => r.email)).toContain('to@partner.example');
+    const thread = await messaging.messages.thread(sender, gone.id);
+    expect(thread.messages.map((m) => [m.withheld, m.subject])).toEqual([['content_erased', null]]);
+  });
+
   it('does show a Bcc recipient only itself, and hide Bcc from everyone else', async () => {
     const tenant = await buildTenant(ctx.db());
     const sender = await buildUser(ctx.db(), tenant.id, `bcc-${tenant.id.slice(0, 8)}@acme.example`);

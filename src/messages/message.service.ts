@@ -14,7 +14,7 @@ import { sha256 } from '../crypto/hash.ts';
 import { generateKey, randomId, unwrapKey, wrapContext, wrapKey } from '../crypto/keys.ts';
 import { enqueueJob } from '../jobs/job.queue.ts';
 import type { KeyService } from '../keys/key.service.ts';
-import { errors } from '../shared/app-error.ts';
+import { errors, isAppError } from '../shared/app-error.ts';
 import type { Region } from '../shared/regions.ts';
 import { getTenant } from '../accounts/tenant.repository.ts';
 import type { Database, Sql } from '../storage/database/database.ts';
@@ -139,7 +139,10 @@ export interface SentMessage {
   id: string;
   threadId: string;
   inReplyTo: string | null;
+  /** Empty when `contentErased`. */
   subject: string;
+  /** True when retention or an erasure crypto-shredded the message's content: only its metadata is left. */
+  contentErased: boolean;
   label: string;
   createdAt: Date;
   expiresAt: Date | null;
@@ -166,7 +169,7 @@ export interface ThreadMessage {
   /** Only for messages the user sent; never anyone else's Bcc. */
   bcc: string[];
   /** Why the content is not shown (a received message that was revoked or has expired); null when it is. */
-  withheld: 'message_revoked' | 'message_expired' | null;
+  withheld: 'message_revoked' | 'message_expired' | 'content_erased' | null;
   subject: string | null;
   text: string | null;
   html: string | null;
@@ -415,10 +418,23 @@ export class MessageService {
     return unwrapKey(kek.key, row.link_token_wrapped, linkContext(tenantId, recipientId)).toString('base64url');
   }
 
+  /**
+   * A message's envelope, or null when its content was crypto-shredded (retention, erasure):
+   * the sender still sees that the message existed, to whom and when, but not what it said.
+   */
+  private async envelopeUnlessErased(tenantId: string, objectId: string): Promise<Envelope | null> {
+    try {
+      return decodeEnvelope(await this.content.openBytes(tenantId, objectId));
+    } catch (err) {
+      if (isAppError(err, 'content_shredded')) return null;
+      throw err;
+    }
+  }
+
   /** The sender's view of one of their messages; not_found for anyone else. */
   async getSent(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string, knownEnvelope?: Envelope): Promise<SentMessage> {
     const message = await this.ownMessage(sender, messageId);
-    const envelope = knownEnvelope ?? decodeEnvelope(await this.content.openBytes(sender.tenantId, message.envelope_object_id));
+    const envelope = knownEnvelope ?? (await this.envelopeUnlessErased(sender.tenantId, message.envelope_object_id));
     const label = await getLabel(this.db, sender.tenantId, message.label_id);
     const { rows } = await this.db.query<RecipientRow>(
       `SELECT id, email, kind, removed_at, revoked_at, delivery_status, delivery_attempts, delivery_error, notified_at, first_opened_at, last_opened_at
@@ -430,12 +446,13 @@ export class MessageService {
       id: message.id,
       threadId: message.thread_id,
       inReplyTo: message.in_reply_to,
-      subject: envelope.subject,
+      subject: envelope?.subject ?? '',
+      contentErased: envelope === null,
       label: label.name,
       createdAt: message.created_at,
       expiresAt: message.expires_at,
       revokedAt: message.revoked_at,
-      attachments: envelope.attachments,
+      attachments: envelope?.attachments ?? [],
       recipients: rows.map((r) => ({
         id: r.id,
         email: r.email,
@@ -463,8 +480,8 @@ export class MessageService {
     );
     const out = [];
     for (const m of rows) {
-      const envelope = decodeEnvelope(await this.content.openBytes(sender.tenantId, m.envelope_object_id));
-      out.push({ id: m.id, threadId: m.thread_id, inReplyTo: m.in_reply_to, subject: envelope.subject, label: m.label_name, createdAt: m.created_at, expiresAt: m.expires_at, revokedAt: m.revoked_at, recipientCount: Number(m.recipient_count), attachmentCount: m.attachment_count });
+      const envelope = await this.envelopeUnlessErased(sender.tenantId, m.envelope_object_id);
+      out.push({ id: m.id, threadId: m.thread_id, inReplyTo: m.in_reply_to, subject: envelope?.subject ?? '', contentErased: envelope === null, label: m.label_name, createdAt: m.created_at, expiresAt: m.expires_at, revokedAt: m.revoked_at, recipientCount: Number(m.recipient_count), attachmentCount: m.attachment_count });
     }
     return out;
   }
@@ -576,7 +593,8 @@ export class MessageService {
       let withheld: ThreadMessage['withheld'] = null;
       if (!mine && (m.revoked_at || me?.revoked_at)) withheld = 'message_revoked';
       else if (!mine && m.expires_at && m.expires_at.getTime() <= now.getTime()) withheld = 'message_expired';
-      const envelope = withheld ? undefined : decodeEnvelope(await this.content.openBytes(user.tenantId, m.envelope_object_id));
+      const envelope = withheld ? undefined : ((await this.envelopeUnlessErased(user.tenantId, m.envelope_object_id)) ?? undefined);
+      if (!withheld && !envelope) withheld = 'content_erased';
       if (envelope && !mine) read.push(m.id);
       messages.push({
         id: m.id,

@@ -34,6 +34,8 @@ export interface SentMessage {
   threadId: string;
   inReplyTo: string | null;
   subject: string;
+  /** Crypto-shredded by retention or an erasure: only who, when and the label are left. */
+  contentErased?: boolean;
   label: string;
   createdAt: string;
   expiresAt: string | null;
@@ -59,6 +61,8 @@ export interface SentSummary {
   threadId: string;
   inReplyTo: string | null;
   subject: string;
+  /** Crypto-shredded by retention or an erasure: only who, when and the label are left. */
+  contentErased?: boolean;
   label: string;
   createdAt: string;
   expiresAt: string | null;
@@ -94,7 +98,7 @@ export interface ThreadMessage {
   to: string[];
   cc: string[];
   bcc: string[];
-  withheld: 'message_revoked' | 'message_expired' | null;
+  withheld: 'message_revoked' | 'message_expired' | 'content_erased' | null;
   subject: string | null;
   text: string | null;
   html: string | null;

@@ -92,7 +92,7 @@ export function MessagePage({ id }: { id: string }) {
 
   return (
     <Page
-      title={m.subject || '(no subject)'}
+      title={m.contentErased ? '(content erased)' : m.subject || '(no subject)'}
       actions={
         m.revokedAt ? (
           <button type="button" className="button" disabled={busy} onClick={() => void act(() => api('POST', `${base}/unrevoke`), 'Revocation undone. Recipients can open the message again.')}>
@@ -230,7 +230,7 @@ export function MessagePage({ id }: { id: string }) {
                     {t.fromRecipient ? <Badge tone="info">Reply</Badge> : null}
                   </p>
                   {t.withheld ? (
-                    <p className="hint">{t.withheld === 'message_revoked' ? 'This message was revoked.' : 'This message has expired.'}</p>
+                    <p className="hint">{t.withheld === 'message_revoked' ? 'This message was revoked.' : t.withheld === 'content_erased' ? 'The content of this message was erased under your organisation\'s retention policy or an erasure request.' : 'This message has expired.'}</p>
                   ) : t.html ? (
                     <div className="body body-html" dangerouslySetInnerHTML={{ __html: sanitizeHtml(t.html) }} />
                   ) : (

@@ -44,7 +44,7 @@ export function SentPage() {
             return (
               <li key={m.id}>
                 <Link to={`/sent/${m.id}`} className="message-row">
-                  <span className="message-subject">{m.subject || '(no subject)'}</span>
+                  <span className="message-subject">{m.contentErased ? '(content erased)' : m.subject || '(no subject)'}</span>
                   <span className="message-info">
                     <Badge tone="info">{m.label}</Badge> <Badge tone={s.tone}>{s.text}</Badge>
                     <span>

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../test/support/database.ts';
 import {
@@ -103,6 +104,12 @@ describe('registry declarations', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('does document every retention rule in docs/database.md', () => {
+    const doc = readFileSync(new URL('../../../docs/database.md', import.meta.url), 'utf8');
+    const missing = Object.keys(RETENTION_RULES).filter((name) => !doc.includes(`| \`${name}\` |`));
+    expect(missing, 'add these rules to the table in docs/database.md').toEqual([]);
   });
 
   it('does give every retention rule a description and a valid ISO-8601 period or null', () => {

@@ -9,7 +9,7 @@ import { JobRunner } from '../../jobs/job.runner.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { REGISTRY } from '../../storage/database/registry.ts';
 import { AccountTransferService, TRANSFER_NOTICE_DAYS, TRANSFER_PLAN, tenantScopedTables } from './account-transfer.service.ts';
-import { NodeDnsTxtLookup, parseDnsServers } from './dns-txt.ts';
+import { NodeDnsTxtLookup } from './dns-txt.ts';
 import { DomainService, normaliseDomain } from './domain.service.ts';
 
 describe('domain names and configuration', () => {
@@ -17,12 +17,6 @@ describe('domain names and configuration', () => {
     expect(normaliseDomain(' Example.CO.uk. ')).toBe('example.co.uk');
     for (const bad of ['https://x.com', 'a@b.com', 'localhost', '192.168.1.1', 'x..com', '-a.com', 42]) expect(() => normaliseDomain(bad)).toThrow(/not a domain|must be a string/);
     expect(() => normaliseDomain('gmail.com')).toThrow(/personal email provider/);
-  });
-
-  it('does parse DOMAIN_VERIFICATION_DNS_SERVERS', () => {
-    expect(parseDnsServers(undefined)).toEqual([]);
-    expect(parseDnsServers('192.0.2.53, 192.0.2.54:5353,[2001:db8::53]:53')).toEqual(['192.0.2.53', '192.0.2.54:5353', '[2001:db8::53]:53']);
-    expect(() => parseDnsServers('dns.example')).toThrow(/DOMAIN_VERIFICATION_DNS_SERVERS/);
   });
 
   it('does give every tenant-scoped table a transfer rule (fail closed)', () => {

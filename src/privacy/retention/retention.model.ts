@@ -87,6 +87,8 @@ export interface EffectivePolicy {
   category: DataCategory;
   period: string | null;
   source: 'tenant' | 'installation' | 'default' | 'fixed';
+  /** What would apply without the tenant's own value (the installation's, else the built-in default). */
+  defaultPeriod: string | null;
   description: string;
   settable: boolean;
 }

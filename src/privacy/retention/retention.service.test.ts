@@ -363,7 +363,7 @@ describeEachDatabase('retention', (ctx) => {
     await ctx.db().query(`INSERT INTO labels (id, tenant_id, name, rank, auth_level, default_expiry_days) VALUES ($1, $2, 'long-lived', 1, 'email_code', 400)`, [crypto.randomUUID(), t]);
     await expect(retention.service.setPolicy(OPERATOR, t, 'content', 'P1Y')).rejects.toMatchObject({ code: 'retention_period_shorter_than_label_expiry' });
     const set = await retention.service.setPolicy(OPERATOR, t, 'content', 'P2Y');
-    expect(set.find((p) => p.key === 'content')).toMatchObject({ period: 'P2Y', source: 'tenant' });
+    expect(set.find((p) => p.key === 'content')).toMatchObject({ period: 'P2Y', source: 'tenant', defaultPeriod: null });
     expect(set.find((p) => p.key === 'audit')).toMatchObject({ period: 'P7Y', source: 'default' });
     expect(set.find((p) => p.key === 'smart')).toMatchObject({ period: 'P12M', source: 'fixed', settable: false });
     const reset = await retention.service.setPolicy(OPERATOR, t, 'content', 'default');

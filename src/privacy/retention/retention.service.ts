@@ -121,12 +121,13 @@ export class RetentionService {
       const def = POLICY_DEFINITIONS[key];
       const own = tenantId !== null ? rows.find((r) => r.tenant_id === tenantId && r.key === key) : undefined;
       const installation = rows.find((r) => r.tenant_id === null && r.key === key);
+      const defaultPeriod = installation ? installation.period : def.defaultPeriod;
       const [period, source] = own ? [own.period, 'tenant' as const] : installation ? [installation.period, 'installation' as const] : [def.defaultPeriod, 'default' as const];
-      return { key, category: def.category, period, source, description: def.description, settable: tenantId === null || def.perTenant };
+      return { key, category: def.category, period, source, defaultPeriod: tenantId === null ? def.defaultPeriod : defaultPeriod, description: def.description, settable: tenantId === null || def.perTenant };
     });
     out.push(
-      { key: 'smart', category: 'smart', period: SMART_PERIOD, source: 'fixed', description: 'Smart Data (Prevent observations and decisions): a rolling 12-month window; fixed because the learned model is built on it.', settable: false },
-      { key: 'crm', category: 'crm', period: null, source: 'fixed', description: 'CRM Information (accounts, labels, settings): kept for the life of the account; not deleted by the retention job.', settable: false },
+      { key: 'smart', category: 'smart', period: SMART_PERIOD, source: 'fixed', defaultPeriod: SMART_PERIOD, description: 'Smart Data (Prevent observations and decisions): a rolling 12-month window; fixed because the learned model is built on it.', settable: false },
+      { key: 'crm', category: 'crm', period: null, source: 'fixed', defaultPeriod: null, description: 'CRM Information (accounts, labels, settings): kept for the life of the account; not deleted by the retention job.', settable: false },
     );
     return out;
   }

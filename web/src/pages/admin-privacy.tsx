@@ -422,6 +422,7 @@ interface EffectivePolicy {
   category: string;
   period: string | null;
   source: 'tenant' | 'installation' | 'default' | 'fixed';
+  defaultPeriod?: string | null;
   description: string;
   settable: boolean;
 }
@@ -535,7 +536,7 @@ export function RetentionAdmin() {
           {(policies.value ?? []).map((p) => (
             <li key={p.key} className="thread-item">
               <p className="thread-head">
-                <strong>{POLICY_NAMES[p.key] ?? p.key}</strong> <Badge>{p.category}</Badge> <span>{describePeriod(p.period)}</span> <span className="hint">({p.period ?? 'keep'}, {SOURCE_TEXT[p.source]})</span>
+                <strong>{POLICY_NAMES[p.key] ?? p.key}</strong> <Badge>{p.category}</Badge> <span>{describePeriod(p.period)}</span> <span className="hint">({p.period ?? 'keep'}, {SOURCE_TEXT[p.source]}{p.source === 'tenant' && p.defaultPeriod !== undefined ? `; default ${describePeriod(p.defaultPeriod)}` : ''})</span>
               </p>
               <p className="hint">{p.description}</p>
               {p.settable ? (

@@ -210,6 +210,30 @@ for (const target of e2eTargets()) {
       expect((await api(otherAdmin, 'GET', '/api/v1/privacy/requests')).body.requests.map((r: any) => r.id)).not.toContain(id);
     });
 
+    it('does erase a customer’s Content about the person only on that customer’s instruction', async () => {
+      const email = `gone-${target}@partner.example`;
+      const sent = await api(author, 'POST', '/api/v1/messages', { to: [email], subject: 'Your appointment', text: 'See you on Monday.' });
+      expect(sent.status).toBe(201);
+      const envelope = async () =>
+        (await server.runtime.db.query<{ shredded_at: Date | null }>('SELECT o.shredded_at FROM messages m JOIN sealed_objects o ON o.id = m.envelope_object_id WHERE m.id = $1', [sent.body.id])).rows[0]!.shredded_at;
+      const id = await requestVerified({ kind: 'erasure', email });
+      const ran = await server.runtime.subjectRequests.service.run(id, { type: 'operator', id: 'cli:test' }, { operator: true });
+      expect(ran.status).toBe('routed_to_customer');
+      // Routed: the customer is controller, so Sealpost has not touched its Content.
+      expect(await envelope()).toBeNull();
+      expect((await api(otherAdmin, 'POST', `/api/v1/privacy/requests/${id}/instruct-erasure`)).status).toBe(404);
+      expect((await api(author, 'POST', `/api/v1/privacy/requests/${id}/instruct-erasure`)).status).toBe(403);
+      const done = await api(admin, 'POST', `/api/v1/privacy/requests/${id}/instruct-erasure`);
+      expect(done.status).toBe(200);
+      expect(done.body.events.map((e: { event: string }) => e.event)).toContain('customer_erasure_done');
+      expect(await envelope()).not.toBeNull();
+      const listed = await api(author, 'GET', '/api/v1/messages');
+      expect(listed.body.messages.find((m: { id: string }) => m.id === sent.body.id)).toMatchObject({ contentErased: true });
+      // Only erasures can be carried out this way.
+      const access = await requestVerified({ kind: 'access', email: `acc-${target}@partner.example` });
+      expect((await api(admin, 'POST', `/api/v1/privacy/requests/${access}/instruct-erasure`)).status).toBe(404);
+    });
+
     it('does restrict processing through the engine, and lift it with a second request', async () => {
       const email = `res-${target}@home.example`;
       const restrictedRows = async () => (await server.runtime.db.query('SELECT 1 FROM subject_restrictions WHERE email = $1', [email])).rows.length;

@@ -276,6 +276,23 @@ export function registerSubjectRequestRoutes(app: FastifyInstance, requests: Sub
     },
   );
 
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/privacy/requests/:id/instruct-erasure',
+    {
+      schema: {
+        tags,
+        summary: 'As controller, instruct Sealpost to erase the Content your organisation holds about the person of an erasure request routed to you (administrators)',
+        params: uuidParams,
+        response: errorResponses(401, 403, 404, 409, 503),
+      },
+    },
+    async (req) => {
+      const { scope, actor } = administrator(req);
+      if (!('tenantId' in scope)) throw errors.forbidden('administrator_required', 'only an organisation can instruct the erasure of its own Content');
+      return service.instructErasure(scope, req.params.id, actor);
+    },
+  );
+
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/api/v1/privacy/requests/:id/reject',
     {

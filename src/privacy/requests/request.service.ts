@@ -472,6 +472,34 @@ export class SubjectRequestService {
     await this.finish(r, [], actor, 'You will receive no marketing email from Sealpost from now on.');
   }
 
+  /**
+   * A customer that received a routed erasure request instructs Sealpost, as its processor, to
+   * erase the Content it holds about the person: the messages they sent or received in that
+   * tenant are crypto-shredded (and their rows pseudonymised) by the engine with `instructedBy`.
+   * Only the customer's own administrators may instruct, only for an erasure routed to them,
+   * and the verification pass must then find nothing left in that tenant.
+   */
+  async instructErasure(scope: { tenantId: string }, requestId: string, actor: RequestActor): Promise<SubjectRequestDetail> {
+    const r = await this.visible(this.deps.db, scope, requestId);
+    const routing = (await repo.listRoutings(this.deps.db, r.id)).find((x) => x.tenantId === scope.tenantId);
+    if (r.kind !== 'erasure' || !routing) {
+      throw errors.conflict('not_a_routed_erasure', 'only an erasure request routed to your organisation can be carried out on its instruction');
+    }
+    const engine = this.engine();
+    const subject: SubjectIdentifiers = { emails: [r.email], userIds: [] };
+    const report = await engine.erase(subject, { instructedBy: [scope.tenantId], requestId: r.id });
+    const verification = await engine.verifyErased(report.identifiers ?? subject);
+    const stillHeld = (await engine.locate(subject)).customers.filter((c) => c.tenantId === scope.tenantId && c.messages > 0);
+    const clean = verification.clean && stillHeld.length === 0;
+    const details = { tenantId: scope.tenantId, shredded: report.shredded, clean };
+    await this.deps.db.transaction(async (tx) => {
+      await repo.addEvent(tx, r.id, this.now(), clean ? 'customer_erasure_done' : 'customer_erasure_incomplete', actor, details);
+      await appendAuditEvent(tx, { tenantId: scope.tenantId, actor: auditActor(actor, r.email), action: 'subject_request.erased_on_instruction', target: { type: 'subject_request', id: r.id }, outcome: clean ? 'success' : 'failure', details: { shredded: report.shredded } });
+    });
+    if (!clean) throw errors.conflict('erasure_not_verified', 'Content about the person remains in your organisation after the erasure; the request stays open for it');
+    return this.detail((await repo.findRequest(this.deps.db, r.id))!);
+  }
+
   /** Closes a request after its run: routed_to_customer when customers hold Content about the person. */
   private async finish(r: RequestRow, customers: ControllerRouting[], actor: RequestActor, note: string | null): Promise<void> {
     const routed = customers.filter((c) => c.messages > 0);

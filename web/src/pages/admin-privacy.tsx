@@ -324,9 +324,20 @@ function RequestDetail({ id }: { id: string }) {
       </section>
 
       {!ours ? (
-        <Alert tone="info" title="Read only">
-          This request was routed to your organisation because it holds messages about the person. Answer the person directly for your own messages; the actions here are for requests your organisation opened.
-        </Alert>
+        <>
+          <Alert tone="info" title="Routed to your organisation">
+            This request was routed to your organisation because it holds messages about the person, and you are their controller. Answer the person directly for your own messages.
+          </Alert>
+          {r.kind === 'erasure' && !r.events.some((e) => e.event === 'customer_erasure_done') ? (
+            <section className="card" aria-labelledby="dsr-instruct-h">
+              <h2 id="dsr-instruct-h">Erase your messages about the person</h2>
+              <p className="hint">If you decide the person has the right to erasure, Sealpost erases, on your instruction, the messages your organisation sent to or received from them: their content is crypto-shredded and cannot be recovered.</p>
+              <button type="button" className="button button-danger" disabled={busy} onClick={() => act(() => api('POST', `/api/v1/privacy/requests/${r.id}/instruct-erasure`), 'Your messages about the person were erased.')}>
+                Erase our messages about this person
+              </button>
+            </section>
+          ) : null}
+        </>
       ) : (
         <section className="card" aria-labelledby="dsr-actions-h">
           <h2 id="dsr-actions-h">Actions</h2>

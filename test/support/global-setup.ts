@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { sha256Hex } from '../../src/crypto/hash.ts';
@@ -86,9 +86,13 @@ async function pgliteSnapshots(): Promise<{ empty: string; migrated: string }> {
   } finally {
     await db.close();
   }
-  // Snapshots of older schemas are never read again.
+  // Snapshots of other schemas are removed once stale: a younger one may belong to a run still
+  // going on in another checkout (a clean clone running .ci/run next to a working tree).
   for (const name of await readdir(CACHE_DIR)) {
-    if (name.startsWith('pglite-') && !name.includes(key)) await rm(join(CACHE_DIR, name), { force: true });
+    if (!name.startsWith('pglite-') || name.includes(key)) continue;
+    const file = join(CACHE_DIR, name);
+    const modified = (await stat(file).catch(() => null))?.mtimeMs;
+    if (modified !== undefined && Date.now() - modified > 24 * 3600_000) await rm(file, { force: true });
   }
   return { empty, migrated };
 }
@@ -105,7 +109,8 @@ async function snapshotKey(): Promise<string> {
     fileURLToPath(new URL('../../src/storage/database/pglite-database.ts', import.meta.url)),
     ...(await readdir(MIGRATIONS_DIR)).sort().map((n) => join(MIGRATIONS_DIR, n)),
   ];
-  for (const file of sources) parts.push(file, sha256Hex(await readFile(file)));
+  // File names, not absolute paths: two checkouts of the same code share their snapshots.
+  for (const file of sources) parts.push(basename(file), sha256Hex(await readFile(file)));
   return sha256Hex(parts.join('\n')).slice(0, 16);
 }
 

@@ -30,6 +30,8 @@ describe('send, read, reply and revoke in the browser', () => {
   beforeAll(async () => {
     env = await startE2eServer('pglite', 'browser-flow');
     sender = await createTestUser(env.server, { email: 'sam@sender.example', role: 'author' });
+    // The recipient pages show the sending organisation's branding.
+    await env.server.runtime.admin.tenant.updateBranding({ type: 'operator', id: 'test' }, sender.tenantId, { displayName: 'Figures & Co', accentColor: '#0a7d5a', footerText: 'Figures & Co, 1 Example Street' });
     browser = await launchChromium();
     senderPage = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     recipientPage = await (await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true })).newPage();
@@ -95,6 +97,8 @@ describe('send, read, reply and revoke in the browser', () => {
   it('lets the recipient open the link, enter the code, read, download and reply', async () => {
     await recipientPage.goto(`${env.server.url}/open#${link}`);
     await recipientPage.getByRole('heading', { name: 'You have a secure message' }).waitFor();
+    await recipientPage.getByRole('banner').getByText('Figures & Co').waitFor();
+    await recipientPage.getByText('Figures & Co, 1 Example Street').waitFor();
     await screenshot(recipientPage, '04-open-link');
     await enterCode(recipientPage);
     await recipientPage.getByRole('heading', { name: 'Quarterly figures' }).waitFor();

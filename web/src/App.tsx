@@ -1,7 +1,8 @@
 // Routes: public pages (sign-in, the recipient's /open) and signed-in pages. Signed-out
 // visitors of a signed-in page go to sign-in and come back after.
-import { useEffect, type ReactNode } from 'react';
-import { AppLayout, PublicLayout } from './components/layout.tsx';
+import { useEffect, useState, type ReactNode } from 'react';
+import { AppLayout, PublicLayout, type Branding } from './components/layout.tsx';
+import { api } from './lib/api.ts';
 import { Loading, Page } from './components/ui.tsx';
 import { useTitle } from './lib/hooks.ts';
 import { Link, matchPath, Router, useRouter } from './lib/router.tsx';
@@ -58,16 +59,29 @@ function SignedIn({ children }: { children: ReactNode }) {
   return <AppLayout>{children}</AppLayout>;
 }
 
+/**
+ * The recipient's page in the sending organisation's branding. The link travels in the body,
+ * never the URL; an unknown link gets the default look, so the branding says nothing about
+ * whether a message exists.
+ */
+function RecipientLayout() {
+  const [branding, setBranding] = useState<Branding | null>(null);
+  useEffect(() => {
+    const link = window.location.hash.replace(/^#/, '').trim();
+    if (!link) return;
+    api<Branding>('POST', '/api/v1/branding', { body: { link }, anonymous: true }).then(setBranding, () => setBranding(null));
+  }, []);
+  return (
+    <PublicLayout branding={branding}>
+      <OpenPage />
+    </PublicLayout>
+  );
+}
+
 function Routes() {
   const { path, navigate } = useRouter();
   const { user } = useSession();
-  if (path === '/open') {
-    return (
-      <PublicLayout>
-        <OpenPage />
-      </PublicLayout>
-    );
-  }
+  if (path === '/open') return <RecipientLayout />;
   if (path === '/sign-in') {
     return (
       <PublicLayout>

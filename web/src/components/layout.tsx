@@ -1,6 +1,6 @@
 // The frame of signed-in pages (header, navigation, skip link) and of public pages (recipients,
 // sign-in): a banner and one main landmark, nothing that moves once loaded.
-import type { ReactNode } from 'react';
+import type { CSSProperties, ReactNode } from 'react';
 import { Link, useRouter } from '../lib/router.tsx';
 import { canSend, useSession } from '../lib/session.tsx';
 
@@ -81,16 +81,36 @@ export function AppLayout({ children }: { children: ReactNode }) {
 }
 
 /** Layout of public pages (recipients, sign-in). */
-export function PublicLayout({ children }: { children: ReactNode }) {
+/** The sending organisation's look on the recipient pages (POST /api/v1/branding, docs/admin-api.md). */
+export interface Branding {
+  displayName: string;
+  logo: string | null;
+  accentColor: string | null;
+  footerText: string | null;
+}
+
+export function PublicLayout({ children, branding }: { children: ReactNode; branding?: Branding | null }) {
+  // Only a data: image the server checked (PNG, JPEG, GIF or WebP) is shown; nothing is fetched.
+  const logo = branding?.logo && /^data:image\/(png|jpeg|gif|webp);base64,/.test(branding.logo) ? branding.logo : null;
+  const accent = branding?.accentColor && /^#[0-9a-f]{6}$/i.test(branding.accentColor) ? branding.accentColor : null;
+  const named = branding && branding.displayName !== 'Sealpost' ? branding.displayName : null;
   return (
-    <div className="shell shell-public">
+    <div className="shell shell-public" style={accent ? ({ '--accent': accent } as CSSProperties) : undefined}>
       <SkipLink />
       <header className="topbar topbar-public">
-        <Brand />
-        <span className="secure-note">Secure message delivery</span>
+        {named ? (
+          <span className="brand">
+            {logo ? <img src={logo} alt="" className="brand-logo" /> : null}
+            {named}
+          </span>
+        ) : (
+          <Brand />
+        )}
+        <span className="secure-note">{named ? 'Secure message, delivered by Sealpost' : 'Secure message delivery'}</span>
       </header>
       {children}
       <footer className="public-footer">
+        {branding?.footerText ? <p>{branding.footerText}</p> : null}
         <p>Sealpost decrypts messages in your browser. Keys are released only to this tab and are never stored.</p>
       </footer>
     </div>

@@ -105,6 +105,20 @@ describe('accessibility smoke test', () => {
     }
   });
 
+  it('invites a user by email from the users page: the link goes only to the invitee', async () => {
+    await page.goto(`${env.server.url}/admin/users`);
+    await page.getByRole('heading', { name: 'Invite a user' }).waitFor();
+    const before = env.smtp.messages.length;
+    await page.getByLabel('Email address').fill('newcomer@sender.example');
+    await page.getByLabel('Name').fill('Newcomer');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    await page.getByText('a one-time sign-in link was emailed to newcomer@sender.example').waitFor();
+    const mail = await env.smtp.waitFor((m) => env.smtp.messages.indexOf(m) >= before && m.to.includes('newcomer@sender.example'));
+    expect(mail.text).toMatch(/\/sign-in#/);
+    // The page itself never shows the link.
+    expect(await page.locator('code.copyable').count()).toBe(0);
+  });
+
   it('shows the administrator the warning the send raised, and saves a policy change', async () => {
     await page.goto(`${env.server.url}/admin/prevent`);
     const byCheck = page.getByRole('table', { name: 'Warnings by check and what the sender did' });

@@ -73,6 +73,7 @@ function UsersAdmin() {
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [role, setRole] = useState<User['role']>('author');
+  const [byEmail, setByEmail] = useState(true);
   const [busy, setBusy] = useState(false);
 
   async function run(fn: () => Promise<unknown>, ok: (r: any) => { text: string; link?: string }) {
@@ -90,8 +91,25 @@ function UsersAdmin() {
 
   const invite = (e: FormEvent) => {
     e.preventDefault();
+    const body = { email: email.trim(), displayName: name.trim(), role };
+    // By email (the default) only the invitee ever sees the link; otherwise it is shown here to hand over.
+    if (byEmail) {
+      void run(
+        () => api('POST', '/api/v1/users/invitations', { body }),
+        (r: { user: User; invitation: { sentTo: string; emailed: boolean } }) => {
+          setEmail('');
+          setName('');
+          return {
+            text: r.invitation.emailed
+              ? `${r.user.email} was invited: a one-time sign-in link was emailed to ${r.invitation.sentTo} (valid 24 hours).`
+              : `${r.user.email} was created, but the invitation email could not be sent. Use "Email a new link" below to try again.`,
+          };
+        },
+      );
+      return;
+    }
     void run(
-      () => api('POST', '/api/v1/users', { body: { email: email.trim(), displayName: name.trim(), role } }),
+      () => api('POST', '/api/v1/users', { body }),
       (r: { user: User; signInLink: { url: string } }) => {
         setEmail('');
         setName('');
@@ -126,6 +144,9 @@ function UsersAdmin() {
               </option>
             ))}
           </Select>
+          <label className="check">
+            <input type="checkbox" checked={byEmail} onChange={(e) => setByEmail(e.target.checked)} /> Email the invitation
+          </label>
           <button type="submit" className="button button-primary" disabled={busy || !email.trim() || !name.trim()}>
             Invite
           </button>
@@ -172,6 +193,9 @@ function UsersAdmin() {
                   <td className="actions">
                     <button type="button" className="button button-small button-quiet" disabled={busy || u.role === 'disabled'} onClick={() => void run(() => api<{ url: string }>('POST', `/api/v1/users/${u.id}/sign-in-link`), (r: { url?: string; signInLink?: { url: string } }) => ({ text: `New one-time sign-in link for ${u.email} (earlier links stop working):`, link: r.url ?? r.signInLink?.url ?? '' }))}>
                       New sign-in link<span className="visually-hidden"> for {u.email}</span>
+                    </button>
+                    <button type="button" className="button button-small button-quiet" disabled={busy || u.role === 'disabled'} onClick={() => void run(() => api<{ sentTo: string }>('POST', `/api/v1/users/${u.id}/invitation`), (r: { sentTo: string }) => ({ text: `A new one-time sign-in link was emailed to ${r.sentTo} (earlier links stop working).` }))}>
+                      Email a new link<span className="visually-hidden"> to {u.email}</span>
                     </button>
                   </td>
                 </tr>

@@ -121,7 +121,8 @@ describe('privacy operations in the browser', () => {
     await field.waitFor();
     await field.fill('two years');
     await page.getByRole('button', { name: 'Save Audit log' }).click();
-    await expect(field.getAttribute('aria-invalid')).resolves.toBe('true');
+    // The field is marked once the server's answer arrives (a round trip after the click).
+    await expect.poll(() => field.getAttribute('aria-invalid'), { timeout: 10_000 }).toBe('true');
     const described = await field.getAttribute('aria-describedby');
     const message = await page.locator(`[id="${described!.split(' ').pop()}"]`).textContent();
     expect(message).toMatch(/ISO-8601|duration/i);
@@ -191,11 +192,14 @@ describe('privacy operations in the browser', () => {
     await userPage.getByText('No changes yet.').waitFor();
     const box = userPage.getByLabel('Product updates');
     await expect(box.isChecked()).resolves.toBe(false);
-    await box.check();
+    // A click, not check(): the box is controlled and turns on only once the server has saved it.
+    await box.click();
     await userPage.getByText('Product updates: on.').waitFor();
+    await expect.poll(() => box.isChecked(), { timeout: 10_000 }).toBe(true);
     const history = userPage.getByRole('table', { name: 'History' });
     const row = history.getByRole('row', { name: /Product updates/ });
-    await expect(row.textContent()).resolves.toMatch(/never chosen → on/);
+    await row.waitFor();
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toMatch(/never chosen → on/);
     await expect(row.textContent()).resolves.toContain('in your account');
     const saved = await call(author, 'GET', '/api/v1/me/preferences');
     expect(saved.body.preferences.productUpdates.state).toBe('granted');

@@ -87,12 +87,14 @@ export class FsBlobStore implements BlobStore {
     const target = join(dir, key);
     const metered = meterBody(body);
     let temp: string | undefined;
+    let out: ReturnType<typeof createWriteStream> | undefined;
     try {
       await this.ensureDirectory(dir);
       temp = join(dir, tempName(key));
       // `flush` fsyncs before the stream closes, and pipeline() settles only after that close,
       // so the data is on disk before the name is linked into place.
-      await pipeline(metered, createWriteStream(temp, { flags: 'wx', mode: 0o600, flush: true }));
+      out = createWriteStream(temp, { flags: 'wx', mode: 0o600, flush: true });
+      await pipeline(metered, out);
       try {
         await link(temp, target);
       } catch (err) {
@@ -107,6 +109,9 @@ export class FsBlobStore implements BlobStore {
       await syncDirectory(dir);
       return { size: metered.bytes };
     } catch (err) {
+      // A body that fails at once can reject pipeline() before the stream has even opened (and
+      // so created) the file: wait for it to close, or the unlink below runs first.
+      if (out !== undefined && !out.closed) await new Promise<void>((resolve) => out!.once('close', () => resolve()));
       if (temp !== undefined) await removeQuietly(temp);
       // pipeline() already destroyed the body if it ran; this covers failures before it started.
       await discardBody(body);

@@ -2,7 +2,8 @@
 import type { Sql } from '../storage/database/database.ts';
 import type { AuditEventRecord, JsonObject } from './audit.model.ts';
 
-interface AuditEventRow {
+/** A row of audit_events as the driver returns it. */
+export interface AuditEventRow {
   chain: string;
   chain_seq: string;
   id: string;

@@ -3,6 +3,7 @@
 // says holds personal data. The request workflow (src/privacy/requests/) drives it through the
 // SubjectEngine contract (subject.model.ts). What each operation does per category is in
 // docs/privacy.md ("Subject data").
+import type { AuditEventRow } from '../../audit/audit.repository.ts';
 import { strToU8, zipSync } from 'fflate';
 import { appendAuditEvent } from '../../audit/audit.service.ts';
 import { computeAuditHash } from '../../audit/audit.chain.ts';
@@ -566,23 +567,8 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
   return { resolve: async (subject) => publicIdentifiers(await resolve(subject)), locate, exportAccess, erase, verifyErased, restrict, isRestricted };
 }
 
-interface AuditRow {
-  chain: string;
-  chain_seq: string;
-  id: string;
-  tenant_id: string | null;
-  occurred_at: Date;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  outcome: string;
-  ip: string | null;
-  user_agent: string | null;
-  details: JsonObject;
-  prev_hash: Uint8Array;
-}
+/** An audit_events row (the stored hash is not needed here). */
+type AuditRow = Omit<AuditEventRow, 'hash'>;
 
 function publicIdentifiers(s: Resolved): SubjectIdentifiers {
   return { emails: s.emails, userIds: s.userIds, names: s.names };

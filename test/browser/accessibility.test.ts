@@ -5,26 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { codeIn, linkIn, startE2eServer, type E2eServer } from '../support/e2e.ts';
-import { launchChromium, screenshot } from './support/browser.ts';
+import { audit, launchChromium, screenshot } from './support/browser.ts';
 
 const RECIPIENT = 'kim@partner.example';
-
-/** Number of main landmarks and the visible form controls without an accessible name. */
-async function audit(page: Page): Promise<{ mains: number; unlabelled: string[] }> {
-  return page.evaluate(() => {
-    const mains = document.querySelectorAll('main, [role=main]').length;
-    const controls = Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea, [role=textbox], button'));
-    const unlabelled = controls
-      .filter((el) => {
-        const input = el as HTMLInputElement;
-        if (input.type === 'hidden') return false;
-        const named = (input.labels && input.labels.length > 0) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent?.trim());
-        return !named;
-      })
-      .map((el) => el.outerHTML.slice(0, 120));
-    return { mains, unlabelled };
-  });
-}
 
 /** Presses Tab until the focused element's accessible text matches `name` (keyboard only). */
 async function tabTo(page: Page, name: RegExp, max = 60): Promise<void> {

@@ -9,26 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { apiClient, codeIn, startE2eServer, type E2eServer } from '../support/e2e.ts';
-import { launchChromium, screenshot, watchPage } from './support/browser.ts';
+import { audit, launchChromium, screenshot, watchPage } from './support/browser.ts';
 
 const PERSON = 'pat@customer.example';
-
-/** Number of main landmarks and the visible form controls without an accessible name. */
-async function audit(page: Page): Promise<{ mains: number; unlabelled: string[] }> {
-  return page.evaluate(() => {
-    const mains = document.querySelectorAll('main, [role=main]').length;
-    const controls = Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea, [role=textbox], button'));
-    const unlabelled = controls
-      .filter((el) => {
-        const input = el as HTMLInputElement;
-        if (input.type === 'hidden') return false;
-        const named = (input.labels && input.labels.length > 0) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent?.trim());
-        return !named;
-      })
-      .map((el) => el.outerHTML.slice(0, 120));
-    return { mains, unlabelled };
-  });
-}
 
 /** The date as the app shows a calendar date (the page's locale). */
 function shownDate(page: Page, day: string): Promise<string> {

@@ -53,3 +53,20 @@ export function watchPage(page: Page): { errors: string[] } {
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   return { errors };
 }
+
+/** Number of main landmarks and the visible form controls without an accessible name. */
+export async function audit(page: Page): Promise<{ mains: number; unlabelled: string[] }> {
+  return page.evaluate(() => {
+    const mains = document.querySelectorAll('main, [role=main]').length;
+    const controls = Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea, [role=textbox], button'));
+    const unlabelled = controls
+      .filter((el) => {
+        const input = el as HTMLInputElement;
+        if (input.type === 'hidden') return false;
+        const named = (input.labels && input.labels.length > 0) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent?.trim());
+        return !named;
+      })
+      .map((el) => el.outerHTML.slice(0, 120));
+    return { mains, unlabelled };
+  });
+}

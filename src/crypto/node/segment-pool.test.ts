@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DecryptionError, HEADER_LENGTH, TAG_LENGTH, planRange, segmentOffset } from '../format/sealed-object.ts';
 import { importDataKey, openSealedBytes, sealBytes } from '../web/sealed-object.ts';
-import { SegmentAuthenticationFailure, SegmentPool, segmentPool } from './segment-pool.ts';
+import { OUTPUT_PIECE_SIZE, SegmentAuthenticationFailure, SegmentPool, segmentPool } from './segment-pool.ts';
 import { createOpenRangeStream, createOpenStream, createSealStream, openBuffer, sealBuffer } from './sealed-stream.ts';
 
 /** Smallest segment size that goes to the pool. */
@@ -93,12 +93,14 @@ describe('segment worker pool', () => {
       expect(sealed.input.byteLength).toBe(plaintext.length + 100);
       const cipher = createCipheriv('aes-256-gcm', key, nonce).setAAD(aad);
       const expected = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-      expect(Buffer.concat([Buffer.from(sealed.output), sealed.tag!]).equals(expected)).toBe(true);
+      // 200,000 bytes come back in pieces of at most OUTPUT_PIECE_SIZE, none of them copies.
+      expect(sealed.output.map((piece) => piece.byteLength)).toEqual([OUTPUT_PIECE_SIZE, OUTPUT_PIECE_SIZE, OUTPUT_PIECE_SIZE, 200_000 - 3 * OUTPUT_PIECE_SIZE]);
+      expect(Buffer.concat([...sealed.output.map((piece) => Buffer.from(piece)), sealed.tag!]).equals(expected)).toBe(true);
 
       const back = new Uint8Array(sealed.input);
       back.set(expected);
       const opened = await pool.run({ ...job, op: 'open', input: back.buffer, length: expected.length });
-      expect(Buffer.from(opened.output).equals(plaintext)).toBe(true);
+      expect(Buffer.concat(opened.output.map((piece) => Buffer.from(piece))).equals(plaintext)).toBe(true);
     });
 
     it('rejects a segment whose tag does not verify, and a malformed job', async () => {
@@ -108,7 +110,7 @@ describe('segment worker pool', () => {
       await expect(pool.run({ ...job(), op: 'seal', length: 117 })).rejects.toMatchObject({ code: 'segment_worker_failed' });
       // The worker is still the same one, and still works.
       expect(pool.threads).toHaveLength(1);
-      await expect(pool.run({ ...job(), op: 'seal' })).resolves.toMatchObject({ output: expect.any(ArrayBuffer) });
+      await expect(pool.run({ ...job(), op: 'seal' })).resolves.toMatchObject({ output: expect.any(Array) });
     });
 
     it('fails the jobs of a worker that dies and replaces it', async () => {
@@ -118,7 +120,7 @@ describe('segment worker pool', () => {
       const [dead] = pool.threads as Worker[];
       void dead!.terminate(); // before the job is posted: the worker never runs it
       await expect(pool.run(job())).rejects.toMatchObject({ code: 'segment_worker_crashed' });
-      await expect(pool.run(job())).resolves.toMatchObject({ output: expect.any(ArrayBuffer) });
+      await expect(pool.run(job())).resolves.toMatchObject({ output: expect.any(Array) });
       expect(pool.threads).toHaveLength(1);
       expect(pool.threads[0]).not.toBe(dead);
     });
@@ -219,8 +221,11 @@ describe('segment worker pool', () => {
       expect(sealing.calls).toBe(30);
       expect(sealing.maxOutstanding).toBeGreaterThan(1);
       expect(sealing.maxOutstanding).toBeLessThanOrEqual(2 * pool.size);
-      // Below the mark of 4 chunks when a segment is let in, plus two chunks per outstanding segment.
-      expect(maxBuffered).toBeLessThanOrEqual(3 + 2 * 2 * pool.size);
+      // A segment is let in only while fewer chunks than the mark are buffered: four segments'
+      // worth of pieces (one piece of S here, plus the tag: 8 chunks). On top of that, the
+      // chunks of the segments then outstanding (two each: piece and tag).
+      const mark = 4 * (Math.ceil(S / OUTPUT_PIECE_SIZE) + 1);
+      expect(maxBuffered).toBeLessThanOrEqual(mark - 1 + 2 * 2 * pool.size);
       vi.restoreAllMocks();
 
       const opening = watchPool();
@@ -231,7 +236,7 @@ describe('segment worker pool', () => {
       expect(opened.out.equals(plaintext)).toBe(true);
       expect(opening.outstandingAtCall[1]).toBe(0); // segment 1 went out only after segment 0 verified
       expect(opening.maxOutstanding).toBeLessThanOrEqual(2 * pool.size);
-      expect(maxBuffered).toBeLessThanOrEqual(3 + 2 * pool.size);
+      expect(maxBuffered).toBeLessThanOrEqual(mark - 1 + 2 * pool.size);
     });
 
     it('keeps concurrent streams apart', async () => {

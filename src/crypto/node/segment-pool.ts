@@ -16,6 +16,13 @@ import { AppError } from '../../shared/app-error.ts';
 /** Worker script: plain JavaScript, so it starts without the tsx loader. */
 const WORKER_URL = new URL('./segment-worker.js', import.meta.url);
 
+/**
+ * Largest output buffer a worker allocates: results come back as pieces of at most this size.
+ * Below glibc's default mmap threshold (128 KiB), so outputs come from the heap instead of a
+ * fresh mmap per segment (see segment-worker.js for the measurements).
+ */
+export const OUTPUT_PIECE_SIZE = 64 * 1024;
+
 /** Jobs sent ahead to one worker, so it never idles waiting for the next message. */
 const JOBS_PER_WORKER = 2;
 
@@ -36,8 +43,11 @@ export interface SegmentJob {
 
 /** What a job produced; `input` is the job's input buffer, handed back for reuse. */
 export interface SegmentResult {
-  /** Ciphertext (seal) or authenticated plaintext (open), exactly as long as the segment. */
-  output: ArrayBuffer;
+  /**
+   * Ciphertext (seal) or authenticated plaintext (open), in order, in pieces of at most
+   * OUTPUT_PIECE_SIZE bytes; together exactly as long as the segment (no pieces when empty).
+   */
+  output: ArrayBuffer[];
   /** The 16-byte tag (seal only). */
   tag?: Uint8Array;
   input: ArrayBuffer;
@@ -59,7 +69,7 @@ interface WorkerMessage {
   id: number;
   ok: boolean;
   input?: ArrayBuffer;
-  output?: ArrayBuffer;
+  output?: ArrayBuffer[];
   tag?: Uint8Array;
   failure?: 'authentication_failed' | 'error';
   message?: string;
@@ -128,7 +138,7 @@ export class SegmentPool {
     w.jobs.set(p.id, p);
     const { op, key, nonce, aad, input, length } = p.job;
     try {
-      w.worker.postMessage({ id: p.id, op, key, nonce, aad, input, length }, [input]);
+      w.worker.postMessage({ id: p.id, op, key, nonce, aad, input, length, piece: OUTPUT_PIECE_SIZE }, [input]);
     } catch (err) {
       this.settle(w, p.id);
       p.reject(err as Error);

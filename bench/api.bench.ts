@@ -25,7 +25,7 @@
 // docs/development.md). Nothing is asserted: the figures are what this machine did.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Session } from 'node:inspector/promises';
@@ -190,6 +190,7 @@ async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
   } finally {
     const { profile } = await session.post('Profiler.stop');
     const file = path.join(PROFILE_DIR, `${name}.cpuprofile`);
+    await mkdir(PROFILE_DIR, { recursive: true });
     await writeFile(file, JSON.stringify(profile));
     session.disconnect();
     log(`cpu profile of the server during ${name}: ${file}`);

@@ -1,7 +1,7 @@
 // The database work of one key release (POST /api/v1/access/open), done straight through
 // node-postgres with no HTTP, no validation and no key crypto: the ceiling the API could
 // reach on this machine. Keep the statements in step with what RecipientAccessService.open
-// (src/messages/recipient-access.service.ts), ContentStore.dataKey, KeyService.unwrapDataKey
+// (src/messages/recipient-access.service.ts), ContentStore.dataKeys, KeyService.unwrapDataKeys
 // and the audit batcher (src/audit/audit.batch.ts, appendAuditEvents) send, in the same order
 // and the same transactions: the release event is group-committed with the other releases
 // waiting for the chain, then the opened times are updated on their own.
@@ -29,8 +29,9 @@ const SESSION_SQL = `
     FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`;
 const LABEL_SQL = 'SELECT * FROM labels WHERE tenant_id = $1 AND id = $2';
 const ATTACHMENTS_SQL = 'SELECT object_id FROM message_attachments WHERE message_id = $1 ORDER BY position';
-const SEALED_OBJECT_SQL = 'SELECT * FROM sealed_objects WHERE tenant_id = $1 AND id = $2';
-const KEK_SQL = 'SELECT * FROM key_encryption_keys WHERE id = $1';
+// content.repository.ts findSealedObjects and key.repository.ts findKeks (ContentStore.dataKeys).
+const SEALED_OBJECTS_SQL = 'SELECT * FROM sealed_objects WHERE tenant_id = $1 AND id = ANY($2::uuid[])';
+const KEKS_SQL = 'SELECT * FROM key_encryption_keys WHERE id = ANY($1::uuid[])';
 const VISIBLE_SQL = `SELECT email, kind FROM message_recipients WHERE message_id = $1 AND removed_at IS NULL AND kind IN ('to', 'cc') ORDER BY added_at, email`;
 const OPENED_SQL = 'UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = $1';
 // audit.repository.ts: lockChain, readHeadForBatch, insertAuditEvents.
@@ -127,10 +128,8 @@ async function openOnce(pool: pg.Pool, audit: RawAuditBatcher, tokenHash: Buffer
   await pool.query(LABEL_SQL, [row.tenant_id, row.label_id]);
   const attachments = await pool.query<{ object_id: string }>(ATTACHMENTS_SQL, [row.message_id]);
   const objectIds = [row.envelope_object_id, ...attachments.rows.map((a) => a.object_id)];
-  for (const id of objectIds) {
-    const object = await pool.query<{ kek_id: string }>(SEALED_OBJECT_SQL, [row.tenant_id, id]);
-    await pool.query(KEK_SQL, [object.rows[0]!.kek_id]);
-  }
+  const objects = await pool.query<{ kek_id: string }>(SEALED_OBJECTS_SQL, [row.tenant_id, [...new Set(objectIds)]]);
+  await pool.query(KEKS_SQL, [[...new Set(objects.rows.map((o) => o.kek_id))]]);
   await pool.query(VISIBLE_SQL, [row.message_id]);
 
   await audit.append(row.tenant_id, {

@@ -64,6 +64,12 @@ export async function findSealedObject(sql: Sql, tenantId: string, id: string): 
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
+/** Several of a tenant's objects in one query, in no particular order (missing ids are absent). */
+export async function findSealedObjects(sql: Sql, tenantId: string, ids: string[]): Promise<SealedObjectRecord[]> {
+  const { rows } = await sql.query<Row>('SELECT * FROM sealed_objects WHERE tenant_id = $1 AND id = ANY($2::uuid[])', [tenantId, ids]);
+  return rows.map(toRecord);
+}
+
 /** Erases an object's wrapped data key (crypto-shredding). Returns false if already shredded. */
 export async function shredSealedObject(sql: Sql, tenantId: string, id: string): Promise<boolean> {
   const { rowCount } = await sql.query(

@@ -198,6 +198,40 @@ describeEachDatabase('Content store', (ctx) => {
     });
   });
 
+  describe('staged objects (recorded in the caller’s transaction)', () => {
+    it('does commit the row with the caller’s transaction, and hand the content.sealed event to the caller', async () => {
+      const own = await freshStack();
+      const tenant = await buildTenant(ctx.db());
+      const plaintext = randomBytes(3 * SEGMENT + 5);
+      const staged = await own.content.stageBytes(tenant.id, plaintext, { actor: { type: 'user', id: 'u-1' } });
+      // Written but not recorded: the blob exists, no row names it yet.
+      expect(await filesUnder(own.blobDir)).toHaveLength(1);
+      expect(await objectRow(ctx.db(), staged.id)).toBeUndefined();
+      const { record, audit } = await ctx.db().transaction((tx) => staged.record(tx));
+      expect(record).toMatchObject({ id: staged.id, tenantId: tenant.id, plaintextLength: plaintext.length });
+      expect(audit).toMatchObject({ tenantId: tenant.id, action: 'content.sealed', actor: { type: 'user', id: 'u-1' }, target: { type: 'sealed_object', id: staged.id } });
+      expect((await auditEvents(ctx.db(), tenant.id)).map((e) => e.action)).not.toContain('content.sealed'); // the caller appends it
+      expect((await own.content.openBytes(tenant.id, staged.id)).equals(plaintext)).toBe(true);
+      await expect(staged.record(ctx.db())).rejects.toMatchObject({ code: 'staged_content_settled' });
+    });
+
+    it('does leave no row and no blob when the caller’s transaction rolls back and the object is abandoned', async () => {
+      const own = await freshStack();
+      const tenant = await buildTenant(ctx.db());
+      const staged = await own.content.stageBytes(tenant.id, randomBytes(2 * SEGMENT));
+      await expect(
+        ctx.db().transaction(async (tx) => {
+          await staged.record(tx);
+          throw new Error('the send failed after the row was inserted');
+        }),
+      ).rejects.toThrow('the send failed');
+      await staged.abandon();
+      expect(await objectCount(ctx.db(), tenant.id)).toBe(0);
+      expect(await filesUnder(own.blobDir)).toEqual([]);
+      await expect(own.content.get(tenant.id, staged.id)).rejects.toMatchObject({ code: 'content_not_found' });
+    });
+  });
+
   describe('tenant isolation', () => {
     it('does not let another tenant get, open or shred an object', async () => {
       const a = await buildTenant(ctx.db());
@@ -269,6 +303,31 @@ describeEachDatabase('Content store', (ctx) => {
 
       await expect(stack.content.openBytes(tenant.id, y.id)).rejects.toMatchObject({ code: 'decryption_failed', details: { reason: 'wrong_object' } });
       await expect(stack.content.open(tenant.id, y.id, { start: 0, end: 10 }).then((o) => readAll(o.stream))).rejects.toMatchObject({ code: 'decryption_failed', details: { reason: 'wrong_object' } });
+    });
+  });
+
+  describe('data keys for a release', () => {
+    it('does return the keys of several objects in the order asked, or none at all', async () => {
+      const tenant = await buildTenant(ctx.db());
+      const other = await buildTenant(ctx.db());
+      const objects = [await stack.content.putBytes(tenant.id, randomBytes(10)), await stack.content.putBytes(tenant.id, randomBytes(2 * SEGMENT))];
+      const keys = await stack.content.dataKeys(tenant.id, [objects[1]!.id, objects[0]!.id.toUpperCase()]);
+      expect(keys.map((k) => k.objectId)).toEqual([objects[1]!.id, objects[0]!.id]);
+      for (const [i, k] of keys.entries()) {
+        expect(k.keyId).toBe(objects[1 - i]!.keyId);
+        expect(k.dataKey.equals((await stack.content.dataKey(tenant.id, k.objectId)).dataKey)).toBe(true);
+      }
+      expect(await stack.content.dataKeys(tenant.id, [])).toEqual([]);
+      // Another tenant's object, an unknown id, a non-UUID or one shredded object: nothing is returned.
+      const foreign = await stack.content.putBytes(other.id, randomBytes(10));
+      await expect(stack.content.dataKeys(tenant.id, [objects[0]!.id, foreign.id])).rejects.toMatchObject({ code: 'content_not_found' });
+      await expect(stack.content.dataKeys(tenant.id, [objects[0]!.id, randomId()])).rejects.toMatchObject({ code: 'content_not_found' });
+      await expect(stack.content.dataKeys(tenant.id, [objects[0]!.id, '../x'])).rejects.toMatchObject({ code: 'content_not_found' });
+      await stack.content.shred(tenant.id, objects[1]!.id);
+      await expect(stack.content.dataKeys(tenant.id, [objects[0]!.id, objects[1]!.id])).rejects.toMatchObject({ code: 'content_shredded' });
+      // Destroyed tenant keys: refused at once, whatever the cache holds.
+      await stack.keys.destroyTenantKeys(tenant.id);
+      await expect(stack.content.dataKeys(tenant.id, [objects[0]!.id])).rejects.toMatchObject({ code: 'key_destroyed' });
     });
   });
 

@@ -14,12 +14,12 @@ import { randomId } from '../crypto/keys.ts';
 import { isUuid } from '../crypto/format/bytes.ts';
 import { DecryptionError, DEFAULT_SEGMENT_SIZE, FORMAT_VERSION, HEADER_LENGTH, planRange, sealedLength } from '../crypto/format/sealed-object.ts';
 import { createOpenRangeStream, createOpenStream, createSealStream } from '../crypto/node/sealed-stream.ts';
-import { getTenant } from '../accounts/tenant.repository.ts';
+import { getTenant, type Tenant } from '../accounts/tenant.repository.ts';
 import type { KeyService } from '../keys/key.service.ts';
 import { AppError, errors, isAppError } from '../shared/app-error.ts';
 import { RegionMap, regionNotServed, type Region } from '../shared/regions.ts';
 import { discardBody, type BlobStore, type ByteRange } from '../storage/blob/blob-store.ts';
-import type { Database } from '../storage/database/database.ts';
+import type { Database, Sql } from '../storage/database/database.ts';
 import * as repo from './content.repository.ts';
 import type { SealedObjectRecord } from './content.repository.ts';
 
@@ -29,6 +29,27 @@ export type { SealedObjectRecord } from './content.repository.ts';
 export interface ContentRange {
   start: number;
   end?: number;
+}
+
+/** What {@link ContentStore.put} and {@link ContentStore.stage} take. */
+export interface StageInput {
+  tenantId: string;
+  /** The tenant's row when the caller has it already (saves a read); ignored if it is another tenant's. */
+  tenant?: Tenant;
+  region?: Region;
+  plaintextLength: number;
+  source: Readable | AsyncIterable<Uint8Array>;
+  actor?: ContentActor;
+}
+
+/** A sealed blob written but not yet recorded: see {@link ContentStore.stage}. */
+export interface StagedContent {
+  id: string;
+  region: Region;
+  /** Inserts the object's row in `tx`; returns it and the 'content.sealed' event to append in `tx`. */
+  record(tx: Sql): Promise<{ record: SealedObjectRecord; audit: AuditEventInput }>;
+  /** Deletes the blob (the transaction failed or will not happen). Never rejects. */
+  abandon(): Promise<void>;
 }
 
 /** Who sealed or shredded an object, for the audit log; 'system' when not given. */
@@ -83,18 +104,40 @@ export class ContentStore {
    * served, and is keyed by the tenant's KEK of that region. Whether the tenant allows that
    * region is the caller's decision.
    */
-  async put(input: { tenantId: string; region?: Region; plaintextLength: number; source: Readable | AsyncIterable<Uint8Array>; actor?: ContentActor }): Promise<SealedObjectRecord> {
+  async put(input: StageInput): Promise<SealedObjectRecord> {
+    const staged = await this.stage(input);
+    try {
+      return await this.db.transaction(async (tx) => {
+        const { record, audit } = await staged.record(tx);
+        await appendAuditEvent(tx, audit);
+        return record;
+      });
+    } catch (err) {
+      await staged.abandon();
+      throw err;
+    }
+  }
+
+  /**
+   * The first half of {@link put}, for a caller that records the object in a transaction of its
+   * own (a message send: the envelope's row, the message and their audit events then commit
+   * together, under one hold of the audit chain's lock). Seals and writes the blob; the caller
+   * then calls `record(tx)` inside its transaction, which inserts the row and returns the
+   * 'content.sealed' event for the caller to append in that transaction, or `abandon()` when
+   * the transaction failed or will not happen (deletes the blob). Exactly one of the two.
+   */
+  async stage(input: StageInput): Promise<StagedContent> {
     let dataKey: Buffer | undefined;
-    let blobKey: string | undefined;
-    let store: BlobStore | undefined;
+    let written: { blobKey: string; store: BlobStore } | undefined;
     let sourceTaken = false;
+    let object: { id: string; tenantId: string; region: Region; keyId: string; kekId: string; wrappedKey: Uint8Array };
     try {
       if (!Number.isSafeInteger(input.plaintextLength) || input.plaintextLength < 0) {
         throw errors.invalid('invalid_content_length', 'content length must be a non-negative integer');
       }
       // A malformed id names no tenant; sending it to the uuid column would be a database error.
       if (!isUuid(input.tenantId)) throw errors.notFound('tenant_not_found', 'no such tenant');
-      const tenant = await getTenant(this.db, input.tenantId);
+      const tenant = input.tenant?.id === input.tenantId ? input.tenant : await getTenant(this.db, input.tenantId);
       const region = input.region ?? tenant.region;
       if (!this.stores.serves(region)) throw regionNotServed(region, this.stores.regions, input.region === undefined ? 'unavailable' : 'invalid');
       const target = this.blobs(region);
@@ -102,53 +145,75 @@ export class ContentStore {
       const keyId = randomId();
       const wrapping = await this.keys.newDataKey(tenant.id, region, id, keyId);
       dataKey = wrapping.dataKey;
+      object = { id, tenantId: tenant.id, region, keyId, kekId: wrapping.kekId, wrappedKey: wrapping.wrappedKey };
       const seal = createSealStream({ key: dataKey, objectId: id, keyId, plaintextLength: input.plaintextLength, segmentSize: this.opts.segmentSize });
       const source = input.source instanceof Readable ? input.source : Readable.from(input.source);
       sourceTaken = true;
-      // Wait for both sides, so no write is still in flight (and no temporary file left) when put settles.
-      blobKey = id.replace(/-/g, '');
-      store = target;
-      const results = await Promise.allSettled([pipeline(source, seal), target.put(blobKey, seal)]);
+      // Wait for both sides, so no write is still in flight (and no temporary file left) when this settles.
+      written = { blobKey: id.replace(/-/g, ''), store: target };
+      const results = await Promise.allSettled([pipeline(source, seal), target.put(written.blobKey, seal)]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      const key = dataKey;
-      return await this.db.transaction(async (tx) => {
-        // The KEK may have been rotated during the upload: store the key as the active KEK wraps it.
-        const current = await this.keys.currentWrapping(tx, { tenantId: tenant.id, region, objectId: id, keyId, dataKey: key, kekId: wrapping.kekId, wrappedKey: wrapping.wrappedKey });
-        const record = await repo.insertSealedObject(tx, {
-          id,
-          tenantId: tenant.id,
-          region,
-          keyId,
-          kekId: current.kekId,
-          wrappedKey: current.wrappedKey,
-          blobKey: blobKey!,
-          formatVersion: FORMAT_VERSION,
-          segmentSize: this.opts.segmentSize,
-          plaintextLength: input.plaintextLength,
-        });
-        await appendAuditEvent(tx, {
-          tenantId: tenant.id,
-          actor: input.actor ?? SYSTEM_ACTOR,
-          action: 'content.sealed',
-          target: { type: 'sealed_object', id },
-          outcome: 'success',
-          details: { region },
-        });
-        return record;
-      });
     } catch (err) {
-      if (!sourceTaken) await discardBody(input.source);
-      if (blobKey !== undefined && store) await store.delete(blobKey).catch(() => undefined);
-      throw err;
-    } finally {
       dataKey?.fill(0);
+      if (!sourceTaken) await discardBody(input.source);
+      if (written) await written.store.delete(written.blobKey).catch(() => undefined);
+      throw err;
     }
+    const key = dataKey;
+    const blob = written;
+    let settled = false;
+    return {
+      id: object.id,
+      region: object.region,
+      record: async (tx) => {
+        if (settled) throw errors.internal('staged_content_settled', 'a staged object is recorded or abandoned once');
+        settled = true;
+        try {
+          // The KEK may have been rotated during the upload: store the key as the active KEK wraps it.
+          const current = await this.keys.currentWrapping(tx, { ...object, objectId: object.id, dataKey: key });
+          const record = await repo.insertSealedObject(tx, {
+            id: object.id,
+            tenantId: object.tenantId,
+            region: object.region,
+            keyId: object.keyId,
+            kekId: current.kekId,
+            wrappedKey: current.wrappedKey,
+            blobKey: blob.blobKey,
+            formatVersion: FORMAT_VERSION,
+            segmentSize: this.opts.segmentSize,
+            plaintextLength: input.plaintextLength,
+          });
+          const audit: AuditEventInput = {
+            tenantId: object.tenantId,
+            actor: input.actor ?? SYSTEM_ACTOR,
+            action: 'content.sealed',
+            target: { type: 'sealed_object', id: object.id },
+            outcome: 'success',
+            details: { region: object.region },
+          };
+          return { record, audit };
+        } finally {
+          key.fill(0);
+        }
+      },
+      abandon: async () => {
+        // Also after a failed record(tx): its transaction rolled back, so no row names the blob.
+        settled = true;
+        key.fill(0);
+        await blob.store.delete(blob.blobKey).catch(() => undefined);
+      },
+    };
   }
 
   /** Seals an in-memory value (message bodies and other small Content). */
   async putBytes(tenantId: string, bytes: Uint8Array, opts: { region?: Region } = {}): Promise<SealedObjectRecord> {
     return this.put({ tenantId, ...opts, plaintextLength: bytes.length, source: Readable.from([Buffer.from(bytes)]) });
+  }
+
+  /** {@link stage} for an in-memory value. */
+  async stageBytes(tenantId: string, bytes: Uint8Array, opts: { region?: Region; tenant?: Tenant; actor?: ContentActor } = {}): Promise<StagedContent> {
+    return this.stage({ tenantId, ...opts, plaintextLength: bytes.length, source: Readable.from([Buffer.from(bytes)]) });
   }
 
   /** Metadata of a tenant's object; not_found when it does not exist for this tenant. */
@@ -192,12 +257,30 @@ export class ContentStore {
    * its session key). The caller must zero it when done.
    */
   async dataKey(tenantId: string, objectId: string): Promise<{ keyId: string; dataKey: Buffer }> {
-    const object = await this.get(tenantId, objectId);
-    if (object.shreddedAt || !object.wrappedKey || !object.kekId) {
-      throw new AppError('not_found', 'content_shredded', 'this content has been erased and can no longer be opened');
-    }
-    const dataKey = await this.keys.unwrapDataKey({ tenantId: object.tenantId, objectId: object.id, keyId: object.keyId, kekId: object.kekId, wrappedKey: object.wrappedKey });
-    return { keyId: object.keyId, dataKey };
+    return (await this.dataKeys(tenantId, [objectId]))[0]!;
+  }
+
+  /**
+   * {@link dataKey} for several objects, in the order given, with two queries whatever their
+   * number (the objects, then their KEKs): a key release names a message's envelope and every
+   * attachment. All or nothing: if any object is unknown, shredded or under a destroyed KEK it
+   * throws, and no key is returned.
+   */
+  async dataKeys(tenantId: string, objectIds: string[]): Promise<Array<{ objectId: string; keyId: string; dataKey: Buffer }>> {
+    const tenant = tenantId.toLowerCase();
+    const ids = objectIds.map((id) => id.toLowerCase());
+    if (!isUuid(tenant) || !ids.every(isUuid)) throw errors.notFound('content_not_found', 'no such content object');
+    const byId = new Map((ids.length > 0 ? await repo.findSealedObjects(this.db, tenant, [...new Set(ids)]) : []).map((o) => [o.id, o]));
+    const wrapped = ids.map((id) => {
+      const object = byId.get(id);
+      if (!object) throw errors.notFound('content_not_found', 'no such content object');
+      if (object.shreddedAt || !object.wrappedKey || !object.kekId) {
+        throw new AppError('not_found', 'content_shredded', 'this content has been erased and can no longer be opened');
+      }
+      return { tenantId: object.tenantId, objectId: object.id, keyId: object.keyId, kekId: object.kekId, wrappedKey: object.wrappedKey };
+    });
+    const keys = await this.keys.unwrapDataKeys(wrapped);
+    return wrapped.map((w, i) => ({ objectId: w.objectId, keyId: w.keyId, dataKey: keys[i]! }));
   }
 
   /**

@@ -48,6 +48,13 @@ export async function findKek(sql: Sql, id: string): Promise<KekRecord | null> {
   return rows[0] ? toKek(rows[0]) : null;
 }
 
+/** Several KEKs by id in one query, in no particular order (unknown ids are absent). */
+export async function findKeks(sql: Sql, ids: string[]): Promise<KekRecord[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql.query<KekRow>('SELECT * FROM key_encryption_keys WHERE id = ANY($1::uuid[])', [ids]);
+  return rows.map(toKek);
+}
+
 /** All KEKs of a tenant, newest version first. */
 export async function listKeks(sql: Sql, tenantId: string): Promise<KekRecord[]> {
   const { rows } = await sql.query<KekRow>('SELECT * FROM key_encryption_keys WHERE tenant_id = $1 ORDER BY region, version DESC', [tenantId]);

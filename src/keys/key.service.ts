@@ -53,6 +53,15 @@ function keyDestroyed(): AppError {
 /** Context binding a data key to its tenant, object and key id (so wrapped keys cannot be swapped between rows). */
 export const dataKeyContext = (tenantId: string, objectId: string, keyId: string) => wrapContext('sealpost/dek/v1', tenantId, objectId, keyId);
 
+/** An object's data key as stored: wrapped by a KEK, bound to the object by its context. */
+export interface WrappedDataKey {
+  tenantId: string;
+  objectId: string;
+  keyId: string;
+  kekId: string;
+  wrappedKey: Uint8Array;
+}
+
 /**
  * Manages KEKs and wraps/unwraps data keys. One instance per process. It caches unwrapped KEK
  * material (to save a provider round trip per object) but reads the KEK's row on every use, so
@@ -156,16 +165,34 @@ export class KeyService {
   }
 
   /** Unwraps an object's data key; 'key_destroyed' if its KEK has been destroyed, by this process or any other. */
-  async unwrapDataKey(o: { tenantId: string; objectId: string; keyId: string; kekId: string; wrappedKey: Uint8Array }): Promise<Buffer> {
-    // One indexed lookup per open, so a destroyed KEK is refused at once, not after a cache TTL.
-    const record = await repo.findKek(this.db, o.kekId);
-    if (!record) throw errors.notFound('key_not_found', `no key-encryption key ${o.kekId}`);
-    // A row pointing at another tenant's KEK is tampering; the context would refuse it too.
-    if (record.tenantId !== o.tenantId) {
-      throw new AppError('invalid', 'key_unwrap_failed', 'wrapped key could not be unwrapped (wrong key, wrong context or tampering)');
+  async unwrapDataKey(o: WrappedDataKey): Promise<Buffer> {
+    return (await this.unwrapDataKeys([o]))[0]!;
+  }
+
+  /**
+   * {@link unwrapDataKey} for several objects, in order, reading their KEKs in one query. All
+   * or nothing: on any failure the keys unwrapped so far are zeroed and it throws.
+   */
+  async unwrapDataKeys(objects: WrappedDataKey[]): Promise<Buffer[]> {
+    // One indexed lookup per release, so a destroyed KEK is refused at once, not after a cache TTL.
+    const records = new Map((await repo.findKeks(this.db, [...new Set(objects.map((o) => o.kekId))])).map((r) => [r.id, r]));
+    const keys: Buffer[] = [];
+    try {
+      for (const o of objects) {
+        const record = records.get(o.kekId);
+        if (!record) throw errors.notFound('key_not_found', `no key-encryption key ${o.kekId}`);
+        // A row pointing at another tenant's KEK is tampering; the context would refuse it too.
+        if (record.tenantId !== o.tenantId) {
+          throw new AppError('invalid', 'key_unwrap_failed', 'wrapped key could not be unwrapped (wrong key, wrong context or tampering)');
+        }
+        const kek = await this.unwrapKek(record);
+        keys.push(unwrapKey(kek.key, o.wrappedKey, dataKeyContext(o.tenantId, o.objectId, o.keyId)));
+      }
+    } catch (err) {
+      for (const key of keys) key.fill(0);
+      throw err;
     }
-    const kek = await this.unwrapKek(record);
-    return unwrapKey(kek.key, o.wrappedKey, dataKeyContext(o.tenantId, o.objectId, o.keyId));
+    return keys;
   }
 
   /**

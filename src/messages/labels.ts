@@ -103,8 +103,15 @@ export async function ensureDefaultLabels(sql: Sql, tenantId: string): Promise<v
 
 /** A tenant's active labels, least sensitive first (creating the defaults on first use). */
 export async function listLabels(sql: Sql, tenantId: string): Promise<Label[]> {
-  await ensureDefaultLabels(sql, tenantId);
-  const { rows } = await sql.query<LabelRow>(`SELECT * FROM labels WHERE tenant_id = $1 AND archived_at IS NULL ORDER BY rank, name`, [tenantId]);
+  const read = async () => (await sql.query<LabelRow>(`SELECT * FROM labels WHERE tenant_id = $1 AND archived_at IS NULL ORDER BY rank, name`, [tenantId])).rows;
+  let rows = await read();
+  if (rows.length === 0) {
+    // No active label: either a tenant that never had any (create the defaults) or one whose
+    // labels are all archived (ensureDefaultLabels then leaves them so). One read per call in
+    // the usual case, where the tenant has labels.
+    await ensureDefaultLabels(sql, tenantId);
+    rows = await read();
+  }
   return rows.map(toLabel);
 }
 

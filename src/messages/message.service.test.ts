@@ -270,6 +270,24 @@ describeEachDatabase('secure messages', (ctx) => {
     expect(rows).toHaveLength(0);
   });
 
+  it('does leave no message, envelope row, envelope blob or audit event when the send transaction fails', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `rollback-${tenant.id.slice(0, 8)}@acme.example`);
+    // A guard whose learning step fails inside the send's transaction, after the envelope's row was inserted.
+    const guard = { review: async () => async () => {}, learn: async () => async () => { throw new Error('learning failed'); } };
+    const failing = createMessaging({ db: ctx.db(), content: stack.content, keys: stack.keys, mailer: new OutboxMailer(outbox, 'sealpost@example.test'), publicUrl: 'https://sealpost.example', guard });
+    const blobFiles = async () => (await readdir(stack.blobDir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+    const blobsBefore = await blobFiles();
+    await expect(failing.messages.send(sender, { to: ['someone@partner.example'], subject: 'not sent', text: 'never stored' })).rejects.toThrow('learning failed');
+    const counts = await ctx.db().query<{ objects: string; messages: string; events: string }>(
+      `SELECT (SELECT count(*) FROM sealed_objects WHERE tenant_id = $1) AS objects, (SELECT count(*) FROM messages WHERE tenant_id = $1) AS messages,
+              (SELECT count(*) FROM audit_events WHERE chain = $1::text AND action IN ('content.sealed', 'message.sent')) AS events`,
+      [tenant.id],
+    );
+    expect(counts.rows[0]).toEqual({ objects: '0', messages: '0', events: '0' });
+    expect(await blobFiles()).toBe(blobsBefore);
+  });
+
   it('does retry a failed notification with backoff and report the failure to the sender when it gives up', async () => {
     const tenant = await buildTenant(ctx.db());
     const sender = await buildUser(ctx.db(), tenant.id, `fail-${tenant.id.slice(0, 8)}@acme.example`);

@@ -7,7 +7,7 @@
 // Everything a send writes to the database commits in one transaction, together with the
 // notification jobs; sealed objects written before it are shredded if it fails.
 
-import { appendAuditEvent } from '../audit/audit.service.ts';
+import { appendAuditEvent, appendAuditEvents } from '../audit/audit.service.ts';
 import type { ContentStore } from '../content/content.service.ts';
 import { isUuid } from '../crypto/format/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -252,8 +252,8 @@ export class MessageService {
       ctx,
     );
     await recordDecisions?.(messageId);
-    // The envelope was sealed a moment ago: answer from it instead of reading it back.
-    return this.getSent(sender, messageId, envelope);
+    // The envelope was sealed and the label read a moment ago: answer from them instead of reading them back.
+    return this.getSent(sender, messageId, envelope, label);
   }
 
   /**
@@ -294,13 +294,17 @@ export class MessageService {
     }
 
     const envelope: Envelope = { version: 1, subject, text: m.text, html: m.html ? sanitizeMessageHtml(m.html) : null, attachments };
-    const sealedEnvelope = await this.content.putBytes(author.tenantId, encodeEnvelope(envelope), m.region !== undefined ? { region: m.region } : {});
-    const kek = await this.linkKek(author.tenantId);
-    const learn = await this.opts.guard?.learn(author, guarded({ ...m, subject, html: m.html ?? null }, this.now()));
+    const tenant = await getTenant(this.db, author.tenantId);
+    // The envelope's row and its 'content.sealed' event commit in the send's transaction: one
+    // transaction and one hold of the audit chain's lock per send, not two.
+    const sealedEnvelope = await this.content.stageBytes(author.tenantId, encodeEnvelope(envelope), { tenant, ...(m.region !== undefined ? { region: m.region } : {}) });
     const messageId = randomId();
     const actor = author.kind === 'user' ? { type: 'user' as const, id: author.userId } : { type: 'recipient' as const, id: author.recipientId };
     try {
+      const kek = await this.keys.activeKek(tenant.id, tenant.region);
+      const learn = await this.opts.guard?.learn(author, guarded({ ...m, subject, html: m.html ?? null }, this.now()));
       await this.db.transaction(async (tx) => {
+        const { audit: sealed } = await sealedEnvelope.record(tx);
         await tx.query(
           `INSERT INTO messages (id, tenant_id, thread_id, in_reply_to, sender_user_id, sender_recipient_id, sender_email, label_id, envelope_object_id, attachment_count, created_at, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -314,22 +318,24 @@ export class MessageService {
         }
         for (const r of m.recipients) await this.insertRecipient(tx, author.tenantId, messageId, r, kek);
         await learn?.(tx, messageId);
-        await appendAuditEvent(tx, {
-          tenantId: author.tenantId,
-          actor,
-          action: 'message.sent',
-          target: { type: 'message', id: messageId },
-          outcome: 'success',
-          ...ctx,
-          details: { label: m.label.name, recipients: m.recipients.length, attachments: attachments.length, expiresAt: m.expiresAt?.toISOString() ?? null, ...(m.thread ? { inReplyTo: m.thread.inReplyTo } : {}) },
-        });
-        if (m.thread) {
+        // Last, so the chain's lock is held only from here to the commit.
+        await appendAuditEvents(tx, [
+          sealed,
+          {
+            tenantId: author.tenantId,
+            actor,
+            action: 'message.sent',
+            target: { type: 'message', id: messageId },
+            outcome: 'success',
+            ...ctx,
+            details: { label: m.label.name, recipients: m.recipients.length, attachments: attachments.length, expiresAt: m.expiresAt?.toISOString() ?? null, ...(m.thread ? { inReplyTo: m.thread.inReplyTo } : {}) },
+          },
           // Recorded on the original too, so its audit trail shows the reply.
-          await appendAuditEvent(tx, { tenantId: author.tenantId, actor, action: 'message.replied', target: { type: 'message', id: m.thread.inReplyTo }, outcome: 'success', ...ctx, details: { replyId: messageId } });
-        }
+          ...(m.thread ? [{ tenantId: author.tenantId, actor, action: 'message.replied', target: { type: 'message', id: m.thread.inReplyTo }, outcome: 'success' as const, ...ctx, details: { replyId: messageId } }] : []),
+        ]);
       });
     } catch (err) {
-      await this.content.shred(author.tenantId, sealedEnvelope.id).catch(() => undefined);
+      await sealedEnvelope.abandon();
       throw err;
     }
     this.opts.onEnqueued?.();
@@ -432,10 +438,10 @@ export class MessageService {
   }
 
   /** The sender's view of one of their messages; not_found for anyone else. */
-  async getSent(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string, knownEnvelope?: Envelope): Promise<SentMessage> {
+  async getSent(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string, knownEnvelope?: Envelope, knownLabel?: Label): Promise<SentMessage> {
     const message = await this.ownMessage(sender, messageId);
     const envelope = knownEnvelope ?? (await this.envelopeUnlessErased(sender.tenantId, message.envelope_object_id));
-    const label = await getLabel(this.db, sender.tenantId, message.label_id);
+    const label = knownLabel?.id === message.label_id ? knownLabel : await getLabel(this.db, sender.tenantId, message.label_id);
     const { rows } = await this.db.query<RecipientRow>(
       `SELECT id, email, kind, removed_at, revoked_at, delivery_status, delivery_attempts, delivery_error, notified_at, first_opened_at, last_opened_at
          FROM message_recipients WHERE message_id = $1 ORDER BY CASE kind WHEN 'to' THEN 0 WHEN 'cc' THEN 1 ELSE 2 END, added_at, email`,

@@ -306,7 +306,7 @@ export class RecipientAccessService {
     const objectIds = [row.envelope_object_id, ...attachmentRows.map((a) => a.object_id)];
     const dataKeys = [];
     try {
-      for (const id of objectIds) dataKeys.push({ objectId: id, ...(await this.content.dataKey(row.tenant_id, id)) });
+      dataKeys.push(...(await this.content.dataKeys(row.tenant_id, objectIds)));
       let keyRelease: KeyRelease;
       try {
         keyRelease = releaseKeys({ clientPublicKey, audience: row.recipient_id, keys: dataKeys });

@@ -39,6 +39,13 @@ function refusalState(err: unknown): State | null {
   return null;
 }
 
+/**
+ * Whether a refusal while reading ends the reading: 403 (withdrawn, expired, removed) and 401
+ * (the 30-minute session ended), so the page changes to say so instead of showing the server's
+ * sentence next to a file or the reply box.
+ */
+const endsReading = (err: unknown): boolean => err instanceof ApiError && (err.status === 401 || err.status === 403);
+
 export function OpenPage() {
   const [link] = useState(linkFromHash);
   const [state, setState] = useState<State>({ kind: 'checking' });
@@ -295,7 +302,7 @@ function ReadMessage({ session, opened, onRefused }: { session: string; opened: 
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError') return setFile(a.objectId, { state: 'idle' });
-      if (err instanceof ApiError && err.status === 403) return onRefused(err);
+      if (endsReading(err)) return onRefused(err);
       setFile(a.objectId, { state: 'failed', error: errorText(err) });
     }
   }
@@ -309,7 +316,7 @@ function ReadMessage({ session, opened, onRefused }: { session: string; opened: 
       setViewer({ name: a.filename, type: a.contentType, url: URL.createObjectURL(blob), ...(text !== undefined ? { text } : {}) });
       setTimeout(() => viewerRef.current?.focus(), 0);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 403) return onRefused(err);
+      if (endsReading(err)) return onRefused(err);
       setFile(a.objectId, { state: 'failed', error: errorText(err) });
     }
   }
@@ -430,7 +437,7 @@ function ReplyForm({ session, opened, onRefused }: { session: string; opened: Op
       draft.clear();
       setOpen(null);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 403 && err.code !== 'bcc_reply_all') onRefused(err);
+      if (endsReading(err) && !(err instanceof ApiError && err.code === 'bcc_reply_all')) onRefused(err);
       else setError(errorText(err));
     } finally {
       setBusy(false);

@@ -4,13 +4,16 @@
 // is parsed inert (DOMParser does not run scripts or load images) and rebuilt from an allow-list.
 
 const ALLOWED = new Set(['P', 'BR', 'B', 'STRONG', 'I', 'EM', 'U', 'S', 'BLOCKQUOTE', 'CODE', 'PRE', 'UL', 'OL', 'LI', 'A', 'H1', 'H2', 'H3', 'H4', 'TABLE', 'THEAD', 'TBODY', 'TR', 'TH', 'TD', 'HR', 'SPAN', 'DIV']);
+const HTML_NS = 'http://www.w3.org/1999/xhtml';
 // Dropped with everything inside them (their text is not content a reader should see).
 const DROP = new Set(['SCRIPT', 'STYLE', 'TEMPLATE', 'IFRAME', 'OBJECT', 'EMBED', 'SVG', 'MATH', 'NOSCRIPT', 'TITLE', 'HEAD']);
 
 function safeHref(href: string): string | null {
   try {
-    const url = new URL(href, 'https://invalid.example/');
-    return ['https:', 'http:', 'mailto:'].includes(url.protocol) && !href.startsWith('//') ? url.href : null;
+    // Absolute addresses only (no base): an empty or relative href would otherwise resolve
+    // against the base and become a link to an address nobody wrote.
+    const url = new URL(href);
+    return ['https:', 'http:', 'mailto:'].includes(url.protocol) ? url.href : null;
   } catch {
     return null;
   }
@@ -22,7 +25,9 @@ function copy(from: Node, to: Node, doc: Document): void {
       to.appendChild(doc.createTextNode(child.textContent ?? ''));
     } else if (child.nodeType === Node.ELEMENT_NODE) {
       const el = child as Element;
-      if (DROP.has(el.tagName)) continue;
+      // SVG and MathML elements keep their lower-case tagName ('svg', 'text'), so the upper-case
+      // sets below would not see them: foreign content is dropped whole, as DROP intends.
+      if (el.namespaceURI !== HTML_NS || DROP.has(el.tagName)) continue;
       if (!ALLOWED.has(el.tagName)) {
         copy(el, to, doc); // unwrap: keep the text, lose the element
         continue;

@@ -78,10 +78,25 @@ function RecipientLayout() {
   );
 }
 
+/**
+ * The recipient's page for the link in the address bar. A different link entered in the same
+ * tab changes only the fragment (no page load), so the page is rebuilt for it: otherwise the
+ * tab would go on showing the previous message, and keep its keys, under the new address.
+ */
+function RecipientRoute() {
+  const [hash, setHash] = useState(() => window.location.hash);
+  useEffect(() => {
+    const onHashChange = () => setHash(window.location.hash);
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
+  }, []);
+  return <RecipientLayout key={hash} />;
+}
+
 function Routes() {
   const { path, navigate } = useRouter();
   const { user } = useSession();
-  if (path === '/open') return <RecipientLayout />;
+  if (path === '/open') return <RecipientRoute />;
   if (path === '/sign-in') {
     return (
       <PublicLayout>

@@ -4,10 +4,17 @@
 // request opened through the API and confirmed with the emailed code shows in the queue with its
 // days left and is extended with a reason; a retention period is refused with the server's
 // message and then saved; a legal hold is placed and released; a dry run reports; a user turns a
-// preference on and sees the change in the history. Screenshots go to test-artifacts/browser/.
+// preference on and sees the change in the history. Statistics: a report over messages sent
+// through the API shows a small count as suppressed (not 0), for administrators and auditors, and
+// downloads as CSV. Account transfers: a domain verified through a real DNS server offers two free
+// accounts; the administrator withdraws one offer, the other person accepts theirs from their
+// settings page and signs in again as a member. Screenshots go to test-artifacts/browser/.
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { parseCsv } from '../../src/privacy/csv.ts';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
+import { startDnsServer, type TestDnsServer } from '../support/dns-server.ts';
 import { apiClient, codeIn, startE2eServer, type E2eServer } from '../support/e2e.ts';
 import { audit, launchChromium, screenshot, watchPage } from './support/browser.ts';
 
@@ -33,11 +40,13 @@ describe('privacy operations in the browser', () => {
   let author: TestUser;
   let page: Page;
   let requestId: string;
+  let dns: TestDnsServer;
   const watched: Array<{ errors: string[] }> = [];
   const call = apiClient(() => env.server);
 
   beforeAll(async () => {
-    env = await startE2eServer('pglite', 'browser-privacy');
+    dns = await startDnsServer();
+    env = await startE2eServer('pglite', 'browser-privacy', { DOMAIN_VERIFICATION_DNS_SERVERS: dns.address });
     admin = await createTestUser(env.server, { email: 'ada@firm.example', role: 'administrator' });
     author = await createTestUser(env.server, { email: 'bo@firm.example', role: 'author', tenantId: admin.tenantId });
     browser = await launchChromium();
@@ -49,6 +58,7 @@ describe('privacy operations in the browser', () => {
   afterAll(async () => {
     await browser?.close();
     await env?.close();
+    await dns?.close();
   });
 
   it('shows a request opened through the API and confirmed with the emailed code, with its days left', async () => {
@@ -190,5 +200,146 @@ describe('privacy operations in the browser', () => {
     expect(await audit(userPage)).toEqual({ mains: 1, unlabelled: [] });
     await screenshot(userPage, 'privacy-06-preferences');
     expect(watched.flatMap((w) => w.errors)).toEqual([]);
+  });
+
+  it('shows a statistics report with a small count suppressed (not 0), and downloads it as CSV', async () => {
+    for (let i = 0; i < 3; i++) expect((await call(author, 'POST', '/api/v1/messages', { to: ['stats@partner.example'], subject: `Weekly ${i}`, text: 'x', label: 'internal' })).status).toBe(201);
+    expect((await call(author, 'POST', '/api/v1/messages', { to: ['stats@partner.example'], subject: 'One off', text: 'x', label: 'confidential' })).status).toBe(201);
+    const expected = (await call(admin, 'GET', '/api/v1/tenant/statistics/messages_by_label?threshold=2')).body;
+    const week = expected.cells.findIndex((row: Array<number | null>) => row.some((c) => c !== 0));
+    const internal = expected.columns.indexOf('internal');
+    const confidential = expected.columns.indexOf('confidential');
+    expect(expected.cells[week][internal]).toBe(3);
+    expect(expected.cells[week][confidential], 'one message is below the threshold of 2').toBeNull();
+
+    await page.goto(`${env.server.url}/admin/users`);
+    await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Statistics' }).click();
+    await page.waitForURL('**/admin/statistics');
+    const table = page.getByRole('table', { name: 'Messages sent per week, by label' });
+    const row = table.getByRole('row', { name: `Week of ${await shownDate(page, expected.rows[week])}` });
+    const cellsOf = () => row.locator('td').evaluateAll((tds) => tds.map((td) => ({ text: td.textContent ?? '', suppressed: td.hasAttribute('data-suppressed') })));
+    // The default threshold (10) suppresses both.
+    await row.waitFor();
+    let cells = await cellsOf();
+    expect(cells[internal]).toEqual({ text: '<10suppressed (fewer than 10)', suppressed: true });
+
+    // A threshold below 2 is refused in the form, with the rule; nothing is asked of the server.
+    const threshold = page.getByLabel('Threshold');
+    await threshold.fill('1');
+    await page.getByRole('button', { name: 'Show report' }).click();
+    await expect(threshold.getAttribute('aria-invalid')).resolves.toBe('true');
+    await page.getByText('Enter a whole number from 2 to 1000').waitFor();
+
+    await threshold.fill('2');
+    await page.getByRole('button', { name: 'Show report' }).click();
+    await expect.poll(async () => (await cellsOf())[internal]?.text, { timeout: 10_000 }).toBe('3');
+    cells = await cellsOf();
+    expect(cells[confidential]).toEqual({ text: '<2suppressed (fewer than 2)', suppressed: true });
+    expect(cells.filter((c) => c.suppressed)).toHaveLength(1);
+    await page.getByText('1 cell suppressed').waitFor();
+    expect(await audit(page)).toEqual({ mains: 1, unlabelled: [] });
+    await screenshot(page, 'privacy-07-statistics');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^sealpost-statistics-messages_by_label-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = parseCsv(await readFile((await download.path())!, 'utf8'));
+    expect(csv[0]).toEqual([expected.rowsAre, ...expected.columns]);
+    expect(csv).toHaveLength(expected.rows.length + 1);
+    expect(csv[week + 1]![0]).toBe(expected.rows[week]);
+    expect(csv[week + 1]![internal + 1]).toBe('3');
+    expect(csv[week + 1]![confidential + 1]).toBe('<2');
+
+    // Auditors see the statistics (their only administration tab), and not the rest.
+    const auditor = await createTestUser(env.server, { email: 'aud@firm.example', role: 'auditor', tenantId: admin.tenantId });
+    const auditorPage = await (await browser.newContext({ viewport: { width: 1100, height: 900 } })).newPage();
+    watched.push(watchPage(auditorPage));
+    await signIn(auditorPage, env, auditor);
+    await auditorPage.goto(`${env.server.url}/admin/statistics`);
+    await auditorPage.getByRole('table', { name: 'Messages sent per week, by label' }).waitFor();
+    await expect(auditorPage.getByRole('navigation', { name: 'Administration' }).getByRole('link').allTextContents()).resolves.toEqual(['Statistics']);
+    expect(await audit(auditorPage)).toEqual({ mains: 1, unlabelled: [] });
+    await auditorPage.goto(`${env.server.url}/admin/users`);
+    await auditorPage.getByRole('heading', { name: 'Not available for your role' }).waitFor();
+    await auditorPage.context().close();
+  });
+
+  describe('account transfers', () => {
+    const DOMAIN = 'newhires.example';
+    let fay: TestUser;
+    let gus: TestUser;
+
+    beforeAll(async () => {
+      // Two free accounts on the domain, each the only user of its own free tenant.
+      fay = await createTestUser(env.server, { email: `fay@${DOMAIN}` });
+      gus = await createTestUser(env.server, { email: `gus@${DOMAIN}` });
+      await env.server.runtime.db.query(`UPDATE tenants SET plan = 'free' WHERE id = ANY($1::uuid[])`, [[fay.tenantId, gus.tenantId]]);
+      const added = await call(admin, 'POST', '/api/v1/tenant/domains', { domain: DOMAIN });
+      expect(added.status).toBe(201);
+      dns.txt.set(added.body.record.name, [[added.body.record.value]]);
+      const verified = await call(admin, 'POST', `/api/v1/tenant/domains/${DOMAIN}/verify`);
+      expect(verified.body).toMatchObject({ verified: true, offers: 2 });
+    });
+
+    it('lets an administrator see the open offers and withdraw one', async () => {
+      await page.goto(`${env.server.url}/admin/settings`);
+      await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Account transfers' }).click();
+      await page.waitForURL('**/admin/transfers');
+      const open = page.getByRole('table', { name: 'Open offers' });
+      await open.getByRole('row', { name: new RegExp(`gus@${DOMAIN}`) }).waitFor();
+      const fayRow = open.getByRole('row', { name: new RegExp(`fay@${DOMAIN}`) });
+      await expect(fayRow.textContent()).resolves.toMatch(/in 30 days/);
+      expect(await audit(page)).toEqual({ mains: 1, unlabelled: [] });
+      await screenshot(page, 'privacy-08-transfers-open');
+
+      await page.getByRole('button', { name: `Withdraw offer to fay@${DOMAIN}` }).click();
+      await page.getByText(`The offer to fay@${DOMAIN} was withdrawn`).waitFor();
+      const listed = (await call(admin, 'GET', '/api/v1/tenant/transfers')).body.transfers;
+      expect(listed.find((t: { email: string }) => t.email === `fay@${DOMAIN}`)).toMatchObject({ status: 'cancelled', cancelReason: 'withdrawn' });
+      expect(listed.find((t: { email: string }) => t.email === `gus@${DOMAIN}`)).toMatchObject({ status: 'offered' });
+      expect((await call(fay, 'GET', '/api/v1/account/transfer')).body).toEqual({ transfer: null });
+      await page.getByRole('table', { name: 'Completed and withdrawn' }).getByRole('row', { name: /fay@newhires\.example.*withdrawn by an administrator/ }).waitFor();
+      expect(await open.getByRole('row', { name: new RegExp(`fay@${DOMAIN}`) }).count()).toBe(0);
+      await screenshot(page, 'privacy-09-transfers-withdrawn');
+    });
+
+    it('shows a person their pending offer on their settings page and moves the account when they accept', async () => {
+      const gusPage = await (await browser.newContext({ viewport: { width: 1100, height: 900 } })).newPage();
+      watched.push(watchPage(gusPage));
+      await signIn(gusPage, env, gus);
+      await gusPage.getByRole('link', { name: 'Email preferences' }).click();
+      await gusPage.getByRole('heading', { name: 'Your account is moving to an organisation' }).waitFor();
+      const offer = (await call(gus, 'GET', '/api/v1/account/transfer')).body.transfer;
+      await gusPage.getByText(`The move happens on ${await gusPage.evaluate((d) => new Date(d).toLocaleDateString(undefined, { dateStyle: 'medium' }), offer.dueAt)}`).waitFor();
+      const accept = gusPage.getByRole('button', { name: 'Accept and move my account now' });
+      await expect(accept.isDisabled(), 'not before the person has ticked that they understand').resolves.toBe(true);
+      expect(await audit(gusPage)).toEqual({ mains: 1, unlabelled: [] });
+      await screenshot(gusPage, 'privacy-10-transfer-offer');
+
+      await gusPage.getByLabel('I understand that my messages and files move to the organisation').check();
+      await accept.click();
+      await gusPage.getByRole('heading', { name: 'Your account has moved' }).waitFor();
+      const done = (await call(admin, 'GET', '/api/v1/tenant/transfers')).body.transfers.find((t: { email: string }) => t.email === gus.email);
+      expect(done).toMatchObject({ status: 'completed', id: offer.id });
+      expect(done.acceptedAt).not.toBeNull();
+      const { rows } = await env.server.runtime.db.query<{ tenant_id: string }>('SELECT tenant_id FROM users WHERE id = $1', [gus.id]);
+      expect(rows[0]!.tenant_id).toBe(admin.tenantId);
+      expect((await call(gus, 'GET', '/api/v1/account/transfer')).status, 'personal API tokens stop working').toBe(401);
+      expect(await audit(gusPage)).toEqual({ mains: 1, unlabelled: [] });
+      await screenshot(gusPage, 'privacy-11-transfer-accepted');
+
+      // Signed out everywhere: signing in again works, now as a member of the organisation.
+      await gusPage.getByRole('button', { name: 'Sign in again' }).click();
+      await gusPage.waitForURL('**/sign-in');
+      await signIn(gusPage, env, gus);
+      await gusPage.getByRole('link', { name: 'Email preferences' }).click();
+      await gusPage.getByText('No changes yet.').waitFor();
+      expect(await gusPage.getByRole('heading', { name: 'Your account is moving to an organisation' }).count()).toBe(0);
+      await gusPage.context().close();
+
+      await page.goto(`${env.server.url}/admin/transfers`);
+      await page.getByRole('table', { name: 'Completed and withdrawn' }).getByRole('row', { name: /gus@newhires\.example.*accepted by the person/ }).waitFor();
+      await page.getByText('No open offers.').waitFor();
+      expect(watched.flatMap((w) => w.errors)).toEqual([]);
+    });
   });
 });

@@ -7,7 +7,7 @@ import { Loading, Page } from './components/ui.tsx';
 import { useTitle } from './lib/hooks.ts';
 import { Link, matchPath, Router, useRouter } from './lib/router.tsx';
 import { SessionProvider, canSend, useSession } from './lib/session.tsx';
-import { AdminPage } from './pages/admin.tsx';
+import { AdminPage, mayOpenAdmin } from './pages/admin.tsx';
 import { ComposePage } from './pages/compose.tsx';
 import { MessagePage } from './pages/message.tsx';
 import { OpenPage } from './pages/open.tsx';
@@ -114,7 +114,7 @@ function Routes() {
   else if (path === '/sent') page = <SentPage />;
   else if ((params = matchPath('/sent/:id', path))) page = <MessagePage id={params.id!} />;
   else if (path === '/settings/preferences') page = <PreferencesPage />;
-  else if (path === '/admin' || path.startsWith('/admin/')) page = user?.role === 'administrator' || user === undefined ? <AdminPage path={path} /> : <Forbidden />;
+  else if (path === '/admin' || path.startsWith('/admin/')) page = user === undefined || mayOpenAdmin(user?.role, path) ? <AdminPage path={path} /> : <Forbidden />;
   else page = <NotFound />;
   return <SignedIn>{page}</SignedIn>;
 }

@@ -115,3 +115,46 @@ export interface AccessRequest {
   requestedAt: string;
   decidedAt: string | null;
 }
+
+/** Reports an organisation's administrators and auditors may run (src/privacy/statistics, TENANT_REPORTS). */
+export type TenantReportName = 'messages_by_label' | 'prevent_warnings';
+
+/**
+ * A statistics report as GET /api/v1/tenant/statistics/:report returns it. `cells[r][c]` is a
+ * count (at least `threshold`), 0, or null when the count was suppressed (1 to threshold − 1).
+ * There are no totals, on purpose: they would give suppressed cells away by subtraction.
+ */
+export interface StatisticsReport {
+  report: TenantReportName;
+  scope: 'installation' | 'tenant';
+  /** What the report covers, widened to whole weeks or months; `to` is exclusive. */
+  period: { from: string; to: string };
+  rowsAre: string;
+  columnsAre: string;
+  threshold: number;
+  rows: string[];
+  columns: string[];
+  cells: Array<Array<number | null>>;
+  suppressed: number;
+  note: string;
+}
+
+/** An offer to move a free account into an organisation (src/tenants/domains/domain.repository.ts). */
+export interface AccountTransfer {
+  id: string;
+  userId: string;
+  email: string;
+  fromTenantId: string;
+  toTenantId: string;
+  domainId: string;
+  status: 'offered' | 'completed' | 'cancelled';
+  offeredAt: string;
+  noticeSentAt: string | null;
+  /** When the move happens if the person does not accept earlier. */
+  dueAt: string;
+  acceptedAt: string | null;
+  completedAt: string | null;
+  cancelledAt: string | null;
+  cancelReason: string | null;
+  moved: Record<string, number> | null;
+}

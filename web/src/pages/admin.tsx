@@ -1,6 +1,7 @@
 // Administration: users (invite, role, disable, new sign-in link), classification labels and
 // their policies, tenant settings and branding, the pre-send check (dashboard, policy, history
-// import), privacy requests, retention and legal holds, and the organisation's audit log.
+// import), privacy requests, retention and legal holds, account transfers, anonymous statistics
+// (also for auditors: the only tab they see) and the organisation's audit log.
 import { useState, type FormEvent } from 'react';
 import { Alert, Badge, Field, Loading, Page, Select } from '../components/ui.tsx';
 import { api } from '../lib/api.ts';
@@ -10,7 +11,9 @@ import { Link } from '../lib/router.tsx';
 import { useSession, type User } from '../lib/session.tsx';
 import { PreventAdmin } from './admin-prevent.tsx';
 import { PrivacyOrgAdmin, PrivacyRequestsAdmin, RetentionAdmin } from './admin-privacy.tsx';
+import { StatisticsAdmin } from './admin-statistics.tsx';
 import { AuditAdmin, LabelsAdmin, SettingsAdmin } from './admin-tenant.tsx';
+import { TransfersAdmin } from './admin-transfers.tsx';
 
 const ROLES: Array<{ value: User['role']; text: string }> = [
   { value: 'administrator', text: 'Administrator' },
@@ -20,24 +23,40 @@ const ROLES: Array<{ value: User['role']; text: string }> = [
   { value: 'disabled', text: 'Disabled' },
 ];
 
-const TABS = [
-  { path: '/admin/users', text: 'Users' },
-  { path: '/admin/labels', text: 'Labels' },
-  { path: '/admin/settings', text: 'Organisation' },
-  { path: '/admin/prevent', text: 'Pre-send check' },
-  { path: '/admin/privacy-requests', text: 'Privacy requests' },
-  { path: '/admin/retention', text: 'Retention' },
-  { path: '/admin/audit', text: 'Audit log' },
+type Role = User['role'];
+
+/** The tabs, and who may open each (the API refuses the others anyway). */
+const TABS: Array<{ path: string; text: string; roles: readonly Role[] }> = [
+  { path: '/admin/users', text: 'Users', roles: ['administrator'] },
+  { path: '/admin/labels', text: 'Labels', roles: ['administrator'] },
+  { path: '/admin/settings', text: 'Organisation', roles: ['administrator'] },
+  { path: '/admin/transfers', text: 'Account transfers', roles: ['administrator'] },
+  { path: '/admin/prevent', text: 'Pre-send check', roles: ['administrator'] },
+  { path: '/admin/privacy-requests', text: 'Privacy requests', roles: ['administrator'] },
+  { path: '/admin/retention', text: 'Retention', roles: ['administrator'] },
+  { path: '/admin/statistics', text: 'Statistics', roles: ['administrator', 'auditor'] },
+  { path: '/admin/audit', text: 'Audit log', roles: ['administrator'] },
 ];
 
+const tabsFor = (role: Role | undefined) => TABS.filter((t) => role !== undefined && t.roles.includes(role));
+const tabOf = (path: string) => TABS.find((t) => path === t.path || path.startsWith(`${t.path}/`));
+
+/** Whether a user with `role` may open `path` (/admin or a tab under it). */
+export function mayOpenAdmin(role: Role | undefined, path: string): boolean {
+  const tab = tabOf(path);
+  return tab ? tab.roles.includes(role as Role) : tabsFor(role).length > 0;
+}
+
 export function AdminPage({ path }: { path: string }) {
-  const current = TABS.find((t) => path === t.path || path.startsWith(`${t.path}/`)) ?? TABS[0]!;
+  const { user } = useSession();
+  const tabs = tabsFor(user?.role);
+  const current = tabOf(path) ?? tabs[0] ?? TABS[0]!;
   useTitle(`Administration: ${current.text}`);
   return (
     <Page title="Administration">
       <nav aria-label="Administration" className="tabs">
         <ul>
-          {TABS.map((t) => (
+          {tabs.map((t) => (
             <li key={t.path}>
               <Link to={t.path}>{t.text}</Link>
             </li>
@@ -59,6 +78,10 @@ export function AdminPage({ path }: { path: string }) {
         <PrivacyRequestsAdmin path={path} />
       ) : current.path === '/admin/retention' ? (
         <RetentionAdmin />
+      ) : current.path === '/admin/transfers' ? (
+        <TransfersAdmin />
+      ) : current.path === '/admin/statistics' ? (
+        <StatisticsAdmin />
       ) : (
         <AuditAdmin />
       )}

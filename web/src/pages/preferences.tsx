@@ -1,11 +1,13 @@
 // The signed-in user's email preferences (GET/PUT /api/v1/me/preferences; docs/privacy.md,
 // "Consent and communication preferences"): optional kinds of email, each off until the person
-// opts in, with every change and the privacy-notice version in force when it was made.
+// opts in, with every change and the privacy-notice version in force when it was made. A free
+// account that an organisation is taking over also sees that offer here, and can accept it.
 import { useState } from 'react';
 import { Alert, Badge, Loading, Page } from '../components/ui.tsx';
 import { api } from '../lib/api.ts';
 import { formatDateTime } from '../lib/format.ts';
 import { errorText, useLoad, useTitle } from '../lib/hooks.ts';
+import { TransferOffer } from './account-transfer.tsx';
 
 type Kind = 'marketing' | 'productUpdates' | 'subprocessorChanges';
 
@@ -65,6 +67,7 @@ export function PreferencesPage() {
   return (
     <Page title="Email preferences" narrow>
       <div className="stack">
+        <TransferOffer />
         <div aria-live="polite">{notice ? <Alert tone={notice.tone}>{notice.text}</Alert> : null}</div>
         {record.error ? <Alert tone="error">{errorText(record.error)}</Alert> : null}
         {!r && !record.error ? <Loading /> : null}

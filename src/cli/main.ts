@@ -13,6 +13,7 @@ import { registerConsentCommands } from './commands/consent.command.ts';
 import { registerRetentionCommands } from './commands/retention.command.ts';
 import { registerPreventClientCommands } from './commands/prevent-client.command.ts';
 import { registerDatabaseCommands } from './commands/database.command.ts';
+import { registerJobCommands } from './commands/jobs.command.ts';
 import { registerKeyCommands } from './commands/keys.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerTenantCommands } from './commands/tenant.command.ts';
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     .exitOverride();
   registerServeCommand(program, io);
   registerDatabaseCommands(program, io);
+  registerJobCommands(program, io);
   registerTenantCommands(program, io);
   registerUserCommands(program, io);
   registerKeyCommands(program, io);

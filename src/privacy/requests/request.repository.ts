@@ -166,8 +166,14 @@ export async function listRoutings(sql: Sql, requestId: string): Promise<Subject
   return rows.map((r) => ({ tenantId: r.tenant_id, tenantName: r.name, messages: r.messages, routedAt: r.routed_at, notified: r.notified }));
 }
 
-/** Addresses of a tenant's active administrators (told about routed requests). */
+/** Ids of a tenant's administrators (told about routed requests). */
 export async function tenantAdministrators(sql: Sql, tenantId: string): Promise<string[]> {
-  const { rows } = await sql.query<{ email: string }>(`SELECT email FROM users WHERE tenant_id = $1 AND role = 'administrator' ORDER BY email`, [tenantId]);
-  return rows.map((r) => r.email);
+  const { rows } = await sql.query<{ id: string }>(`SELECT id FROM users WHERE tenant_id = $1 AND role = 'administrator' ORDER BY email`, [tenantId]);
+  return rows.map((r) => r.id);
+}
+
+/** The address of a tenant's user who is still an administrator, or null. */
+export async function administratorAddress(sql: Sql, tenantId: string, userId: string): Promise<string | null> {
+  const { rows } = await sql.query<{ email: string }>(`SELECT email FROM users WHERE id = $1 AND tenant_id = $2 AND role = 'administrator'`, [userId, tenantId]);
+  return rows[0]?.email ?? null;
 }

@@ -20,6 +20,7 @@ import type { ControllerRouting, SubjectEngine, SubjectIdentifiers } from '../su
 import { checkExtension, dueDate, toCalendarDate } from './deadline.ts';
 import type { ExportVault } from './export-vault.ts';
 import * as mail from './request.mail.ts';
+import { queueNotice } from './request.notices.ts';
 import {
   SUBJECT_REQUEST_KINDS,
   type IntakeReceipt,
@@ -70,6 +71,8 @@ export interface SubjectRequestDeps {
   consent?: ConsentHooks | undefined;
   now?: Clock;
   generateCode?: () => string;
+  /** Called after a transaction that queued a notice commits (wakes the job runner). */
+  onEnqueued?: () => void;
 }
 
 const notFound = () => errors.notFound('subject_request_not_found', 'no such subject request');
@@ -198,7 +201,7 @@ export class SubjectRequestService {
     if (origin.ip) await this.limit(SUBJECT_REQUEST_LIMITS.verifyPerIp, origin.ip);
     if (!isUuid(requestId)) throw notFound();
     const now = this.now();
-    const outcome = await this.deps.db.transaction(async (tx): Promise<{ error: AppError } | { receipt: VerificationReceipt; mail: OutboundMail; r: RequestRow }> => {
+    const outcome = await this.deps.db.transaction(async (tx): Promise<{ error: AppError } | { receipt: VerificationReceipt; r: RequestRow }> => {
       const r = await repo.findRequest(tx, requestId, { lock: true });
       if (!r || r.status !== 'awaiting_identity') return { error: notFound() };
       if (!r.code_hash || !r.code_expires_at || r.code_expires_at.getTime() <= now.getTime() || r.code_attempts >= CODE_MAX_ATTEMPTS) {
@@ -221,14 +224,17 @@ export class SubjectRequestService {
         await repo.addEvent(tx, r.id, now, 'linked_duplicate', actor, { duplicateOf: original.id });
         await repo.addEvent(tx, original.id, now, 'duplicate_received', { type: 'system' }, { requestId: r.id, ...(r.details ? { details: r.details } : {}) });
         await this.audit(tx, r, actor, 'verified', 'success', origin, { duplicateOf: original.id });
+        await queueNotice(tx, { requestId: r.id, notice: 'duplicate', originalId: original.id });
         const receipt: VerificationReceipt = { requestId: r.id, status: 'linked', dueOn: original.due_on!, duplicateOf: original.id };
-        return { receipt, r, mail: mail.duplicateMail(r.email, { id: original.id, kind: r.kind, dueOn: original.due_on!, receivedOn: toCalendarDate(original.received_at) }) };
+        return { receipt, r };
       }
       const due = dueDate({ startedOn: today, pausedDays: 0, extensionMonths: 0 })!;
       await tx.query(`UPDATE subject_requests SET status = 'open', verified_at = $2, clock_started_on = $3, due_on = $4, code_hash = NULL, code_attempts = code_attempts + 1 WHERE id = $1`, [r.id, now, today, due]);
       await repo.addEvent(tx, r.id, now, 'verified', actor, { clockStartedOn: today, dueOn: due });
       await this.audit(tx, r, actor, 'verified', 'success', origin, { dueOn: due });
-      return { receipt: { requestId: r.id, status: 'open', dueOn: due }, r, mail: mail.confirmedMail(r.email, { id: r.id, kind: r.kind, dueOn: due }) };
+      // An objection to marketing is carried out at once, and its completion notice says so.
+      if (!(r.kind === 'objection_to_marketing' && this.deps.consent)) await queueNotice(tx, { requestId: r.id, notice: 'confirmed' });
+      return { receipt: { requestId: r.id, status: 'open', dueOn: due }, r };
     });
     if ('error' in outcome) throw outcome.error;
     if (outcome.receipt.status === 'open' && outcome.r.kind === 'objection_to_marketing' && this.deps.consent) {
@@ -236,7 +242,7 @@ export class SubjectRequestService {
       const done = await this.run(outcome.r.id, { type: 'system' }, { operator: true });
       return { ...outcome.receipt, status: done.status };
     }
-    await this.deps.mailer.send(outcome.mail);
+    this.deps.onEnqueued?.();
     return outcome.receipt;
   }
 
@@ -281,7 +287,7 @@ export class SubjectRequestService {
   async extend(scope: RequestScope, requestId: string, input: { months: number; reason: string }, actor: RequestActor): Promise<SubjectRequestDetail> {
     const reasonText = requireText(input.reason, 'reason', MAX_NOTE_LENGTH);
     const now = this.now();
-    const { r, due } = await this.deps.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       const r = await this.actionable(tx, scope, requestId);
       if (r.status !== 'open' && r.status !== 'in_progress') throw errors.conflict('subject_request_not_open', `only an open request can be extended; this one is ${r.status}`);
       const clock = { startedOn: r.clock_started_on, pausedDays: r.paused_days, extensionMonths: r.extension_months };
@@ -295,37 +301,38 @@ export class SubjectRequestService {
       await tx.query(`UPDATE subject_requests SET extension_months = $2, extension_reason = $3, extended_at = $4, due_on = $5 WHERE id = $1`, [r.id, input.months, reason, now, due]);
       await repo.addEvent(tx, r.id, now, 'extended', actor, { months: input.months, reason, dueOn: due, previousDueOn: r.due_on });
       await this.audit(tx, r, actor, 'extended', 'success', {}, { months: input.months, dueOn: due });
-      return { r: { ...r, extension_months: input.months, extension_reason: reason }, due };
+      // The requester must be told of an extension and why (Art. 12(3)): a durable notice.
+      await queueNotice(tx, { requestId: r.id, notice: 'extended' });
     });
-    await this.deps.mailer.send(mail.extensionMail(r.email, { id: r.id, kind: r.kind, months: input.months, reason: r.extension_reason!, dueOn: due }));
-    await repo.addEvent(this.deps.db, r.id, this.now(), 'extension_notice_sent', { type: 'system' }, { to: maskAddress(r.email) });
+    this.deps.onEnqueued?.();
     return this.get(scope, requestId);
   }
 
   /** Refuses a request with a reason (told to the requester with their right to complain). */
   async reject(scope: RequestScope, requestId: string, input: { reason: string }, actor: RequestActor): Promise<SubjectRequestDetail> {
     const reason = requireText(input.reason, 'reason', MAX_NOTE_LENGTH);
-    const r = await this.deps.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       const r = await this.actionable(tx, scope, requestId);
       if (!['awaiting_identity', 'open', 'in_progress'].includes(r.status)) throw errors.conflict('subject_request_closed', `this request is already ${r.status}`);
       await this.close(tx, r, 'rejected', reason, actor, null);
-      return r;
+      // Someone who never confirmed the address is not written to: it may not be theirs.
+      if (r.verified_at) await queueNotice(tx, { requestId: r.id, notice: 'rejected' });
     });
-    if (r.verified_at) await this.deps.mailer.send(mail.rejectedMail(r.email, { id: r.id, kind: r.kind, reason }));
+    this.deps.onEnqueued?.();
     return this.get(scope, requestId);
   }
 
   /** Marks a rectification done, with a note of what was corrected (sent to the requester). */
   async completeRectification(scope: RequestScope, requestId: string, input: { note: string }, actor: RequestActor): Promise<SubjectRequestDetail> {
     const note = requireText(input.note, 'note', MAX_NOTE_LENGTH);
-    const r = await this.deps.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       const r = await this.actionable(tx, scope, requestId);
       if (r.kind !== 'rectification') throw errors.conflict('not_rectification', `this is a${r.kind === 'access' || r.kind === 'erasure' || r.kind === 'objection_to_marketing' ? 'n' : ''} ${r.kind} request; run it instead`);
       if (r.status !== 'open' && r.status !== 'in_progress') throw errors.conflict('subject_request_not_open', `only an open request can be completed; this one is ${r.status}`);
       await this.close(tx, r, 'completed', note, actor, { rectified: true });
-      return r;
+      await queueNotice(tx, { requestId: r.id, notice: 'completed' });
     });
-    await this.deps.mailer.send(mail.completedMail(r.email, { id: r.id, kind: r.kind, note }));
+    this.deps.onEnqueued?.();
     return this.get(scope, requestId);
   }
 
@@ -503,22 +510,21 @@ export class SubjectRequestService {
   /** Closes a request after its run: routed_to_customer when customers hold Content about the person. */
   private async finish(r: RequestRow, customers: ControllerRouting[], actor: RequestActor, note: string | null): Promise<void> {
     const routed = customers.filter((c) => c.messages > 0);
-    const notices: OutboundMail[] = [];
     await this.deps.db.transaction(async (tx) => {
       const now = this.now();
       for (const c of routed) {
         const admins = await repo.tenantAdministrators(tx, c.tenantId);
         if (!(await repo.insertRouting(tx, { requestId: r.id, tenantId: c.tenantId, messages: c.messages, at: now, notified: admins.length }))) continue;
-        for (const to of admins) notices.push(mail.routedToCustomerMail(to, { id: r.id, kind: r.kind, email: r.email, tenantName: c.tenantName, messages: c.messages, dueOn: r.due_on }));
+        for (const userId of admins) await queueNotice(tx, { requestId: r.id, notice: 'routed_to_customer', tenantId: c.tenantId, userId });
         await repo.addEvent(tx, r.id, now, 'routed', actor, { tenantId: c.tenantId, tenantName: c.tenantName, messages: c.messages, notified: admins.length });
         // In the customer's own chain too: their auditors see that a request about their Content came in.
         await appendAuditEvent(tx, { tenantId: c.tenantId, actor: auditActor(actor, r.email), action: 'subject_request.routed', target: { type: 'subject_request', id: r.id }, outcome: 'success', details: { kind: r.kind, email: r.email, messages: c.messages } });
       }
       await this.close(tx, r, routed.length > 0 ? 'routed_to_customer' : 'completed', note, actor, null);
+      if (routed.length > 0) await queueNotice(tx, { requestId: r.id, notice: 'routed_to_requester' });
+      if (r.kind !== 'access') await queueNotice(tx, { requestId: r.id, notice: 'completed' });
     });
-    if (routed.length > 0) notices.push(mail.routedToRequesterMail(r.email, { id: r.id, kind: r.kind, controllers: routed.map((c) => c.tenantName) }));
-    if (r.kind !== 'access') notices.push(mail.completedMail(r.email, { id: r.id, kind: r.kind, note }));
-    for (const n of notices) await this.deps.mailer.send(n);
+    this.deps.onEnqueued?.();
   }
 
   /** The access export behind a download link, once; then it is crypto-shredded. */

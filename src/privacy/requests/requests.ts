@@ -8,7 +8,9 @@ import type { BlobStore } from '../../storage/blob/blob-store.ts';
 import type { Database } from '../../storage/database/database.ts';
 import type { ConsentHooks } from '../consent/consent.model.ts';
 import type { SubjectEngine } from '../subjects/subject.model.ts';
+import type { JobHandler } from '../../jobs/job.runner.ts';
 import { ExportVault } from './export-vault.ts';
+import { requestNoticeJob, SUBJECT_REQUEST_NOTICE_JOB } from './request.notices.ts';
 import { SubjectRequestService } from './request.service.ts';
 
 export type { RequestScope, SubjectRequestInput } from './request.service.ts';
@@ -18,6 +20,8 @@ export { SubjectRequestService } from './request.service.ts';
 export interface SubjectRequests {
   service: SubjectRequestService;
   vault: ExportVault;
+  /** Handlers for the server's job runner: the notices to requesters and customers. */
+  jobs: Record<string, JobHandler>;
 }
 
 /**
@@ -34,6 +38,8 @@ export function createSubjectRequests(deps: {
   consent?: ConsentHooks | undefined;
   now?: Clock;
   generateCode?: () => string;
+  /** Wakes the job runner after a notice was queued. */
+  onEnqueued?: () => void;
 }): SubjectRequests {
   const now = deps.now ?? systemClock;
   const vault = new ExportVault(deps.db, deps.blobs, deps.provider, now);
@@ -47,6 +53,7 @@ export function createSubjectRequests(deps: {
     consent: deps.consent,
     now,
     ...(deps.generateCode ? { generateCode: deps.generateCode } : {}),
+    ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
   });
-  return { service, vault };
+  return { service, vault, jobs: { [SUBJECT_REQUEST_NOTICE_JOB]: requestNoticeJob({ db: deps.db, mailer: deps.mailer, now }) } };
 }

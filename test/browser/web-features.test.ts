@@ -495,14 +495,26 @@ describe('web app features in the browser', () => {
     await senderPage.waitForURL('**/compose');
     await senderPage.getByRole('heading', { name: 'New secure message' }).waitFor();
 
-    // Ended, then the page is reloaded: the sign-in page, coming back to compose after. (No
-    // reason is shown here: the request for the page itself meets the ended session first and
-    // the server deletes it, so /auth/session answers 'unauthenticated', not 'session_expired'.)
+    // Ended, then the page is reloaded: the sign-in page with the reason (the server deleted the
+    // ended session on the page request, so /auth/session says only "not signed in"; the tab
+    // remembers it was signed in), coming back to compose after.
     await env.server.runtime.db.query(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE user_id = $1`, [sender.id]);
     await senderPage.reload();
     await senderPage.waitForURL(/\/sign-in\?next=%2Fcompose$/);
     await senderPage.getByRole('heading', { name: 'Sign in to Sealpost' }).waitFor();
+    await senderPage.getByText('Your session has ended, so you were signed out. Sign in again to continue.').waitFor();
     await check(senderPage, '14-sender-session-ended-reload');
+    await senderPage.getByLabel('Email address').fill(sender.email);
+    await senderPage.getByLabel('Password').fill(sender.password);
+    await senderPage.getByRole('button', { name: 'Sign in' }).click();
+    await senderPage.waitForURL('**/compose');
+
+    // Ended, then a file is attached: the upload is refused and the page signs out with the reason.
+    await senderPage.getByRole('heading', { name: 'New secure message' }).waitFor();
+    await env.server.runtime.db.query(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE user_id = $1`, [sender.id]);
+    await senderPage.locator('input[type=file]').setInputFiles({ name: 'late.txt', mimeType: 'text/plain', buffer: Buffer.from('too late') });
+    await senderPage.waitForURL(/\/sign-in\?next=%2Fcompose$/);
+    await senderPage.getByText('Your session has ended, so you were signed out. Sign in again to continue.').waitFor();
     await senderPage.getByLabel('Email address').fill(sender.email);
     await senderPage.getByLabel('Password').fill(sender.password);
     await senderPage.getByRole('button', { name: 'Sign in' }).click();

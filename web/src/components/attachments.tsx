@@ -16,8 +16,11 @@ export interface DraftFile {
   error?: string;
 }
 
-/** Attachments of a draft: state and actions. */
-export function useDraftFiles(uploadPath: string, headers: Record<string, string>) {
+/**
+ * Attachments of a draft: state and actions. `anonymous`: the upload is not made with the
+ * sign-in session (a recipient's reply), so a 401 does not sign the page out.
+ */
+export function useDraftFiles(uploadPath: string, headers: Record<string, string>, opts: { anonymous?: boolean } = {}) {
   const [files, setFiles] = useState<DraftFile[]>([]);
   const aborts = useRef(new Map<string, AbortController>());
   const update = (key: string, patch: Partial<DraftFile>) => setFiles((fs) => fs.map((f) => (f.key === key ? { ...f, ...patch } : f)));
@@ -28,7 +31,7 @@ export function useDraftFiles(uploadPath: string, headers: Record<string, string
       const abort = new AbortController();
       aborts.current.set(key, abort);
       setFiles((fs) => [...fs, { key, file, done: 0, state: 'uploading' }]);
-      uploadFile(uploadPath, file, headers, (done) => update(key, { done }), abort.signal).then(
+      uploadFile(uploadPath, file, headers, (done) => update(key, { done }), abort.signal, opts).then(
         (r) => update(key, { state: 'uploaded', uploadId: r.uploadId, done: file.size }),
         (err: unknown) => {
           if (err instanceof ApiError && err.code === 'aborted') return;

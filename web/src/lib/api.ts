@@ -93,7 +93,14 @@ export type Progress = (done: number, total: number) => void;
  * and streaming request bodies need HTTP/2 in Chromium). The browser streams the File from
  * disk; Content-Length is set from its size.
  */
-export function uploadFile(path: string, file: Blob, headers: Record<string, string>, onProgress: Progress, signal?: AbortSignal): Promise<{ uploadId: string; size: number }> {
+export function uploadFile(
+  path: string,
+  file: Blob,
+  headers: Record<string, string>,
+  onProgress: Progress,
+  signal?: AbortSignal,
+  opts: Pick<RequestOptions, 'anonymous'> = {},
+): Promise<{ uploadId: string; size: number }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', path);
@@ -115,6 +122,8 @@ export function uploadFile(path: string, file: Blob, headers: Record<string, str
       } catch {
         // keep the status
       }
+      // As for api(): a signed-in upload refused because the session ended signs the page out.
+      if (xhr.status === 401 && !opts.anonymous && SESSION_ENDED.has(code)) for (const l of expiryListeners) l();
       reject(new ApiError(xhr.status, code, message));
     };
     xhr.onerror = () => reject(new ApiError(0, 'network_error', 'The upload was interrupted. Try again.'));

@@ -33,6 +33,29 @@ interface SessionState {
 
 const SessionContext = createContext<SessionState | null>(null);
 
+// Whether this tab was signed in (sessionStorage: per tab, survives a reload). After a reload the
+// server has already deleted a session it found ended (the page request itself carried the
+// cookie), so /auth/session can only say "not signed in"; this remembers that there was one.
+const WAS_SIGNED_IN = 'sealpost.signedIn';
+const ENDED = 'Your session has ended, so you were signed out. Sign in again to continue.';
+
+function remember(signedIn: boolean): void {
+  try {
+    if (signedIn) sessionStorage.setItem(WAS_SIGNED_IN, '1');
+    else sessionStorage.removeItem(WAS_SIGNED_IN);
+  } catch {
+    // Storage disabled: the reason is then not shown after a reload, nothing else changes.
+  }
+}
+
+function wasSignedIn(): boolean {
+  try {
+    return sessionStorage.getItem(WAS_SIGNED_IN) === '1';
+  } catch {
+    return false;
+  }
+}
+
 /** Loads the session once and keeps it current; listens for ended sessions. */
 export function SessionProvider({ children, load }: { children: ReactNode; load: boolean }) {
   const [user, setUser] = useState<User | null | undefined>(load ? undefined : null);
@@ -48,11 +71,14 @@ export function SessionProvider({ children, load }: { children: ReactNode; load:
       const s = await api<{ user: User; csrfToken?: string }>('GET', '/api/v1/auth/session', { anonymous: true });
       if (mine !== generation.current) return;
       setCsrfToken(s.csrfToken ?? null);
+      remember(true);
       setUser(s.user);
     } catch (err) {
       if (!(err instanceof ApiError) || err.status === 0) throw err;
       if (mine !== generation.current) return;
       setCsrfToken(null);
+      if (wasSignedIn()) setEndedReason(ENDED);
+      remember(false);
       setUser(null);
     }
   }, []);
@@ -66,8 +92,9 @@ export function SessionProvider({ children, load }: { children: ReactNode; load:
       onSessionExpired(() => {
         generation.current++;
         setCsrfToken(null);
+        remember(false);
         setUser(null);
-        setEndedReason('Your session has ended, so you were signed out. Sign in again to continue.');
+        setEndedReason(ENDED);
       }),
     [],
   );
@@ -76,6 +103,7 @@ export function SessionProvider({ children, load }: { children: ReactNode; load:
     generation.current++;
     setCsrfToken(result.csrfToken);
     setEndedReason(null);
+    remember(true);
     setUser(result.user);
   }, []);
 
@@ -86,6 +114,7 @@ export function SessionProvider({ children, load }: { children: ReactNode; load:
       generation.current++;
       setCsrfToken(null);
       setEndedReason(null);
+      remember(false);
       setUser(null);
     }
   }, []);

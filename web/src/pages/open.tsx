@@ -417,7 +417,7 @@ function ReplyForm({ session, opened, onRefused }: { session: string; opened: Op
   // Residency: offered only when the sender's organisation lets recipients choose (docs/privacy.md).
   const [regions, setRegions] = useState<{ default: string; choices: string[] } | null>(null);
   const [region, setRegion] = useState<string | null>(null);
-  const draft = useDraftFiles(`/api/v1/access/uploads${region ? `?region=${region}` : ''}`, { [RECIPIENT_SESSION_HEADER]: session });
+  const draft = useDraftFiles(`/api/v1/access/uploads${region ? `?region=${region}` : ''}`, { [RECIPIENT_SESSION_HEADER]: session }, { anonymous: true });
   const isBcc = opened.you.kind === 'bcc';
 
   useEffect(() => {

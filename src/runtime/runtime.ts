@@ -17,6 +17,7 @@ import { KeyService } from '../keys/key.service.ts';
 import { OutboxMailer, SmtpMailer, type Mailer } from '../mail/mailer.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { RegionMap, type Region } from '../shared/regions.ts';
+import { unservedRegionData, unservedRegionError } from './region-check.ts';
 import type { BlobStore } from '../storage/blob/blob-store.ts';
 import { FsBlobStore } from '../storage/blob/fs-blob-store.ts';
 import { S3BlobStore } from '../storage/blob/s3-blob-store.ts';
@@ -145,10 +146,14 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     const admin = createAdmin({ db, mailer, accounts, regions: content.regions });
     closers.push(() => runner.stop());
 
+    // A region taken out of REGIONS while it still holds data: said at start-up and on /readyz.
+    const unserved = await unservedRegionData(db, config.regions.map((r) => r.region));
+    if (unserved.length > 0) logger.error({ regions: unserved }, unservedRegionError(unserved).message);
     // One region: the names readiness always had; several: one store and one provider per region.
     const suffix = (region: Region) => (config.regions.length === 1 ? '' : `_${region}`);
     const readiness: ReadinessProbe[] = [
       { name: 'database', check: () => db.ping() },
+      ...(unserved.length > 0 ? [{ name: 'regions', check: async () => { throw unservedRegionError(unserved); } }] : []),
       ...blobStores.entries().map(([region, store]) => ({ name: `blob_store${suffix(region)}`, check: () => store.check() })),
       ...keyProviders.entries().map(([region, provider]) => ({ name: `key_provider${suffix(region)}`, check: () => provider.check() })),
     ];

@@ -6,17 +6,20 @@
 // case with s3rver buckets. PGlite always, PostgreSQL too when TEST_DATABASE_URL is set.
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../../src/accounts/tenant.repository.ts';
 import { LocalKeyProvider } from '../../src/crypto/local-key-provider.ts';
-import type { RunningServer } from '../../src/runtime/server.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { startServer, type RunningServer } from '../../src/runtime/server.ts';
+import { createLogger } from '../../src/shared/logger.ts';
 import { isAppError } from '../../src/shared/app-error.ts';
 import { REGIONS, type Region } from '../../src/shared/regions.ts';
 import { startS3Server, type TestS3Server } from '../../src/storage/blob/blob-test-support.ts';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
-import { apiClient, e2eTargets, linkIn, recipientClient, startE2eServer, type E2eServer } from '../support/e2e.ts';
+import { apiClient, e2eTargets, freePort, linkIn, recipientClient, startE2eServer, type E2eServer } from '../support/e2e.ts';
 
 interface ObjectRow {
   id: string;
@@ -327,3 +330,40 @@ for (const target of e2eTargets()) {
     });
   });
 }
+
+describe('a region taken out of REGIONS while it still holds data', () => {
+  it('is reported on /readyz as region_data_not_served, and ready again once served', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sealpost-e2e-unserved-'));
+    const start = async (regions: string) => {
+      const port = await freePort();
+      return startServer(loadConfig({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, REGIONS: regions, REGION: 'uk' }), { logger: createLogger('silent') });
+    };
+    const readiness = async (server: RunningServer) => {
+      const res = await fetch(`${server.url}/readyz`);
+      return { status: res.status, body: (await res.json()) as { status: string; checks: Record<string, { ok: boolean; error?: string }> } };
+    };
+    try {
+      let server = await start('uk,eea');
+      const tenant = await createTenant(server.runtime.db, { name: 'Continental', region: 'eea' });
+      await server.runtime.content.putBytes(tenant.id, Buffer.from('stored in the EEA'));
+      expect((await readiness(server)).status).toBe(200);
+      await server.close();
+
+      // The operator drops eea: the server starts, but is not ready, and says why.
+      server = await start('uk');
+      const dropped = await readiness(server);
+      expect(dropped.status).toBe(503);
+      expect(dropped.body.checks.regions).toEqual({ ok: false, error: 'region_data_not_served' });
+      expect(dropped.body.checks.database).toEqual({ ok: true });
+      await server.close();
+
+      server = await start('uk,eea');
+      const back = await readiness(server);
+      expect(back.status).toBe(200);
+      expect(back.body.checks.regions).toBeUndefined();
+      await server.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,7 +4,7 @@ import { describeEachDatabase } from '../../../test/support/database.ts';
 import { buildTenant } from '../../../test/support/factories.ts';
 import { isAppError } from '../../shared/app-error.ts';
 import type { Sql } from '../../storage/database/database.ts';
-import { MIN_CONTRIBUTING_TENANTS, MIN_TENANTS_PER_LABEL_NAME, OTHER_LABELS, REPORTS, StatisticsService, type StatisticsReport } from './statistics.service.ts';
+import { MAX_TENANT_SHARE, MIN_CONTRIBUTING_TENANTS, MIN_TENANTS_PER_LABEL_NAME, OTHER_LABELS, REPORTS, StatisticsService, type StatisticsReport } from './statistics.service.ts';
 import { bucketRange, buildTable, checkThreshold, DEFAULT_THRESHOLD, MIN_THRESHOLD } from './suppression.ts';
 
 /** Every number that appears anywhere in a published report's cells. */
@@ -35,6 +35,19 @@ describe('buildTable', () => {
   it('does suppress cells fed by too few tenants when asked to', () => {
     const t = buildTable([{ row: 'a', column: 'x', count: 50, contributors: 1 }, { row: 'a', column: 'y', count: 50, contributors: 3 }], { threshold: 10, rows: ['a'], columns: ['x', 'y'], minContributors: 3 });
     expect(t.cells).toEqual([[null, 50]]);
+  });
+
+  it('does suppress a cell one contributor dominates (more than maxShare of it), even with enough contributors', () => {
+    const raw = [
+      { row: 'a', column: 'x', count: 100, contributors: 5, largest: 96 },
+      { row: 'a', column: 'y', count: 100, contributors: 5, largest: 85 },
+      { row: 'a', column: 'z', count: 100, contributors: 5, largest: 86 },
+    ];
+    const t = buildTable(raw, { threshold: 10, rows: ['a'], columns: ['x', 'y', 'z'], minContributors: 3, maxShare: 0.85 });
+    expect(t.cells).toEqual([[null, 100, null]]);
+    expect(t.suppressed).toBe(2);
+    // Without the rule (tenant-level reports have one contributor by nature) nothing is suppressed for it.
+    expect(buildTable(raw, { threshold: 10, rows: ['a'], columns: ['x', 'y', 'z'] }).cells).toEqual([[100, 100, 100]]);
   });
 
   it('does refuse thresholds below 2 and explain why', () => {
@@ -148,6 +161,20 @@ describeEachDatabase('anonymous statistics', (ctx) => {
     const row = r.cells[0]!;
     expect(row[r.columns.indexOf('confidential')]).toBeGreaterThanOrEqual(24);
     expect(MIN_CONTRIBUTING_TENANTS).toBeGreaterThan(1);
+    expectSafe(r, s.identifiers);
+  });
+
+  it('does suppress installation-wide cells one tenant dominates', async () => {
+    const w = new Date('2024-07-01T09:00:00Z');
+    // Tenant 0 sends 200 messages (100 confidential), four others 2 each (1 confidential):
+    // confidential is 104 from 5 tenants, but 100 of them (96 %) from one.
+    const s = await seed(ctx.db(), { tenants: 5, messages: [200, 2, 2, 2, 2], week: w, secretLabel: `Dominant ${crypto.randomUUID().slice(0, 4)}` });
+    const r = await new StatisticsService(ctx.db()).run({ report: 'messages_by_label', from: w, to: new Date(w.getTime() + 86_400_000) });
+    expect(r.cells[0]![r.columns.indexOf('confidential')]).toBeNull();
+    expect(MAX_TENANT_SHARE).toBe(0.85);
+    // The same tenant's own report shows its own count.
+    const own = await new StatisticsService(ctx.db()).run({ report: 'messages_by_label', tenantId: s.tenants[0]!, from: w, to: new Date(w.getTime() + 86_400_000) });
+    expect(own.cells[0]![own.columns.indexOf('confidential')]).toBe(100);
     expectSafe(r, s.identifiers);
   });
 

@@ -46,6 +46,8 @@ export interface RawCell {
   count: number;
   /** Distinct tenants that contributed to the count (installation-wide reports). */
   contributors?: number;
+  /** The largest count one tenant contributed (installation-wide reports). */
+  largest?: number;
 }
 
 /** A published table: cells are counts ≥ threshold, 0, or null (suppressed). */
@@ -65,12 +67,13 @@ export interface StatisticsTable {
  * Builds a published table from raw counts. `rows` and `columns` fix the order and make empty
  * cells explicit zeros; raw cells outside them are refused (a bug, not data to drop silently).
  */
-export function buildTable(raw: RawCell[], opts: { threshold: number; rows: string[]; columns: string[]; minContributors?: number }): StatisticsTable {
+export function buildTable(raw: RawCell[], opts: { threshold: number; rows: string[]; columns: string[]; minContributors?: number; maxShare?: number }): StatisticsTable {
   const threshold = checkThreshold(opts.threshold);
   const rowIndex = new Map(opts.rows.map((r, i) => [r, i]));
   const colIndex = new Map(opts.columns.map((c, i) => [c, i]));
   const counts = opts.rows.map(() => opts.columns.map(() => 0));
   const contributors = opts.rows.map(() => opts.columns.map(() => 0));
+  const largest = opts.rows.map(() => opts.columns.map(() => 0));
   for (const cell of raw) {
     const r = rowIndex.get(cell.row);
     const c = colIndex.get(cell.column);
@@ -78,15 +81,20 @@ export function buildTable(raw: RawCell[], opts: { threshold: number; rows: stri
     if (!Number.isInteger(cell.count) || cell.count < 0) throw errors.internal('statistics_bad_count', 'a count is not a non-negative integer');
     counts[r]![c]! += cell.count;
     contributors[r]![c]! += cell.contributors ?? 0;
+    // Raw cells merged into one (e.g. '(other checks)'): the largest of theirs is a lower bound.
+    largest[r]![c]! = Math.max(largest[r]![c]!, cell.largest ?? 0);
   }
   const minContributors = opts.minContributors ?? 0;
+  const maxShare = opts.maxShare ?? 1;
   let suppressed = 0;
   const cells = counts.map((row, r) =>
     row.map((n, c) => {
       // Primary suppression: a small non-zero count could single out a person or a tenant.
       // Installation-wide: a cell fed by fewer than minContributors tenants is suppressed too,
       // or a tenant could subtract its own (known) count and read another tenant's.
-      if ((n > 0 && n < threshold) || (n > 0 && contributors[r]![c]! < minContributors)) {
+      // Dominance ((1, k) rule): when one tenant makes up more than maxShare of a cell, the
+      // published count is close to that tenant's own, and it tells every other reader about it.
+      if ((n > 0 && n < threshold) || (n > 0 && contributors[r]![c]! < minContributors) || (n > 0 && largest[r]![c]! > maxShare * n)) {
         suppressed++;
         return null;
       }

@@ -112,6 +112,11 @@ function UsersAdmin() {
     }
   }
 
+  // The new role is taken from the event at once: the select is controlled, so by the time the request
+  // answers React has put it back to the old role until the list reloads.
+  const changeRole = (u: User, role: Role) =>
+    void run(() => api('PATCH', `/api/v1/users/${u.id}`, { body: { role } }), () => ({ text: role === 'disabled' ? `${u.email} is disabled and signed out everywhere.` : `${u.email} is now ${role.replace('_', ' ')}.` }));
+
   const invite = (e: FormEvent) => {
     e.preventDefault();
     const body = { email: email.trim(), displayName: name.trim(), role };
@@ -203,7 +208,7 @@ function UsersAdmin() {
                     <label className="visually-hidden" htmlFor={`role-${u.id}`}>
                       Role of {u.email}
                     </label>
-                    <select id={`role-${u.id}`} value={u.role} disabled={busy} onChange={(e) => void run(() => api('PATCH', `/api/v1/users/${u.id}`, { body: { role: e.target.value } }), () => ({ text: e.target.value === 'disabled' ? `${u.email} is disabled and signed out everywhere.` : `${u.email} is now ${e.target.value.replace('_', ' ')}.` }))}>
+                    <select id={`role-${u.id}`} value={u.role} disabled={busy} onChange={(e) => changeRole(u, e.target.value as Role)}>
                       {ROLES.map((r) => (
                         <option key={r.value} value={r.value}>
                           {r.text}

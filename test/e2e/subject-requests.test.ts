@@ -133,11 +133,23 @@ for (const target of e2eTargets()) {
       expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/extend`, { months: 1, reason: 'again' })).body.error.code).toBe('extension_not_allowed');
       expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/extend`, { months: 3, reason: 'x' })).status).toBe(400);
 
+      // Pausing the clock to ask the person something, then resuming it.
+      const beforePause = env.smtp.messages.length;
+      const paused = await api(admin, 'POST', `/api/v1/privacy/requests/${id}/pause`, { reason: 'Which date of birth is the right one?' });
+      expect(paused.status).toBe(200);
+      expect(paused.body).toMatchObject({ pauseReason: 'Which date of birth is the right one?', pausedOn: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+      expect((await mailTo(email, beforePause, (t) => t.includes('Which date of birth'))).text).toContain('paused');
+      expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/pause`, { reason: '' })).status).toBe(400);
+      expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/pause`, { reason: 'again' })).body.error.code).toBe('subject_request_paused');
+      const resumed = await api(admin, 'POST', `/api/v1/privacy/requests/${id}/resume`);
+      expect(resumed.status).toBe(200);
+      expect(resumed.body).toMatchObject({ pausedOn: null, dueOn: extended.body.dueOn });
+
       expect((await api(admin, 'POST', `/api/v1/privacy/requests/${id}/run`)).body.status).toBe('in_progress');
       const done = await api(admin, 'POST', `/api/v1/privacy/requests/${id}/complete`, { note: 'Date of birth corrected.' });
       expect(done.status).toBe(200);
       expect(done.body.status).toBe('completed');
-      expect(done.body.events.map((e: any) => e.event)).toEqual(expect.arrayContaining(['received', 'code_sent', 'verified', 'extended', 'run_started', 'completed']));
+      expect(done.body.events.map((e: any) => e.event)).toEqual(expect.arrayContaining(['received', 'code_sent', 'verified', 'extended', 'paused', 'resumed', 'run_started', 'completed']));
     });
 
     it('does take an objection to marketing at once, through the real consent service', async () => {

@@ -50,7 +50,7 @@ function showRequest(io: CliIo, r: SubjectRequestDetail, json: boolean | undefin
 export function registerDsrCommands(program: Command, io: CliIo = processIo): Command {
   const dsr = program
     .command('dsr')
-    .description('Data subject requests (access and portability, rectification, erasure, restriction, objection to marketing): open, verify, run, export, list, show, extend, reject, complete');
+    .description('Data subject requests (access and portability, rectification, erasure, restriction, objection to marketing): open, verify, run, export, list, show, extend, pause, resume, reject, complete');
 
   dsr
     .command('open')
@@ -137,6 +137,23 @@ export function registerDsrCommands(program: Command, io: CliIo = processIo): Co
       const months = MonthsSchema.safeParse(o.months);
       if (!months.success) throw errors.invalid('invalid_months', '--months: 1 or 2', { field: 'months' });
       await withRuntime(async (rt) => showRequest(io, await rt.subjectRequests.service.extend(ALL, id, { months: months.data, reason: o.reason }, operator()), o.json));
+    });
+
+  dsr
+    .command('pause <id>')
+    .description('Pause the clock while waiting for the person to clarify; they are emailed what is needed')
+    .requiredOption('--reason <text>', 'what you need from the person (sent to them)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { reason: string; json?: boolean }) => {
+      await withRuntime(async (rt) => showRequest(io, await rt.subjectRequests.service.pause(ALL, id, { reason: o.reason }, operator()), o.json));
+    });
+
+  dsr
+    .command('resume <id>')
+    .description('Restart a paused clock; the due date moves by the days it was paused')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      await withRuntime(async (rt) => showRequest(io, await rt.subjectRequests.service.resume(ALL, id, operator()), o.json));
     });
 
   dsr

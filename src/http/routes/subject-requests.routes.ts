@@ -267,6 +267,32 @@ export function registerSubjectRequestRoutes(app: FastifyInstance, requests: Sub
     },
   );
 
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/api/v1/privacy/requests/:id/pause',
+    {
+      schema: {
+        tags,
+        summary: 'Pause the clock while waiting for the requester to clarify; they are emailed what is needed (administrators, requests your organisation opened)',
+        params: uuidParams,
+        body: { type: 'object', properties: { reason: { type: 'string', minLength: 1, maxLength: 4000 } }, required: ['reason'], additionalProperties: false },
+        response: errorResponses(400, 401, 403, 404, 409),
+      },
+    },
+    async (req) => {
+      const { scope, actor } = administrator(req);
+      return service.pause(scope, req.params.id, req.body, actor);
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/privacy/requests/:id/resume',
+    { schema: { tags, summary: 'Restart a paused clock; the due date moves by the days paused (administrators, requests your organisation opened)', params: uuidParams, response: errorResponses(401, 403, 404, 409) } },
+    async (req) => {
+      const { scope, actor } = administrator(req);
+      return service.resume(scope, req.params.id, actor);
+    },
+  );
+
   app.post<{ Params: { id: string } }>(
     '/api/v1/privacy/requests/:id/run',
     { schema: { tags, summary: 'Carry out a confirmed request (administrators, requests your organisation opened)', params: uuidParams, response: errorResponses(401, 403, 404, 409, 503) } },

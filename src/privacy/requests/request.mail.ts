@@ -54,6 +54,16 @@ export function extensionMail(to: string, r: { id: string; kind: SubjectRequestK
   };
 }
 
+/** The clock is paused until the person clarifies what they ask for: what we need, and that the time limit waits. */
+export function pausedMail(to: string, r: { id: string; kind: SubjectRequestKind; reason: string }): OutboundMail {
+  return {
+    to,
+    subject: 'We need more information to answer your request',
+    text: `To answer your request for ${KIND_LABELS[r.kind]} (reference ${r.id}) we need more information from you:\n\n${r.reason}\n\nPlease reply to us with it, quoting the reference. The time limit for our answer is paused until we have it, and runs on from where it stopped when we do.\n`,
+    headers,
+  };
+}
+
 /** The access export is ready: one download through a link that expires. */
 export function exportReadyMail(to: string, r: { id: string; link: string; expiresAt: Date }): OutboundMail {
   return {

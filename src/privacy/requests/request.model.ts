@@ -71,6 +71,10 @@ export interface SubjectRequest {
   /** Day the clock started (identity confirmed); null while awaiting identity. */
   clockStartedOn: CalendarDate | null;
   pausedDays: number;
+  /** Set while the clock is paused (waiting for the requester); the due date shown moves daily meanwhile. */
+  pausedOn: CalendarDate | null;
+  /** What was asked of the requester while paused. */
+  pauseReason: string | null;
   extensionMonths: number;
   extensionReason: string | null;
   dueOn: CalendarDate | null;

@@ -22,7 +22,7 @@ const NOTICE_ATTEMPTS = 30;
 
 /** What a notice job carries: ids only. */
 export type RequestNotice =
-  | { requestId: string; notice: 'confirmed' | 'extended' | 'rejected' | 'completed' | 'routed_to_requester' }
+  | { requestId: string; notice: 'confirmed' | 'extended' | 'paused' | 'rejected' | 'completed' | 'routed_to_requester' }
   | { requestId: string; notice: 'duplicate'; originalId: string }
   | { requestId: string; notice: 'routed_to_customer'; tenantId: string; userId: string };
 
@@ -63,6 +63,9 @@ async function build(db: Database, r: repo.RequestRow, n: RequestNotice): Promis
     }
     case 'extended':
       return r.due_on && r.extension_reason ? mail.extensionMail(r.email, { ...request, months: r.extension_months, reason: r.extension_reason, dueOn: r.due_on }) : null;
+    case 'paused':
+      // Resumed (or closed) before the email went out: nothing to ask any more.
+      return r.paused_on && r.pause_reason ? mail.pausedMail(r.email, { ...request, reason: r.pause_reason }) : null;
     case 'rejected':
       return mail.rejectedMail(r.email, { ...request, reason: r.outcome_note ?? '' });
     case 'completed':

@@ -1,7 +1,7 @@
 // SQL of the subject-request workflow.
 import { randomId } from '../../crypto/keys.ts';
 import type { Sql } from '../../storage/database/database.ts';
-import { daysLeft, isOverdue, toCalendarDate } from './deadline.ts';
+import { addDays, daysBetween, daysLeft, isOverdue, toCalendarDate } from './deadline.ts';
 import {
   ACTIVE_STATUSES,
   type OpenedVia,
@@ -29,6 +29,8 @@ export interface RequestRow {
   verified_at: Date | null;
   clock_started_on: string | null;
   paused_days: number;
+  paused_on: string | null;
+  pause_reason: string | null;
   extension_months: number;
   extension_reason: string | null;
   extended_at: Date | null;
@@ -46,6 +48,8 @@ export interface RequestRow {
 export function toRequest(r: RequestRow, now: Date): SubjectRequest {
   const running = r.due_on !== null && (ACTIVE_STATUSES as readonly string[]).includes(r.status);
   const today = toCalendarDate(now);
+  // While paused, the due date moves a day for every day that passes: shown as if resumed today.
+  const due = running && r.paused_on !== null ? addDays(r.due_on!, Math.max(0, daysBetween(r.paused_on, today))) : r.due_on;
   return {
     id: r.id,
     kind: r.kind,
@@ -61,11 +65,13 @@ export function toRequest(r: RequestRow, now: Date): SubjectRequest {
     verifiedAt: r.verified_at,
     clockStartedOn: r.clock_started_on,
     pausedDays: r.paused_days,
+    pausedOn: r.paused_on,
+    pauseReason: r.pause_reason,
     extensionMonths: r.extension_months,
     extensionReason: r.extension_reason,
-    dueOn: r.due_on,
-    daysLeft: running ? daysLeft(r.due_on!, today) : null,
-    overdue: running ? isOverdue(r.due_on!, today) : false,
+    dueOn: due,
+    daysLeft: running ? daysLeft(due!, today) : null,
+    overdue: running ? isOverdue(due!, today) : false,
     duplicateOf: r.duplicate_of,
     closedAt: r.closed_at,
     outcomeNote: r.outcome_note,

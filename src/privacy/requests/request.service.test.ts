@@ -14,7 +14,7 @@ import { buildTenant } from '../../../test/support/factories.ts';
 import { startSmtpSink, type SmtpSink } from '../../../test/support/smtp-sink.ts';
 import type { ConsentHooks, PreferenceSource } from '../consent/consent.model.ts';
 import type { ControllerRouting, ErasureReport, ErasureVerification, SubjectEngine, SubjectFootprint, SubjectIdentifiers } from '../subjects/subject.model.ts';
-import { addCalendarMonths } from './deadline.ts';
+import { addCalendarMonths, addDays } from './deadline.ts';
 import { createSubjectRequests, type SubjectRequests } from './requests.ts';
 
 const codeIn = (text: string) => /code is (\d{6})/.exec(text)?.[1];
@@ -225,6 +225,36 @@ describeEachDatabase('SubjectRequestService', (ctx) => {
     await expect.poll(async () => (await dsr.service.get(all, id)).events.map((e) => e.event)).toContain('extension_notice_sent');
     await expect(dsr.service.extend(all, id, { months: 1, reason: 'again' }, operator)).rejects.toMatchObject({ code: 'extension_not_allowed' });
     await expect(dsr.service.extend(all, (await submitVerified('erasure', uniqueEmail('x'))).id, { months: 2, reason: ' ' }, operator)).rejects.toMatchObject({ code: 'reason_required' });
+  });
+
+  it('does pause the clock while waiting for the requester, tell them what is needed, and move the due date by the days paused', async () => {
+    const email = uniqueEmail('pia');
+    const { id } = await submitVerified('rectification', email, { details: 'My address is wrong.' });
+    const before = await dsr.service.get(all, id);
+    const since = smtp.messages.length;
+    const paused = await dsr.service.pause(all, id, { reason: 'Which address do you want corrected: home or billing?' }, operator);
+    expect(paused).toMatchObject({ pausedOn: before.clockStartedOn, pauseReason: 'Which address do you want corrected: home or billing?', dueOn: before.dueOn });
+    const asked = await mailTo(email, since, (t) => t.includes('home or billing'));
+    expect(asked.text).toContain('paused');
+    // While paused the due date shown moves with every day that passes, and days left stay put.
+    clock.advance(5 * 24 * 3600_000);
+    const waiting = await dsr.service.get(all, id);
+    expect(waiting.dueOn).toBe(addDays(before.dueOn!, 5));
+    expect(waiting.daysLeft).toBe(before.daysLeft);
+    await expect(dsr.service.pause(all, id, { reason: 'again' }, operator)).rejects.toMatchObject({ code: 'subject_request_paused' });
+    await expect(dsr.service.extend(all, id, { months: 1, reason: 'x' }, operator)).rejects.toMatchObject({ code: 'subject_request_paused' });
+    const resumed = await dsr.service.resume(all, id, operator);
+    expect(resumed).toMatchObject({ pausedOn: null, pauseReason: null, pausedDays: 5, dueOn: addDays(before.dueOn!, 5) });
+    expect((await row(id)).due_on).toBe(addDays(before.dueOn!, 5));
+    expect(resumed.events.map((e) => e.event)).toEqual(expect.arrayContaining(['paused', 'resumed']));
+    await expect(dsr.service.resume(all, id, operator)).rejects.toMatchObject({ code: 'subject_request_not_paused' });
+    await expect(dsr.service.pause(all, id, { reason: ' ' }, operator)).rejects.toMatchObject({ code: 'reason_required' });
+    // Closed while paused: the pause ends with it, its days counted.
+    await dsr.service.pause(all, id, { reason: 'One more question.' }, operator);
+    clock.advance(2 * 24 * 3600_000);
+    const done = await dsr.service.completeRectification(all, id, { note: 'Billing address corrected.' }, operator);
+    expect(done).toMatchObject({ status: 'completed', pausedOn: null, pausedDays: 7 });
+    await expect(dsr.service.pause(all, id, { reason: 'late' }, operator)).rejects.toMatchObject({ code: 'subject_request_not_open' });
   });
 
   it('does keep a notice when the mail server is down, and deliver it once it is back', async () => {

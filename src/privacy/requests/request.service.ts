@@ -17,7 +17,7 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Database, Sql } from '../../storage/database/database.ts';
 import type { ConsentHooks } from '../consent/consent.model.ts';
 import type { ControllerRouting, SubjectEngine, SubjectIdentifiers } from '../subjects/subject.model.ts';
-import { checkExtension, dueDate, toCalendarDate } from './deadline.ts';
+import { checkExtension, daysBetween, dueDate, toCalendarDate } from './deadline.ts';
 import type { ExportVault } from './export-vault.ts';
 import * as mail from './request.mail.ts';
 import { queueNotice } from './request.notices.ts';
@@ -290,6 +290,7 @@ export class SubjectRequestService {
     await this.deps.db.transaction(async (tx) => {
       const r = await this.actionable(tx, scope, requestId);
       if (r.status !== 'open' && r.status !== 'in_progress') throw errors.conflict('subject_request_not_open', `only an open request can be extended; this one is ${r.status}`);
+      if (r.paused_on !== null) throw errors.conflict('subject_request_paused', `the clock is paused (since ${r.paused_on}); resume it before extending`);
       const clock = { startedOn: r.clock_started_on, pausedDays: r.paused_days, extensionMonths: r.extension_months };
       let reason: string;
       try {
@@ -305,6 +306,43 @@ export class SubjectRequestService {
       await queueNotice(tx, { requestId: r.id, notice: 'extended' });
     });
     this.deps.onEnqueued?.();
+    return this.get(scope, requestId);
+  }
+
+  /**
+   * Pauses the clock of an open request while waiting for the requester to clarify what they
+   * ask for (ICO: the time limit stops until the clarification arrives). The requester is
+   * emailed what is needed. Resuming adds the days paused to the due date.
+   */
+  async pause(scope: RequestScope, requestId: string, input: { reason: string }, actor: RequestActor): Promise<SubjectRequestDetail> {
+    const reason = requireText(input.reason, 'reason', MAX_NOTE_LENGTH);
+    const today = toCalendarDate(this.now());
+    await this.deps.db.transaction(async (tx) => {
+      const r = await this.actionable(tx, scope, requestId);
+      if (r.status !== 'open' && r.status !== 'in_progress') throw errors.conflict('subject_request_not_open', `only an open request can be paused; this one is ${r.status}`);
+      if (r.paused_on !== null) throw errors.conflict('subject_request_paused', `the clock is already paused (since ${r.paused_on}); resume it first`);
+      await tx.query(`UPDATE subject_requests SET paused_on = $2, pause_reason = $3 WHERE id = $1`, [r.id, today, reason]);
+      await repo.addEvent(tx, r.id, this.now(), 'paused', actor, { reason, dueOnBefore: r.due_on });
+      await this.audit(tx, r, actor, 'paused', 'success', {});
+      await queueNotice(tx, { requestId: r.id, notice: 'paused' });
+    });
+    this.deps.onEnqueued?.();
+    return this.get(scope, requestId);
+  }
+
+  /** Restarts a paused clock: the days it was paused are added, and the due date moves by as many. */
+  async resume(scope: RequestScope, requestId: string, actor: RequestActor): Promise<SubjectRequestDetail> {
+    const today = toCalendarDate(this.now());
+    await this.deps.db.transaction(async (tx) => {
+      const r = await this.actionable(tx, scope, requestId);
+      if (r.paused_on === null) throw errors.conflict('subject_request_not_paused', 'the clock of this request is not paused');
+      const days = Math.max(0, daysBetween(r.paused_on, today));
+      const pausedDays = r.paused_days + days;
+      const due = dueDate({ startedOn: r.clock_started_on, pausedDays, extensionMonths: r.extension_months })!;
+      await tx.query(`UPDATE subject_requests SET paused_on = NULL, pause_reason = NULL, paused_days = $2, due_on = $3 WHERE id = $1`, [r.id, pausedDays, due]);
+      await repo.addEvent(tx, r.id, this.now(), 'resumed', actor, { pausedFor: days, pausedDays, dueOn: due });
+      await this.audit(tx, r, actor, 'resumed', 'success', {}, { pausedFor: days, dueOn: due });
+    });
     return this.get(scope, requestId);
   }
 
@@ -338,13 +376,13 @@ export class SubjectRequestService {
 
   private async close(tx: Sql, r: RequestRow, status: 'completed' | 'rejected' | 'routed_to_customer', note: string | null, actor: RequestActor, result: Record<string, unknown> | null): Promise<void> {
     const now = this.now();
-    await tx.query(`UPDATE subject_requests SET status = $2, closed_at = $3, outcome_note = $4, result = COALESCE($5::jsonb, result), code_hash = NULL WHERE id = $1`, [
-      r.id,
-      status,
-      now,
-      note,
-      result === null ? null : JSON.stringify(result),
-    ]);
+    // A request closed while paused: the pause ends with it, its days counted.
+    await tx.query(
+      `UPDATE subject_requests SET status = $2, closed_at = $3, outcome_note = $4, result = COALESCE($5::jsonb, result), code_hash = NULL,
+              paused_days = paused_days + CASE WHEN paused_on IS NULL THEN 0 ELSE GREATEST(0, $6::date - paused_on) END, paused_on = NULL, pause_reason = NULL
+        WHERE id = $1`,
+      [r.id, status, now, note, result === null ? null : JSON.stringify(result), toCalendarDate(now)],
+    );
     await repo.addEvent(tx, r.id, now, status, actor, note ? { note } : {});
     await this.audit(tx, r, actor, status, 'success', {});
   }

@@ -624,6 +624,8 @@ export const REGISTRY: Record<string, TableDeclaration> = {
       verified_at: crm('When the requester proved control of the address (the clock starts).'),
       clock_started_on: crm('Calendar date (UTC) the one-month clock started: the day identity was confirmed.'),
       paused_days: crm('Days the clock was paused after it started.'),
+      paused_on: crm('Calendar date (UTC) the clock was paused, while it is paused (waiting for the requester to clarify); null otherwise.'),
+      pause_reason: crm('What was asked of the requester while the clock is paused (told to them).', 'personal'),
       extension_months: crm('Extension of the time limit (0, 1 or 2 months), recorded once with a reason.'),
       extension_reason: crm('Why the time limit was extended (told to the requester).', 'personal'),
       extended_at: crm('When the extension was recorded.'),

@@ -55,7 +55,8 @@ describe('loadConfig', () => {
   it('reads the DNS servers for domain verification, refusing names and bad ports', () => {
     expect(loadConfig({}).dnsServers).toEqual([]);
     expect(loadConfig({ DOMAIN_VERIFICATION_DNS_SERVERS: '192.0.2.53, 192.0.2.54:5353,[2001:db8::1]:53' }).dnsServers).toEqual(['192.0.2.53', '192.0.2.54:5353', '[2001:db8::1]:53']);
-    for (const bad of ['dns.example', '192.0.2.53:0', '192.0.2.53:70000']) {
+    expect(loadConfig({ DOMAIN_VERIFICATION_DNS_SERVERS: '::1,2001:db8::53' }).dnsServers).toEqual(['::1', '2001:db8::53']);
+    for (const bad of ['dns.example', '192.0.2.53:0', '192.0.2.53:70000', '999.0.2.53', '[192.0.2.53]:53', '192.0.2.53:5x', '[2001:db8::1]:']) {
       expect(problemsOf({ DOMAIN_VERIFICATION_DNS_SERVERS: bad }).map((p) => p.split(':')[0])).toEqual(['DOMAIN_VERIFICATION_DNS_SERVERS']);
     }
   });

@@ -2,6 +2,7 @@
 // with one message that lists every invalid variable, so an operator fixes them all at once.
 // Every variable is documented in docs/configuration.md (keep the two in step).
 
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../shared/app-error.ts';
@@ -53,17 +54,19 @@ const regionList = z
   .transform((list) => list as Region[]);
 
 // DNS servers that verify tenants' domain TXT records: "ip[:port]" or "[ipv6]:port", comma-separated.
+function isDnsServer(server: string): boolean {
+  const portOk = (port: string | undefined) => port === undefined || (/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535);
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(server);
+  if (bracketed) return isIP(bracketed[1]!) === 6 && portOk(bracketed[2]);
+  if (isIP(server) !== 0) return true; // an IPv4 or IPv6 address without a port
+  const withPort = /^([^:]+):([^:]*)$/.exec(server);
+  return withPort !== null && isIP(withPort[1]!) === 4 && portOk(withPort[2]);
+}
+
 const dnsServerList = z
   .string()
   .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
-  .refine(
-    (list) =>
-      list.every((server) => {
-        const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(server) ?? /^\[([0-9a-f:]+)\](?::(\d{1,5}))?$/i.exec(server) ?? /^([0-9a-f:]*:[0-9a-f:]*)()$/i.exec(server);
-        return m !== null && (m[2] === undefined || m[2] === '' || (Number(m[2]) >= 1 && Number(m[2]) <= 65535));
-      }),
-    'must be IP addresses with optional ports, comma-separated (e.g. 192.0.2.53 or 192.0.2.53:5353)',
-  );
+  .refine((list) => list.every(isDnsServer), 'must be IP addresses with optional ports, comma-separated (e.g. 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53)');
 
 const schema = z.object({
   ...regionalSchema,

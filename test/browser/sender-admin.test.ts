@@ -3,7 +3,8 @@
 // controls are used through the UI and every change is then checked through the API: per-recipient
 // status, revoke one and all with undo, expiry, add and remove recipients, the timeline with an
 // open and a wrong code, access requests (one approved, one denied), a recipient's reply in the
-// thread; labels (create, retire, restore), notification branding, user roles (change, disable)
+// thread; labels (create, retire, restore, edit a policy and see it apply to a message already
+// sent and to the next send), notification branding, user roles (change, disable)
 // and the audit log (filters, CSV export). Each page state is audited (one main landmark,
 // labelled controls) and screenshotted to test-artifacts/browser/admin-*.png.
 import { readFile } from 'node:fs/promises';
@@ -19,6 +20,7 @@ const CARL = 'carl@client.example';
 const DAN = 'dan@client.example';
 const FIONA = 'fiona@elsewhere.example';
 const GUS = 'gus@elsewhere.example';
+const ERIN = 'erin@partner.example';
 const SUBJECT = 'Engagement letter';
 const CSV_HEADER = ['occurred_at', 'seq', 'event_id', 'actor_type', 'actor_id', 'actor_email', 'action', 'target_type', 'target_id', 'message_id', 'outcome', 'ip', 'user_agent', 'details'];
 
@@ -181,6 +183,9 @@ describe('sender controls and administration in the browser', () => {
     await notice('Expiry changed.').waitFor();
     const expected = await senderPage.evaluate((v) => new Date(v).toISOString(), value);
     expect((await message()).expiresAt).toBe(expected);
+    // The saved expiry shows in the summary; the field is empty for the next change.
+    await expect(senderPage.getByLabel('New expiry').inputValue()).resolves.toBe('');
+    await expect(senderPage.getByRole('button', { name: 'Change expiry' }).isDisabled()).resolves.toBe(true);
     await expect(senderPage.getByRole('region', { name: 'Summary' }).getByText('Never').count()).resolves.toBe(0);
     await check(senderPage, '05-expiry-changed');
 
@@ -253,6 +258,9 @@ describe('sender controls and administration in the browser', () => {
     await notice(`${FIONA} can now open the message (added as Bcc).`).waitFor();
     await row(FIONA).waitFor();
     expect(await recipientOf(FIONA)).toMatchObject({ kind: 'bcc', revokedAt: null });
+    // Her notification goes out in the background; the page picks up the new status without Refresh.
+    await row(FIONA).getByText('Notified', { exact: true }).waitFor({ timeout: 15_000 });
+    expect(await recipientOf(FIONA)).toMatchObject({ status: 'notified' });
     // Her own link works: she reads the message.
     links[FIONA] = linkIn((await recipient.mailTo(FIONA, before, (m) => linkIn(m.text) !== undefined)).text)!;
     const read = await recipient.decrypt(await recipient.verify(FIONA, links[FIONA]));
@@ -335,6 +343,79 @@ describe('sender controls and administration in the browser', () => {
     expect((await find()).retiredAt).toBeNull();
   });
 
+  it('edits a label\'s policy: a message already sent under it loses its Download button, the next send gets the new expiry', async () => {
+    // A message with a file under "public" (downloads allowed, no expiry); Erin opens it.
+    const file = Buffer.from('Terms and conditions.\n');
+    const uploaded = await fetch(`${env.server.url}/api/v1/uploads`, { method: 'POST', headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/octet-stream', 'content-length': String(file.length) }, body: new Uint8Array(file) });
+    expect(uploaded.status).toBe(201);
+    const { uploadId } = (await uploaded.json()) as { uploadId: string };
+    const before = env.smtp.messages.length;
+    const sent = await call(admin, 'POST', '/api/v1/messages', { to: [ERIN], subject: 'Terms', text: 'The terms are attached.', label: 'public', attachments: [{ uploadId, filename: 'terms.txt', contentType: 'text/plain' }] });
+    expect(sent.status).toBe(201);
+    expect(sent.body.expiresAt).toBeNull();
+    const link = linkIn((await recipient.mailTo(ERIN, before, (m) => linkIn(m.text) !== undefined)).text)!;
+    const openAsErin = async () => {
+      await recipientPage.goto(`${env.server.url}/sign-in`);
+      await recipientPage.goto(`${env.server.url}/open#${link}`);
+      await recipientPage.getByRole('heading', { name: 'You have a secure message' }).waitFor();
+      await recipientPage.getByLabel('6-digit code').fill(await codeOnOpenPage(ERIN));
+      await recipientPage.getByRole('button', { name: 'Open message' }).click();
+      await recipientPage.getByRole('heading', { name: 'Terms' }).waitFor();
+    };
+    await openAsErin();
+    await recipientPage.getByRole('button', { name: 'Download terms.txt' }).waitFor();
+
+    await adminTab('Labels');
+    const item = senderPage.getByRole('listitem').filter({ has: senderPage.getByText('public', { exact: true }) });
+    await item.getByRole('button', { name: 'Edit public' }).click();
+    const form = senderPage.getByRole('form', { name: 'Edit public' });
+    // The form opens on its heading (keyboard users start there) with the current policy.
+    await expect.poll(() => senderPage.evaluate(() => document.activeElement?.textContent)).toBe('Edit public');
+    await expect(form.getByLabel('Name', { exact: true }).inputValue()).resolves.toBe('public');
+    await expect(form.getByLabel('Default expiry in days (empty: none)').inputValue()).resolves.toBe('');
+    await expect(form.getByLabel('No download (view only)').isChecked()).resolves.toBe(false);
+    await expect(form.getByRole('button', { name: 'Save changes' }).isDisabled()).resolves.toBe(true); // nothing changed yet
+    await form.getByText('apply at once to the 1 message already sent under this label').waitFor();
+    const invalidFocused = () => senderPage.evaluate(() => document.activeElement?.getAttribute('aria-invalid'));
+
+    // The API's refusals show next to the field at fault, which gets the focus.
+    await form.getByLabel('Default expiry in days (empty: none)').fill('5000');
+    await form.getByLabel('No download (view only)').check();
+    await form.getByLabel('Default expiry in days (empty: none)').press('Enter');
+    await form.getByText('Must be a whole number of days from 1 to 3650').waitFor();
+    await expect(form.getByLabel('Default expiry in days (empty: none)').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect.poll(invalidFocused).toBe('true');
+    await form.getByLabel('Default expiry in days (empty: none)').fill('7');
+    await form.getByLabel('Name', { exact: true }).fill('Internal');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await form.getByText('A label named "internal" already exists').waitFor();
+    await expect(form.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).resolves.toBe('true');
+    await check(senderPage, '14b-label-edit-refused');
+    const publicLabel = async () => (await call(admin, 'GET', '/api/v1/labels/all')).body.labels.find((l: { name: string }) => l.name === 'public');
+    expect(await publicLabel()).toMatchObject({ defaultExpiryDays: null, noDownload: false });
+
+    await form.getByLabel('Name', { exact: true }).fill('public');
+    await check(senderPage, '14c-label-edit');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await senderPage.getByText('Label "public" saved.').waitFor();
+    await expect(form.count()).resolves.toBe(0);
+    await expect.poll(() => senderPage.evaluate(() => document.activeElement?.textContent)).toBe('Edit public'); // back on its Edit button
+    await item.getByText('Attachments can be viewed but not saved').waitFor();
+    expect(await publicLabel()).toMatchObject({ name: 'public', defaultExpiryDays: 7, noDownload: true, noForward: false, watermark: false, disclaimer: null, isDefault: false });
+
+    // Erin's message, sent before the change, now opens without a Download button.
+    await openAsErin();
+    await recipientPage.getByText('Attachments can be viewed here but not saved.').waitFor();
+    await expect(recipientPage.getByRole('button', { name: /Download/ }).count()).resolves.toBe(0);
+    await recipientPage.getByRole('button', { name: 'View terms.txt' }).waitFor();
+    await check(recipientPage, '14d-label-edit-applies');
+    // Its expiry stays as sent; the next send under the label gets the new default.
+    expect((await call(admin, 'GET', `/api/v1/messages/${sent.body.id}`)).body.expiresAt).toBeNull();
+    const next = await call(admin, 'POST', '/api/v1/messages', { to: [ERIN], subject: 'Terms, again', text: 'x', label: 'public' });
+    expect(next.status).toBe(201);
+    expect((Date.parse(next.body.expiresAt) - Date.parse(next.body.createdAt)) / 86_400_000).toBeCloseTo(7, 3);
+  });
+
   it('saves the notification branding, and the recipient page wears it', async () => {
     await adminTab('Organisation');
     await senderPage.getByRole('heading', { name: 'Notification branding' }).waitFor();
@@ -388,7 +469,7 @@ describe('sender controls and administration in the browser', () => {
     await senderPage.getByLabel('Action (e.g. message.*)').fill('label.*');
     await senderPage.getByRole('button', { name: 'Apply' }).click();
     const expected = (await call(admin, 'GET', `/api/v1/audit?action=label.*&limit=200&from=${encodeURIComponent(new Date(startedAt.getTime() - 3_600_000).toISOString())}`)).body.events as Array<{ id: string; action: string }>;
-    expect(expected.map((e) => e.action).sort()).toEqual(['label.created', 'label.restored', 'label.retired']);
+    expect(expected.map((e) => e.action).sort()).toEqual(['label.created', 'label.restored', 'label.retired', 'label.updated']);
     await expect.poll(() => rows.count()).toBe(expected.length);
     const shown = await rows.locator('td:nth-child(3)').allTextContents();
     expect(shown).toEqual(expected.map((e) => e.action));

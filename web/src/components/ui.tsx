@@ -36,28 +36,32 @@ export function Field({ label, hint, error, ...input }: { label: string; hint?: 
   );
 }
 
-/** A labelled textarea. */
-export function TextArea({ label, hint, ...input }: { label: string; hint?: ReactNode } & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+/** A labelled textarea; `hint` and `error` are tied to it as for Field. */
+export function TextArea({ label, hint, error, ...input }: { label: string; hint?: ReactNode; error?: string | null } & TextareaHTMLAttributes<HTMLTextAreaElement>) {
   const id = useId();
+  const describedBy = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <textarea id={id} aria-describedby={hint ? `${id}-hint` : undefined} {...input} />
+      <textarea id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...input} />
       {hint ? <p className="hint" id={`${id}-hint`}>{hint}</p> : null}
+      {error ? <p className="field-error" id={`${id}-error`}>{error}</p> : null}
     </div>
   );
 }
 
-/** A labelled select. */
-export function Select({ label, hint, children, ...input }: { label: string; hint?: ReactNode; children: ReactNode } & SelectHTMLAttributes<HTMLSelectElement>) {
+/** A labelled select; `hint` and `error` are tied to it as for Field. */
+export function Select({ label, hint, error, children, ...input }: { label: string; hint?: ReactNode; error?: string | null; children: ReactNode } & SelectHTMLAttributes<HTMLSelectElement>) {
   const id = useId();
+  const describedBy = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <select id={id} aria-describedby={hint ? `${id}-hint` : undefined} {...input}>
+      <select id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...input}>
         {children}
       </select>
       {hint ? <div className="hint" id={`${id}-hint`}>{hint}</div> : null}
+      {error ? <p className="field-error" id={`${id}-error`}>{error}</p> : null}
     </div>
   );
 }

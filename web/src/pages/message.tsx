@@ -1,7 +1,7 @@
 // One sent message: per-recipient status, controls after sending (revoke all or one and undo,
 // expiry, add and remove recipients, access requests), the thread with replies, and the audit
 // timeline of sends, code requests, opens, downloads and refusals.
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { RecipientField } from '../components/recipients.tsx';
 import { Alert, Badge, Field, Loading, Page } from '../components/ui.tsx';
 import { api, ApiError } from '../lib/api.ts';
@@ -47,25 +47,45 @@ function describeAction(e: AuditEvent): string {
   return words[e.action] ?? e.action.replace(/[._]/g, ' ');
 }
 
+/** How long after opening the page or acting on it recipients' statuses are watched, and how often. */
+const STATUS_WATCH_MS = 30_000;
+const STATUS_POLL_MS = 1_000;
+
 export function MessagePage({ id }: { id: string }) {
   const msg = useLoad(() => api<SentMessage>('GET', `/api/v1/messages/${encodeURIComponent(id)}`), [id]);
   const audit = useLoad(() => api<{ events: AuditEvent[] }>('GET', `/api/v1/messages/${encodeURIComponent(id)}/audit`).then((r) => r.events), [id]);
   const thread = useLoad(() => api<{ messages: ThreadMessage[] }>('GET', `/api/v1/messages/${encodeURIComponent(id)}/thread`).then((r) => r.messages), [id]);
   const requests = useLoad(() => api<{ requests: AccessRequest[] }>('GET', `/api/v1/messages/${encodeURIComponent(id)}/access-requests`).then((r) => r.requests), [id]);
-  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: string; undo?: () => Promise<void> } | null>(null);
+  const [notice, setNotice] = useState<{ tone: 'success' | 'error'; text: string; undo?: () => Promise<unknown> } | null>(null);
   const [busy, setBusy] = useState(false);
+  const [watchUntil, setWatchUntil] = useState(() => Date.now() + STATUS_WATCH_MS);
   useTitle(msg.value?.subject ?? 'Message');
 
-  async function act(run: () => Promise<SentMessage | unknown>, success: string, undo?: () => Promise<void>) {
+  // Notifications are sent in the background: while a recipient is still "Sending notification"
+  // shortly after the page opened or after an action (approving a request adds a Bcc recipient,
+  // adding recipients notifies them), reload the message so the status changes on its own.
+  useEffect(() => {
+    if (!msg.value?.recipients.some((r) => r.status === 'pending') || Date.now() >= watchUntil) return;
+    const timer = setTimeout(() => msg.reload(), STATUS_POLL_MS);
+    return () => clearTimeout(timer);
+  }, [msg.value, watchUntil, msg.reload]);
+
+  /** Runs one action; resolves to whether it succeeded (forms clear their input on success). */
+  async function act(run: () => Promise<SentMessage | unknown>, success: string, undo?: () => Promise<unknown>): Promise<boolean> {
     setBusy(true);
     try {
       const r = await run();
       if (r && typeof r === 'object' && 'recipients' in r) msg.set(r as SentMessage);
+      // Also supersedes a status reload already under way, which could answer with older data.
+      msg.reload();
+      setWatchUntil(Date.now() + STATUS_WATCH_MS);
       setNotice({ tone: 'success', text: success, ...(undo ? { undo } : {}) });
       audit.reload();
       requests.reload();
+      return true;
     } catch (err) {
       setNotice({ tone: 'error', text: errorText(err) });
+      return false;
     } finally {
       setBusy(false);
     }
@@ -203,7 +223,7 @@ export function MessagePage({ id }: { id: string }) {
                     </p>
                     {r.status === 'pending' ? (
                       <div className="row">
-                        <button type="button" className="button button-small button-primary" disabled={busy} onClick={() => void act(() => api('POST', `${base}/access-requests/${r.id}/approve`), `${r.email} can now open the message (added as Bcc).`).then(() => msg.reload())}>
+                        <button type="button" className="button button-small button-primary" disabled={busy} onClick={() => void act(() => api('POST', `${base}/access-requests/${r.id}/approve`), `${r.email} can now open the message (added as Bcc).`)}>
                           Approve<span className="visually-hidden"> {r.email}</span>
                         </button>
                         <button type="button" className="button button-small" disabled={busy} onClick={() => void act(() => api('POST', `${base}/access-requests/${r.id}/deny`), `Request from ${r.email} denied.`)}>
@@ -272,11 +292,12 @@ export function MessagePage({ id }: { id: string }) {
   );
 }
 
-function ExpiryForm({ message, busy, onSave }: { message: SentMessage; busy: boolean; onSave(expiresAt: string | null): Promise<void> }) {
+function ExpiryForm({ message, busy, onSave }: { message: SentMessage; busy: boolean; onSave(expiresAt: string | null): Promise<boolean> }) {
   const [value, setValue] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (value) void onSave(new Date(value).toISOString());
+    // Once saved, the new expiry shows in the summary above; the field is for the next change.
+    if (value) void onSave(new Date(value).toISOString()).then((saved) => saved && setValue(''));
   };
   return (
     <form className="inline-form" onSubmit={submit} noValidate>
@@ -293,7 +314,7 @@ function ExpiryForm({ message, busy, onSave }: { message: SentMessage; busy: boo
   );
 }
 
-function AddRecipients({ busy, onAdd }: { busy: boolean; onAdd(body: { to?: string[]; cc?: string[]; bcc?: string[] }): Promise<void> }) {
+function AddRecipients({ busy, onAdd }: { busy: boolean; onAdd(body: { to?: string[]; cc?: string[]; bcc?: string[] }): Promise<boolean> }) {
   const [open, setOpen] = useState(false);
   const [to, setTo] = useState<string[]>([]);
   const [bcc, setBcc] = useState<string[]>([]);
@@ -310,7 +331,8 @@ function AddRecipients({ busy, onAdd }: { busy: boolean; onAdd(body: { to?: stri
       className="form"
       onSubmit={(e) => {
         e.preventDefault();
-        void onAdd({ to, bcc }).then(() => {
+        void onAdd({ to, bcc }).then((added) => {
+          if (!added) return;
           setTo([]);
           setBcc([]);
           setOpen(false);

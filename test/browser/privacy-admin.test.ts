@@ -108,6 +108,24 @@ describe('privacy operations in the browser', () => {
     await screenshot(page, 'privacy-02-extended');
   });
 
+  it('pauses the clock to ask the person something, then resumes it', async () => {
+    await page.getByLabel('What you need from the person').fill('Which years of messages do you want?');
+    await page.getByRole('button', { name: 'Pause and ask' }).click();
+    await page.getByText('Clock paused.').waitFor();
+    await page.getByTestId('paused').getByText('Which years of messages do you want?').waitFor();
+    const paused = await call(admin, 'GET', `/api/v1/privacy/requests/${requestId}`);
+    expect(paused.body).toMatchObject({ pauseReason: 'Which years of messages do you want?', pausedOn: expect.any(String) });
+    await env.smtp.waitFor((m) => m.to.includes(PERSON) && m.text.includes('Which years of messages do you want?'));
+    expect(await audit(page)).toEqual({ mains: 1, unlabelled: [] });
+    await screenshot(page, 'privacy-02b-paused');
+    await page.getByRole('button', { name: 'Resume the clock' }).click();
+    await page.getByText('Clock resumed.').waitFor();
+    const resumed = await call(admin, 'GET', `/api/v1/privacy/requests/${requestId}`);
+    expect(resumed.body.pausedOn).toBeNull();
+    expect(resumed.body.dueOn).toBe(paused.body.dueOn); // paused and resumed the same day
+    await page.locator('.tl-item', { hasText: 'resumed' }).first().waitFor();
+  });
+
   it('shows the server\'s validation error for a retention period, then saves a valid one', async () => {
     await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Retention' }).click();
     const field = page.getByLabel('New period for audit log');

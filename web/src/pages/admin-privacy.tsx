@@ -71,6 +71,9 @@ interface SubjectRequest {
   receivedAt: string;
   verifiedAt: string | null;
   clockStartedOn: string | null;
+  pausedDays: number;
+  pausedOn: string | null;
+  pauseReason: string | null;
   extensionMonths: number;
   extensionReason: string | null;
   dueOn: string | null;
@@ -228,6 +231,7 @@ function RequestDetail({ id }: { id: string }) {
   const notice = useNotice();
   const { busy, run } = useAction(notice);
   const [extend, setExtend] = useState({ months: '2', reason: '' });
+  const [pauseReason, setPauseReason] = useState('');
   const [rejectReason, setRejectReason] = useState('');
   const [note, setNote] = useState('');
 
@@ -287,6 +291,14 @@ function RequestDetail({ id }: { id: string }) {
             {r.dueOn ? ' · ' : null}
             <DaysLeft r={r} />
           </dd>
+          {r.pausedOn ? (
+            <>
+              <dt>Clock paused</dt>
+              <dd data-testid="paused">
+                since {formatDate(`${r.pausedOn}T12:00:00Z`)}, waiting for the person: {r.pauseReason} (the due date moves a day for every day paused)
+              </dd>
+            </>
+          ) : null}
           {r.extensionMonths > 0 ? (
             <>
               <dt>Extended</dt>
@@ -350,7 +362,31 @@ function RequestDetail({ id }: { id: string }) {
                 </button>
                 <p className="hint">{r.kind === 'rectification' ? 'Rectification: correct the data, then mark it done below with a note.' : 'Access sends the person a one-time download link; erasure deletes and crypto-shreds; restriction and objection take effect at once.'}</p>
               </div>
-              {r.extensionMonths === 0 ? (
+              {r.pausedOn ? (
+                <div>
+                  <button type="button" className="button" disabled={busy} onClick={() => act(() => api('POST', `/api/v1/privacy/requests/${r.id}/resume`), 'Clock resumed. The due date moved by the days it was paused.')}>
+                    Resume the clock
+                  </button>
+                  <p className="hint">Resume once the person has answered.</p>
+                </div>
+              ) : (
+                <form
+                  className="form"
+                  aria-labelledby="dsr-pause-h"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    act(() => api('POST', `/api/v1/privacy/requests/${r.id}/pause`, { body: { reason: pauseReason.trim() } }), 'Clock paused. The person was emailed what you need.', () => setPauseReason(''));
+                  }}
+                  noValidate
+                >
+                  <h3 id="dsr-pause-h">Ask the person to clarify</h3>
+                  <Field label="What you need from the person" value={pauseReason} maxLength={4000} onChange={(e) => setPauseReason(e.target.value)} hint="Sent to the person. The time limit is paused until you resume it." />
+                  <button type="submit" className="button" disabled={busy || !pauseReason.trim()}>
+                    Pause and ask
+                  </button>
+                </form>
+              )}
+              {r.extensionMonths === 0 && !r.pausedOn ? (
                 <form
                   className="form"
                   aria-labelledby="dsr-extend-h"

@@ -416,9 +416,10 @@ export class MessageService {
   }
 
   /** The link token of a recipient (for its notification); never stored or logged in the clear. */
-  async linkToken(tenantId: string, recipientId: string): Promise<string> {
-    const { rows } = await this.db.query<{ link_kek_id: string | null; link_token_wrapped: Uint8Array | null }>(`SELECT link_kek_id, link_token_wrapped FROM message_recipients WHERE id = $1 AND tenant_id = $2`, [recipientId, tenantId]);
-    const row = rows[0];
+  async linkToken(tenantId: string, recipientId: string, known?: { link_kek_id: string | null; link_token_wrapped: Uint8Array | null }): Promise<string> {
+    const row =
+      known ??
+      (await this.db.query<{ link_kek_id: string | null; link_token_wrapped: Uint8Array | null }>(`SELECT link_kek_id, link_token_wrapped FROM message_recipients WHERE id = $1 AND tenant_id = $2`, [recipientId, tenantId])).rows[0];
     if (!row?.link_kek_id || !row.link_token_wrapped) throw errors.notFound('recipient_not_found', 'no such recipient');
     const kek = await this.keys.kekById(row.link_kek_id);
     return unwrapKey(kek.key, row.link_token_wrapped, linkContext(tenantId, recipientId)).toString('base64url');

@@ -37,16 +37,28 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
     async run(job: Job) {
       const { tenantId, recipientId, occasion } = job.payload as unknown as Payload;
       const granted = occasion === 'access_granted';
-      const { rows } = await deps.db.query<{ email: string; removed_at: Date | null; sender_email: string; label_id: string; envelope_object_id: string; expires_at: Date | null }>(
-        `SELECT r.email, r.removed_at, m.sender_email, m.label_id, m.envelope_object_id, m.expires_at
-           FROM message_recipients r JOIN messages m ON m.id = r.message_id WHERE r.id = $1 AND r.tenant_id = $2`,
+      // One query for the recipient, the message, its label and the wrapped link token.
+      const { rows } = await deps.db.query<{
+        email: string;
+        removed_at: Date | null;
+        sender_email: string;
+        envelope_object_id: string;
+        expires_at: Date | null;
+        label_name: string;
+        hide_subject: boolean;
+        link_kek_id: string | null;
+        link_token_wrapped: Uint8Array | null;
+      }>(
+        `SELECT r.email, r.removed_at, m.sender_email, m.envelope_object_id, m.expires_at, l.name AS label_name, l.hide_subject, r.link_kek_id, r.link_token_wrapped
+           FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN labels l ON l.id = m.label_id AND l.tenant_id = m.tenant_id
+          WHERE r.id = $1 AND r.tenant_id = $2`,
         [recipientId, tenantId],
       );
       const row = rows[0];
       if (!row || row.removed_at) return; // Removed before the notification went out: nothing to send.
-      const label = await getLabel(deps.db, tenantId, row.label_id);
+      const label = { name: row.label_name, hideSubject: row.hide_subject };
       const subject = label.hideSubject ? null : decodeEnvelope(await deps.content.openBytes(tenantId, row.envelope_object_id)).subject;
-      const link = recipientLink(deps.publicUrl, await deps.messages.linkToken(tenantId, recipientId));
+      const link = recipientLink(deps.publicUrl, await deps.messages.linkToken(tenantId, recipientId, row));
       const branding = await loadEmailBranding(deps.db, tenantId);
       const lines = [
         granted

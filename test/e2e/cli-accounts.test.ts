@@ -6,13 +6,15 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLI_COMMAND_TIMEOUT_MS, CLI_TEST_TIMEOUT_MS } from '../support/cli-timeouts.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startServer, type RunningServer } from '../../src/runtime/server.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { openDatabase } from '../../src/storage/database/open-database.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS });
 
 interface Run {
   code: number;
@@ -28,7 +30,7 @@ function sealpost(args: string[], env: Record<string, string>, input?: string): 
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_COMMAND_TIMEOUT_MS);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -46,7 +48,7 @@ async function serveOnce(env: Record<string, string>, whileRunning: (stdout: str
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not become ready:\n${stdout}\n${stderr}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not become ready:\n${stdout}\n${stderr}`)), CLI_COMMAND_TIMEOUT_MS);
     child.stdout.on('data', (c: Buffer) => {
       stdout += c.toString();
       // The first-start block ends with the "Lost it?" line; a later start prints only the ready line.

@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLI_COMMAND_TIMEOUT_MS, CLI_TEST_TIMEOUT_MS } from '../support/cli-timeouts.ts';
 import { createTenant } from '../../src/accounts/tenant.repository.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startServer, type RunningServer } from '../../src/runtime/server.ts';
@@ -15,6 +16,7 @@ import { freePort } from '../support/e2e.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS });
 
 interface Run {
   code: number;
@@ -34,7 +36,7 @@ function sealpost(args: string[], env: Record<string, string>, onStderr?: (text:
       onStderr?.(stderr, child.stdin);
     });
     if (!onStderr) child.stdin.end();
-    const timer = setTimeout(() => child.kill(), 60_000);
+    const timer = setTimeout(() => child.kill(), CLI_COMMAND_TIMEOUT_MS);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? 1, stdout, stderr });

@@ -5,10 +5,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLI_COMMAND_TIMEOUT_MS, CLI_TEST_TIMEOUT_MS } from '../support/cli-timeouts.ts';
 import { openDatabase } from '../../src/storage/database/open-database.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
+vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS });
 
 interface Run {
   code: number;
@@ -18,7 +20,7 @@ interface Run {
 
 function sealpost(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, timeout: CLI_COMMAND_TIMEOUT_MS }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

@@ -220,12 +220,14 @@ describe('segment worker pool', () => {
       expect(sealed.error).toBeUndefined();
       expect(sealing.calls).toBe(30);
       expect(sealing.maxOutstanding).toBeGreaterThan(1);
-      expect(sealing.maxOutstanding).toBeLessThanOrEqual(2 * pool.size);
+      // At most 4 segments per worker (and 16 MiB) on the pool per stream: sealed-stream.ts poolFor().
+      const limit = Math.min(4 * pool.size, Math.floor((16 * 1024 * 1024) / S));
+      expect(sealing.maxOutstanding).toBeLessThanOrEqual(limit);
       // A segment is let in only while fewer chunks than the mark are buffered: four segments'
       // worth of pieces (one piece of S here, plus the tag: 8 chunks). On top of that, the
       // chunks of the segments then outstanding (two each: piece and tag).
       const mark = 4 * (Math.ceil(S / OUTPUT_PIECE_SIZE) + 1);
-      expect(maxBuffered).toBeLessThanOrEqual(mark - 1 + 2 * 2 * pool.size);
+      expect(maxBuffered).toBeLessThanOrEqual(mark - 1 + 2 * limit);
       vi.restoreAllMocks();
 
       const opening = watchPool();
@@ -235,8 +237,9 @@ describe('segment worker pool', () => {
       const opened = await collectStream(Readable.from([sealed.out]), open, 2);
       expect(opened.out.equals(plaintext)).toBe(true);
       expect(opening.outstandingAtCall[1]).toBe(0); // segment 1 went out only after segment 0 verified
-      expect(opening.maxOutstanding).toBeLessThanOrEqual(2 * pool.size);
-      expect(maxBuffered).toBeLessThanOrEqual(mark - 1 + 2 * pool.size);
+      expect(opening.maxOutstanding).toBeLessThanOrEqual(limit);
+      // One chunk (the piece) per opened segment of S.
+      expect(maxBuffered).toBeLessThanOrEqual(mark - 1 + limit);
     });
 
     it('keeps concurrent streams apart', async () => {

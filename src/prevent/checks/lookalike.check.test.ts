@@ -1,6 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ContactStats, Warning } from '../prevent.model.ts';
 import { checkLookalikeAddresses } from './lookalike.check.ts';
 import { buildDraft, buildTestView, contact, recipient } from './test-view.ts';
+import { addressParts, allowedEdits, nameTokens, skeleton } from './text.ts';
 
 const view = buildTestView({
   contacts: {
@@ -90,5 +93,93 @@ describe('checkLookalikeAddresses', () => {
 
   it('does give one warning per recipient and ignores the sender', () => {
     expect(check('john.smyth@acme.com', 'john.smyth@acme.com', 'alice@acme.com', 'alice@acme.com')).toHaveLength(1);
+  });
+});
+
+// Brute force, as the check is specified: every new recipient against every contact, full
+// edit-distance matrix, no shortcuts. The check's one pass with length and character-set
+// filters must pick the same contact for the same reason.
+function osa(a: string, b: string): number {
+  const s = Array.from(a);
+  const t = Array.from(b);
+  const d = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= s.length; i++) {
+    for (let j = 1; j <= t.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (s[i - 1] === t[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[s.length]![t.length]!;
+}
+const ROLES = new Set(['info', 'billing']);
+const full = (name?: string) => (nameTokens(name ?? '').length >= 2 ? nameTokens(name ?? '').join(' ') : '');
+const STRENGTH = { confusable: 4, misspelt: 3, same_name: 2, same_local_part: 1 } as const;
+type How = keyof typeof STRENGTH;
+
+function bruteForce(recipients: { address: string; name?: string }[], contacts: ContactStats[], from: string): Map<string, [How, string]> {
+  const out = new Map<string, [How, string]>();
+  for (const r of recipients) {
+    const rp = addressParts(r.address);
+    if (rp.canonical === addressParts(from).canonical || out.has(rp.address)) continue;
+    if (contacts.some((c) => c.address === r.address || addressParts(c.address).canonical === rp.canonical)) continue;
+    let best: { how: How; c: ContactStats } | undefined;
+    for (const c of contacts) {
+      const cp = addressParts(c.address);
+      const [rl, cl, rd, cd] = [rp.local, cp.local, rp.domain, cp.domain].map((x) => Array.from(x).length) as [number, number, number, number];
+      const la = allowedEdits(Math.min(rl, cl));
+      const da = allowedEdits(Math.min(rd, cd));
+      const how: How | null =
+        skeleton(`${rp.local}@${rp.domain}`) === skeleton(`${cp.local}@${cp.domain}`) ? 'confusable'
+        : osa(rp.local, cp.local) <= la && osa(rp.domain, cp.domain) <= da ? 'misspelt'
+        : full(r.name) && full(r.name) === full(c.name) ? 'same_name'
+        : rp.local === cp.local && rl >= 3 && !ROLES.has(rp.local) ? 'same_local_part'
+        : null;
+      if (!how) continue;
+      const w = (x: ContactStats) => 2 * x.sent + x.received;
+      if (!best || STRENGTH[how] > STRENGTH[best.how] || (STRENGTH[how] === STRENGTH[best.how] && w(c) > w(best.c))) best = { how, c };
+    }
+    out.set(rp.address, best ? [best.how, best.c.address] : ['none' as How, '']);
+  }
+  for (const [k, v] of out) if (v[1] === '') out.delete(k);
+  return out;
+}
+
+/** The contact and kind of resemblance a lookalike warning names (mixed-script-only warnings name none). */
+function named(w: Warning): [string, [How, string]] | undefined {
+  const patterns: [How, RegExp][] = [
+    ['confusable', / looks like (\S+) but/],
+    ['misspelt', /did you mean (\S+)\?/],
+    ['same_name', / is (\S+) in your mail/],
+    ['same_local_part', /you usually email (\S+) \(/],
+  ];
+  for (const [how, re] of patterns) {
+    const m = re.exec(w.reason);
+    if (m) return [w.recipients[0]!, [how, m[1]!]];
+  }
+  return undefined;
+}
+
+describe('checkLookalikeAddresses against a brute-force scan', () => {
+  const local = fc.constantFrom('john.smith', 'jon.smith', 'john.smtih', 'j0hn.smith', 'anna', 'anne', 'info', 'sarah.jones', 'billing', 'bi11ing', 'mike', 'rnike', 'jörg');
+  const domain = fc.constantFrom('acme.com', 'acme.co', 'acrne.com', 'acme.org', 'partner.co.uk', 'gmail.com', 'müller.de', 'xn--mller-kva.de', 'xn--pple-43d.com', 'apple.com');
+  const name = fc.option(fc.constantFrom('John Smith', 'Sarah Jones', 'Anna Berg', 'Mike'), { nil: undefined });
+  const address = fc.tuple(local, fc.constantFrom('', '1', 'x', '.a'), domain).map(([l, extra, d]) => `${l}${extra}@${d}`);
+
+  it('does pick the same contact for the same reason', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.record({ address, name, sent: fc.nat(5), received: fc.nat(5) }), { selector: (c) => c.address, maxLength: 30 }),
+        fc.array(fc.record({ address, name }), { minLength: 1, maxLength: 8 }),
+        (book, rcpts) => {
+          const contacts = book.map((c) => contact(c.address, c.sent, c.received, c.name));
+          const view = buildTestView({ contacts: { 'alice@acme.com': contacts } });
+          const recipients = rcpts.map((r) => ({ address: r.address, role: 'to' as const, ...(r.name ? { name: r.name } : {}) }));
+          const warnings = checkLookalikeAddresses(buildDraft({ recipients }), view);
+          const got = new Map(warnings.map(named).filter((x) => x !== undefined));
+          expect(got).toEqual(bruteForce(recipients, contacts, 'alice@acme.com'));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -5,7 +5,8 @@
 import type { ContactStats, Draft, Severity, SmartView, Warning } from '../prevent.model.ts';
 import type { RuleCheckSettings } from './settings.ts';
 import {
-  addressParts, allowedEdits, editDistance, findContact, historyText, mixedScripts, nameTokens, skeleton, type AddressParts,
+  addressParts, allowedEdits, bitCount, charMask, codePointLength, editDistance, findContact, historyText, mixedScripts, nameTokens,
+  skeleton, type AddressParts,
 } from './text.ts';
 
 // Local parts that name a role, not a person: info@a.com and info@b.com are different mailboxes.
@@ -19,58 +20,85 @@ const ROLE_LOCAL_PARTS = new Set([
 type Resemblance = 'confusable' | 'misspelt' | 'same_name' | 'same_local_part';
 const STRENGTH: Record<Resemblance, number> = { confusable: 4, misspelt: 3, same_name: 2, same_local_part: 1 };
 
-interface Known {
-  contact: ContactStats;
+/** An address's forms as the comparison needs them; derived from the address alone. */
+interface AddressForms {
   parts: AddressParts;
   skeleton: string;
-  name: string;
   localLength: number;
   domainLength: number;
+  /** {@link charMask} of the local part and of the domain. */
+  localMask: number;
+  domainMask: number;
+}
+
+/** A recipient being checked: its forms and full display name ('' when none). */
+interface Candidate {
+  forms: AddressForms;
+  name: string;
 }
 
 interface Match {
-  known: Known;
+  contact: ContactStats;
+  forms: AddressForms;
   how: Resemblance;
 }
 
 const weight = (c: ContactStats) => 2 * c.sent + c.received;
 
-function resemblance(r: Known, k: Known): Resemblance | null {
-  if (r.skeleton === k.skeleton) return 'confusable';
-  const localAllowed = allowedEdits(Math.min(r.localLength, k.localLength));
-  const domainAllowed = allowedEdits(Math.min(r.domainLength, k.domainLength));
-  // Cheap length tests first: most contacts are ruled out without computing a distance.
-  const sameLocal = r.parts.local === k.parts.local;
+/** Whether two strings are at most `allowed` edits apart; the length and mask tests are exact shortcuts. */
+function withinEdits(a: string, b: string, lengthGap: number, maskA: number, maskB: number, allowed: number): boolean {
+  if (a === b) return true;
+  if (lengthGap > allowed || bitCount(maskA ^ maskB) > 2 * allowed) return false;
+  return editDistance(a, b, allowed) <= allowed;
+}
+
+function resemblance(r: Candidate, k: AddressForms, kName: string): Resemblance | null {
+  const rf = r.forms;
+  if (rf.skeleton === k.skeleton) return 'confusable';
+  const localAllowed = allowedEdits(Math.min(rf.localLength, k.localLength));
+  const domainAllowed = allowedEdits(Math.min(rf.domainLength, k.domainLength));
+  // Cheap tests first: most contacts are ruled out without computing a distance.
   if (
-    Math.abs(r.localLength - k.localLength) <= localAllowed &&
-    Math.abs(r.domainLength - k.domainLength) <= domainAllowed &&
-    (sameLocal || editDistance(r.parts.local, k.parts.local, localAllowed) <= localAllowed) &&
-    (r.parts.domain === k.parts.domain || editDistance(r.parts.domain, k.parts.domain, domainAllowed) <= domainAllowed)
+    Math.abs(rf.domainLength - k.domainLength) <= domainAllowed &&
+    withinEdits(rf.parts.local, k.parts.local, Math.abs(rf.localLength - k.localLength), rf.localMask, k.localMask, localAllowed) &&
+    withinEdits(rf.parts.domain, k.parts.domain, Math.abs(rf.domainLength - k.domainLength), rf.domainMask, k.domainMask, domainAllowed)
   ) return 'misspelt';
-  if (r.name && r.name === k.name) return 'same_name';
-  if (sameLocal && r.localLength >= 3 && !ROLE_LOCAL_PARTS.has(r.parts.local)) return 'same_local_part';
+  if (r.name && r.name === kName) return 'same_name';
+  if (rf.parts.local === k.parts.local && rf.localLength >= 3 && !ROLE_LOCAL_PARTS.has(rf.parts.local)) return 'same_local_part';
   return null;
 }
 
-// Derived forms of an address and name, reused across drafts (a sender's contacts recur).
-const derivedCache = new Map<string, Omit<Known, 'contact'>>();
+// Derived forms of addresses and names, reused across drafts (a sender's contacts recur).
+const formsCache = new Map<string, AddressForms>();
+const nameCache = new Map<string, string>();
 
-function knownOf(contact: ContactStats): Known {
-  const key = `${contact.address}\n${contact.name ?? ''}`;
-  let derived = derivedCache.get(key);
-  if (!derived) {
-    const parts = addressParts(contact.address);
-    derived = {
+function formsOf(address: string): AddressForms {
+  let forms = formsCache.get(address);
+  if (!forms) {
+    const parts = addressParts(address);
+    forms = {
       parts,
       skeleton: skeleton(`${parts.local}@${parts.domain}`),
-      name: fullName(contact.name),
-      localLength: Array.from(parts.local).length,
-      domainLength: Array.from(parts.domain).length,
+      localLength: codePointLength(parts.local),
+      domainLength: codePointLength(parts.domain),
+      localMask: charMask(parts.local),
+      domainMask: charMask(parts.domain),
     };
-    if (derivedCache.size >= 50_000) derivedCache.clear();
-    derivedCache.set(key, derived);
+    if (formsCache.size >= 50_000) formsCache.clear();
+    formsCache.set(address, forms);
   }
-  return { contact, ...derived };
+  return forms;
+}
+
+function fullNameOf(name: string | undefined): string {
+  if (!name) return '';
+  let full = nameCache.get(name);
+  if (full === undefined) {
+    full = fullName(name);
+    if (nameCache.size >= 50_000) nameCache.clear();
+    nameCache.set(name, full);
+  }
+  return full;
 }
 
 // A full name is two or more words; "Sarah" alone is shared by too many people to mean anything.
@@ -108,31 +136,41 @@ const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
  */
 export function checkLookalikeAddresses(draft: Draft, view: SmartView, _settings?: RuleCheckSettings): Warning[] {
   const sender = addressParts(draft.from).canonical;
-  let known: Known[] | undefined; // built on first need: most drafts go only to contacts
   const inDraft = new Set(draft.recipients.map((r) => addressParts(r.address).canonical));
-  const warnings: Warning[] = [];
-  const done = new Set<string>();
 
+  // The recipients who are not contacts, each once, in draft order. Most drafts go only to
+  // contacts, and then the sender's address book is not read at all.
+  const unknown: { parts: AddressParts; self: Candidate; best?: Match; isContact: boolean }[] = [];
+  const done = new Set<string>();
   for (const r of draft.recipients) {
     const parts = addressParts(r.address);
     if (parts.canonical === sender || done.has(parts.canonical)) continue;
     done.add(parts.canonical);
     if (findContact(view, draft.from, r.address)) continue;
+    unknown.push({ parts, self: { forms: formsOf(r.address), name: fullNameOf(r.name) }, isContact: false });
+  }
+  if (unknown.length === 0) return [];
 
-    known ??= Array.from(view.contacts(draft.from), knownOf);
-    // The same mailbox under another spelling (xn-- or Unicode domain) is the contact itself.
-    if (known.some((k) => k.parts.canonical === parts.canonical)) continue;
-
-    const self = knownOf({ address: r.address, ...(r.name ? { name: r.name } : {}), sent: 0, received: 0, firstAt: draft.at, lastAt: draft.at });
-    let best: Match | undefined;
-    for (const k of known) {
-      const how = resemblance(self, k);
+  // One pass over the address book for all of them: the contacts are the long list.
+  for (const contact of view.contacts(draft.from)) {
+    const k = formsOf(contact.address);
+    const kName = fullNameOf(contact.name);
+    for (const u of unknown) {
+      // The same mailbox under another spelling (xn-- or Unicode domain) is the contact itself.
+      if (k.parts.canonical === u.parts.canonical) u.isContact = true;
+      if (u.isContact) continue;
+      const how = resemblance(u.self, k, kName);
       if (!how) continue;
-      if (!best || STRENGTH[how] > STRENGTH[best.how] || (STRENGTH[how] === STRENGTH[best.how] && weight(k.contact) > weight(best.known.contact))) {
-        best = { known: k, how };
+      const best = u.best;
+      if (!best || STRENGTH[how] > STRENGTH[best.how] || (STRENGTH[how] === STRENGTH[best.how] && weight(contact) > weight(best.contact))) {
+        u.best = { contact, forms: k, how };
       }
     }
+  }
 
+  const warnings: Warning[] = [];
+  for (const { parts, best, isContact } of unknown) {
+    if (isContact) continue;
     const scripts = mixedScripts(parts);
     if (!best) {
       if (scripts.length > 0) {
@@ -146,7 +184,7 @@ export function checkLookalikeAddresses(draft: Draft, view: SmartView, _settings
       }
       continue;
     }
-    const c = best.known.contact;
+    const c = best.contact;
     const severity: Severity = best.how === 'confusable' ? 'critical' : 'warning';
     warnings.push({
       check: 'lookalike_address',
@@ -154,7 +192,7 @@ export function checkLookalikeAddresses(draft: Draft, view: SmartView, _settings
       recipients: [parts.address],
       reason: reasonFor(parts, best.how, c, scripts),
       // When the intended contact is already on the draft, the look-alike only needs removing.
-      fixes: inDraft.has(best.known.parts.canonical)
+      fixes: inDraft.has(best.forms.parts.canonical)
         ? [{ kind: 'remove_recipient', address: parts.address }]
         : [{ kind: 'replace_recipient', address: parts.address, replacement: c.address }],
     });

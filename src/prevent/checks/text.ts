@@ -38,9 +38,23 @@ function splitAddress(address: string): AddressParts {
   const at = a.lastIndexOf('@');
   const local = at < 0 ? a : a.slice(0, at);
   const raw = at < 0 ? '' : a.slice(at + 1);
-  const domain = (raw && domainToUnicode(raw)) || raw;
-  const asciiDomain = (raw && domainToASCII(raw)) || raw;
-  return { address: a, local, domain: domain.normalize('NFC'), asciiDomain, canonical: `${local}@${asciiDomain}` };
+  const { domain, asciiDomain } = domainForms(raw);
+  return { address: a, local, domain, asciiDomain, canonical: `${local}@${asciiDomain}` };
+}
+
+// A sender's contacts share a few domains: convert each domain once (the IDN conversions are
+// the slow part of splitting an address).
+const domainCache = new Map<string, { domain: string; asciiDomain: string }>();
+
+function domainForms(raw: string): { domain: string; asciiDomain: string } {
+  let forms = domainCache.get(raw);
+  if (!forms) {
+    const domain = (raw && domainToUnicode(raw)) || raw;
+    forms = { domain: domain.normalize('NFC'), asciiDomain: (raw && domainToASCII(raw)) || raw };
+    if (domainCache.size >= 50_000) domainCache.clear();
+    domainCache.set(raw, forms);
+  }
+  return forms;
 }
 
 /** The sender's history with an address, trying both spellings of an internationalised domain. */
@@ -92,26 +106,83 @@ export function nameTokens(name: string): string[] {
  * `max`, so comparing against thousands of contacts stays cheap.
  */
 export function editDistance(a: string, b: string, max: number): number {
-  const s = Array.from(a);
-  const t = Array.from(b);
-  if (Math.abs(s.length - t.length) > max) return max + 1;
-  let prev2: number[] = [];
-  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= s.length; i++) {
-    const cur = [i];
+  const n = codePoints(a, 0);
+  const m = codePoints(b, 1);
+  if (Math.abs(n - m) > max) return max + 1;
+  const s = points[0]!;
+  const t = points[1]!;
+  // Three rolling rows, reused across calls: this runs once per contact per new recipient.
+  if (rows[0]!.length < m + 1) for (let k = 0; k < 3; k++) rows[k] = new Int32Array(2 * (m + 1));
+  let prev2 = rows[0]!;
+  let prev = rows[1]!;
+  let cur = rows[2]!;
+  for (let j = 0; j <= m; j++) prev[j] = j;
+  for (let i = 1; i <= n; i++) {
+    const si = s[i - 1]!;
+    cur[0] = i;
     let rowMin = i;
-    for (let j = 1; j <= t.length; j++) {
-      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+    for (let j = 1; j <= m; j++) {
+      const cost = si === t[j - 1] ? 0 : 1;
       let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
-      cur.push(d);
-      rowMin = Math.min(rowMin, d);
+      if (i > 1 && j > 1 && si === t[j - 2] && s[i - 2] === t[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+      cur[j] = d;
+      if (d < rowMin) rowMin = d;
     }
     if (rowMin > max) return max + 1;
+    const spare = prev2;
     prev2 = prev;
     prev = cur;
+    cur = spare;
   }
-  return Math.min(prev[t.length]!, max + 1);
+  return Math.min(prev[m]!, max + 1);
+}
+
+// Buffers reused by editDistance (single-threaded, never re-entered).
+const rows: Int32Array[] = [new Int32Array(64), new Int32Array(64), new Int32Array(64)];
+const points: Int32Array[] = [new Int32Array(64), new Int32Array(64)];
+
+/** Writes the code points of `text` into points[slot] (grown when needed); returns how many. */
+function codePoints(text: string, slot: 0 | 1): number {
+  if (points[slot]!.length < text.length) points[slot] = new Int32Array(2 * text.length);
+  const buf = points[slot]!;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.codePointAt(i)!;
+    if (c > 0xffff) i++; // a surrogate pair is one code point, as Array.from counts it
+    buf[n++] = c;
+  }
+  return n;
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** Number of code points (what Array.from(text).length counts), without building the array. */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++, n++) if (text.codePointAt(i)! > 0xffff) i++;
+  return n;
+}
+
+/**
+ * A 32-bit set of the characters in `text` (each code point hashed to one bit). One edit
+ * (insert, delete, substitute, swap) changes at most two bits, so two strings whose masks
+ * differ in more than 2·k bits are more than k edits apart: a free test before editDistance.
+ */
+export function charMask(text: string): number {
+  let mask = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.codePointAt(i)!;
+    if (c > 0xffff) i++;
+    mask |= 1 << (c % 31);
+  }
+  return mask;
+}
+
+/** Number of bits set in a 32-bit integer. */
+export function bitCount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /** Edits tolerated between two strings of this length before they count as different: short names differ legitimately. */
@@ -130,6 +201,8 @@ const CONFUSABLE: Record<string, string> = {
 
 /** What an address looks like on screen: confusables mapped, accents dropped, rn → m, vv → w. */
 export function skeleton(text: string): string {
+  // ASCII is unchanged by every Unicode normalisation and has no marks: map the look-alikes only.
+  if (ASCII.test(text)) return text.toLowerCase().replace(/[01|]/g, (ch) => CONFUSABLE[ch]!).replace(/rn/g, 'm').replace(/vv/g, 'w');
   const mapped = Array.from(text.normalize('NFKC').toLowerCase(), (ch) => CONFUSABLE[ch] ?? ch).join('');
   return mapped.normalize('NFD').replace(/\p{M}+/gu, '').replace(/rn/g, 'm').replace(/vv/g, 'w');
 }

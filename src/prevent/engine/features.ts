@@ -72,6 +72,25 @@ export function featureRows(d: SmartData, rcpts: readonly Candidate[], ctx: Draf
   const lsent = rcpts.map((r) => Math.log1p(contactOf(u, r.id)?.sent ?? 0));
   const n = rcpts.length;
   const coMaxOf: number[] = [];
+  // Pair counts are symmetric and per-recipient denominators are shared by every row: look each
+  // up once (map lookups in the tenant-wide pair table dominate on drafts with many recipients).
+  const sentOf = new Float64Array(n);
+  const partOf = new Float64Array(n);
+  const coU = new Float64Array(n * n);
+  const coT = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    const o = rcpts[j]!.id;
+    if (o === undefined) continue;
+    sentOf[j] = Math.max(1, u?.contacts.get(o)?.sent ?? 0);
+    partOf[j] = Math.max(1, d.part.get(o) ?? 0);
+    for (let i = 0; i < j; i++) {
+      const r = rcpts[i]!.id;
+      if (r === undefined) continue;
+      const key = pairKey(r, o);
+      coU[i * n + j] = coU[j * n + i] = u?.co.get(key) ?? 0;
+      coT[i * n + j] = coT[j * n + i] = d.coT.get(key) ?? 0;
+    }
+  }
   const rows = rcpts.map((r, i) => {
     const c = contactOf(u, r.id);
     const sent = c?.sent ?? 0;
@@ -84,15 +103,13 @@ export function featureRows(d: SmartData, rcpts: readonly Candidate[], ctx: Draf
       if (j === i) continue;
       others++;
       relSum += lsent[j]!;
-      const o = rcpts[j]!;
-      if (r.id === undefined || o.id === undefined) continue;
-      const key = pairKey(r.id, o.id);
+      if (r.id === undefined || rcpts[j]!.id === undefined) continue;
       if (u) {
-        const p = (u.co.get(key) ?? 0) / Math.max(1, u.contacts.get(o.id)?.sent ?? 0);
+        const p = coU[i * n + j]! / sentOf[j]!;
         coMax = Math.max(coMax, p);
         coSum += p;
       }
-      const t = (d.coT.get(key) ?? 0) / Math.max(1, d.part.get(o.id) ?? 0);
+      const t = coT[i * n + j]! / partOf[j]!;
       tMax = Math.max(tMax, t);
       tSum += t;
     }

@@ -240,8 +240,12 @@ export class SmartData implements SmartView {
   }
 
   private stats(a: number, c: Contact): ContactStats {
+    const address = this.names.addresses[a]!;
     const name = this.names.names.get(a);
-    return { address: this.names.addresses[a]!, ...(name ? { name } : {}), sent: c.sent, received: c.recv, firstAt: new Date(c.firstAt), lastAt: new Date(c.lastAt) };
+    // Built without spreads: the rule checks read every contact of the sender on some drafts.
+    return name
+      ? { address, name, sent: c.sent, received: c.recv, firstAt: new Date(c.firstAt), lastAt: new Date(c.lastAt) }
+      : { address, sent: c.sent, received: c.recv, firstAt: new Date(c.firstAt), lastAt: new Date(c.lastAt) };
   }
 }
 

@@ -257,14 +257,21 @@ export class SmartModel implements SmartView {
     const ids = [...present].map((a) => this.names.addressIds.get(a));
     if (!u || !ids.length || ids.some((id) => id === undefined || !u.postings.has(id))) return [];
     const known = ids as number[];
+    const knownSet = new Set(known);
     const rarest = known.reduce((a, b) => (u.postings.get(a)!.length <= u.postings.get(b)!.length ? a : b));
-    const matches = u.postings.get(rarest)!.slice(-MISSING_LOOKBACK).map((p) => u.sentLog[p]!).filter((m) => known.every((r) => m.rcpts.includes(r)));
+    // A message has all the draft's recipients when it has as many of them as there are (both are distinct).
+    const hasAll = (m: StoredMessage) => {
+      let n = 0;
+      for (const r of m.rcpts) if (knownSet.has(r)) n++;
+      return n === knownSet.size;
+    };
+    const matches = u.postings.get(rarest)!.slice(-MISSING_LOOKBACK).map((p) => u.sentLog[p]!).filter(hasAll);
     const { ctx } = this.draftContext(draft);
     const topical = matches.filter((m) => (ctx.conv !== undefined && m.conv === ctx.conv) || m.toks.some((t) => ctx.tokens.includes(t)));
     const base = topical.length >= MISSING_MIN_SUPPORT ? topical : matches;
     if (base.length < MISSING_MIN_SUPPORT) return [];
     const counts = new Map<number, number>();
-    for (const m of base) for (const r of m.rcpts) if (!known.includes(r)) counts.set(r, (counts.get(r) ?? 0) + 1);
+    for (const m of base) for (const r of m.rcpts) if (!knownSet.has(r)) counts.set(r, (counts.get(r) ?? 0) + 1);
     return [...counts]
       .map(([id, n]) => ({ address: this.names.addresses[id]!, share: n / base.length, support: base.length }))
       .filter((c) => c.share >= MISSING_SHARE && c.address && c.address !== normalise(draft.from) && !present.has(c.address))

@@ -557,4 +557,34 @@ describe('web app features in the browser', () => {
 
     for (const w of watched) expect(w.errors).toEqual([]);
   });
+
+  it('shows an expired message as expired only after the code, and a clear page when codes are asked for too often', async () => {
+    const sendApi = async (to: string, subject: string) => {
+      const before = env.smtp.messages.length;
+      const sent = await call(sender, 'POST', '/api/v1/messages', { to: [to], subject, text: 'Body.' });
+      expect(sent.status).toBe(201);
+      const mail = await env.smtp.waitFor((m) => env.smtp.messages.indexOf(m) >= before && m.to.includes(to) && linkIn(m.text) !== undefined);
+      return { id: sent.body.id as string, link: linkIn(mail.text)! };
+    };
+    // Expired: before the code the page is the same as for any link; after it, it says expired.
+    const expired = await sendApi(RECIPIENT, 'Expired matter');
+    await env.server.runtime.db.query(`UPDATE messages SET expires_at = now() - interval '1 minute' WHERE id = $1`, [expired.id]);
+    await recipientPage.goto(`${env.server.url}/open#${expired.link}`);
+    await recipientPage.getByRole('heading', { name: 'You have a secure message' }).waitFor();
+    await enterCode(recipientPage);
+    await recipientPage.getByRole('heading', { name: 'This message has expired' }).waitFor();
+    expect(await recipientPage.getByText('Expired matter').count(), 'the subject is not shown').toBe(0);
+    await check(recipientPage, '17-recipient-expired');
+
+    // Rate-limited: a sixth code request for one recipient within the hour gets the wait page.
+    const other = 'rita@client.example';
+    const limited = await sendApi(other, 'Asked too often');
+    for (let i = 0; i < 5; i++) expect((await call(null, 'POST', '/api/v1/access/code', { link: limited.link })).status).toBe(202);
+    await recipientPage.goto(`${env.server.url}/open#${limited.link}`);
+    await recipientPage.getByRole('heading', { name: 'You have a secure message' }).waitFor();
+    await recipientPage.getByRole('button', { name: 'Email me a code' }).click();
+    await recipientPage.getByRole('heading', { name: 'Please wait a moment' }).waitFor();
+    await recipientPage.getByText(/Try again in about \d+ minutes?\./).waitFor();
+    await check(recipientPage, '18-recipient-rate-limited');
+  });
 });

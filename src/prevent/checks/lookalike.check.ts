@@ -31,16 +31,21 @@ interface AddressForms {
   domainMask: number;
 }
 
-/** A recipient being checked: its forms and full display name ('' when none). */
-interface Candidate {
-  forms: AddressForms;
-  name: string;
-}
-
 interface Match {
   contact: ContactStats;
   forms: AddressForms;
   how: Resemblance;
+}
+
+/** A recipient who is not a contact, and the contact it most resembles so far. */
+interface NewRecipient {
+  parts: AddressParts;
+  forms: AddressForms;
+  /** Full display name ('' when none). */
+  name: string;
+  best?: Match;
+  /** A contact turned out to be this very mailbox under another spelling. */
+  isContact: boolean;
 }
 
 const weight = (c: ContactStats) => 2 * c.sent + c.received;
@@ -52,20 +57,78 @@ function withinEdits(a: string, b: string, lengthGap: number, maskA: number, mas
   return editDistance(a, b, allowed) <= allowed;
 }
 
-function resemblance(r: Candidate, k: AddressForms, kName: string): Resemblance | null {
-  const rf = r.forms;
-  if (rf.skeleton === k.skeleton) return 'confusable';
-  const localAllowed = allowedEdits(Math.min(rf.localLength, k.localLength));
-  const domainAllowed = allowedEdits(Math.min(rf.domainLength, k.domainLength));
-  // Cheap tests first: most contacts are ruled out without computing a distance.
-  if (
-    Math.abs(rf.domainLength - k.domainLength) <= domainAllowed &&
-    withinEdits(rf.parts.local, k.parts.local, Math.abs(rf.localLength - k.localLength), rf.localMask, k.localMask, localAllowed) &&
-    withinEdits(rf.parts.domain, k.parts.domain, Math.abs(rf.domainLength - k.domainLength), rf.domainMask, k.domainMask, domainAllowed)
-  ) return 'misspelt';
-  if (r.name && r.name === kName) return 'same_name';
-  if (rf.parts.local === k.parts.local && rf.localLength >= 3 && !ROLE_LOCAL_PARTS.has(rf.parts.local)) return 'same_local_part';
-  return null;
+const NONE: readonly NewRecipient[] = [];
+
+/**
+ * The draft's new recipients, indexed so that each contact is compared only with those it could
+ * resemble: equal skeleton, name or local part are map lookups, and the spelling test runs only
+ * against recipients whose domain is close to the contact's (worked out once per domain). The
+ * result is what comparing every recipient with every contact would give (a property test
+ * checks this against a brute-force scan).
+ */
+class NewRecipients {
+  private readonly byCanonical = new Map<string, NewRecipient>();
+  private readonly bySkeleton = new Map<string, NewRecipient[]>();
+  private readonly byName = new Map<string, NewRecipient[]>();
+  private readonly byLocal = new Map<string, NewRecipient[]>();
+  private readonly byNearDomain = new Map<string, NewRecipient[]>();
+
+  constructor(readonly list: readonly NewRecipient[]) {
+    for (const r of list) {
+      this.byCanonical.set(r.parts.canonical, r);
+      push(this.bySkeleton, r.forms.skeleton, r);
+      if (r.name) push(this.byName, r.name, r);
+      // The same local part at another domain only counts for personal mailboxes of 3+ characters.
+      if (r.forms.localLength >= 3 && !ROLE_LOCAL_PARTS.has(r.parts.local)) push(this.byLocal, r.parts.local, r);
+    }
+  }
+
+  /** Compares one contact with the recipients, keeping each recipient's strongest, most-used match. */
+  compare(contact: ContactStats, k: AddressForms, kName: string): void {
+    // The same mailbox under another spelling (xn-- or Unicode domain) is the contact itself.
+    const same = this.byCanonical.get(k.parts.canonical);
+    if (same) same.isContact = true;
+    for (const r of this.bySkeleton.get(k.skeleton) ?? NONE) offer(r, contact, k, 'confusable');
+    for (const r of this.nearDomain(k)) {
+      const rf = r.forms;
+      const allowed = allowedEdits(Math.min(rf.localLength, k.localLength));
+      if (withinEdits(rf.parts.local, k.parts.local, Math.abs(rf.localLength - k.localLength), rf.localMask, k.localMask, allowed)) offer(r, contact, k, 'misspelt');
+    }
+    if (kName) for (const r of this.byName.get(kName) ?? NONE) offer(r, contact, k, 'same_name');
+    for (const r of this.byLocal.get(k.parts.local) ?? NONE) offer(r, contact, k, 'same_local_part');
+  }
+
+  /** Recipients whose domain is within the allowed edits of this contact's domain. */
+  private nearDomain(k: AddressForms): readonly NewRecipient[] {
+    let near = this.byNearDomain.get(k.parts.domain);
+    if (!near) {
+      near = this.list.filter((r) => {
+        const rf = r.forms;
+        const allowed = allowedEdits(Math.min(rf.domainLength, k.domainLength));
+        return withinEdits(rf.parts.domain, k.parts.domain, Math.abs(rf.domainLength - k.domainLength), rf.domainMask, k.domainMask, allowed);
+      });
+      this.byNearDomain.set(k.parts.domain, near);
+    }
+    return near;
+  }
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
+/**
+ * Records a resemblance if it beats the recipient's match so far: a stronger kind, or the same
+ * kind with a contact the sender writes to more (on a tie the earlier contact stays). A pair that
+ * resembles in several ways is offered each of them; only the strongest can win.
+ */
+function offer(r: NewRecipient, contact: ContactStats, forms: AddressForms, how: Resemblance): void {
+  const best = r.best;
+  if (!best || STRENGTH[how] > STRENGTH[best.how] || (STRENGTH[how] === STRENGTH[best.how] && weight(contact) > weight(best.contact))) {
+    r.best = { contact, forms, how };
+  }
 }
 
 // Derived forms of addresses and names, reused across drafts (a sender's contacts recur).
@@ -140,33 +203,20 @@ export function checkLookalikeAddresses(draft: Draft, view: SmartView, _settings
 
   // The recipients who are not contacts, each once, in draft order. Most drafts go only to
   // contacts, and then the sender's address book is not read at all.
-  const unknown: { parts: AddressParts; self: Candidate; best?: Match; isContact: boolean }[] = [];
+  const unknown: NewRecipient[] = [];
   const done = new Set<string>();
   for (const r of draft.recipients) {
     const parts = addressParts(r.address);
     if (parts.canonical === sender || done.has(parts.canonical)) continue;
     done.add(parts.canonical);
     if (findContact(view, draft.from, r.address)) continue;
-    unknown.push({ parts, self: { forms: formsOf(r.address), name: fullNameOf(r.name) }, isContact: false });
+    unknown.push({ parts, forms: formsOf(r.address), name: fullNameOf(r.name), isContact: false });
   }
   if (unknown.length === 0) return [];
 
   // One pass over the address book for all of them: the contacts are the long list.
-  for (const contact of view.contacts(draft.from)) {
-    const k = formsOf(contact.address);
-    const kName = fullNameOf(contact.name);
-    for (const u of unknown) {
-      // The same mailbox under another spelling (xn-- or Unicode domain) is the contact itself.
-      if (k.parts.canonical === u.parts.canonical) u.isContact = true;
-      if (u.isContact) continue;
-      const how = resemblance(u.self, k, kName);
-      if (!how) continue;
-      const best = u.best;
-      if (!best || STRENGTH[how] > STRENGTH[best.how] || (STRENGTH[how] === STRENGTH[best.how] && weight(contact) > weight(best.contact))) {
-        u.best = { contact, forms: k, how };
-      }
-    }
-  }
+  const index = new NewRecipients(unknown);
+  for (const contact of view.contacts(draft.from)) index.compare(contact, formsOf(contact.address), fullNameOf(contact.name));
 
   const warnings: Warning[] = [];
   for (const { parts, best, isContact } of unknown) {

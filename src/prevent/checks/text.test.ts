@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bitCount, charMask, codePointLength, editDistance, skeleton } from './text.ts';
+import { domainToASCII, domainToUnicode } from 'node:url';
+import { addressParts, bitCount, charMask, codePointLength, editDistance, skeleton } from './text.ts';
 
 // Reference optimal-string-alignment distance: the full matrix over Array.from code points, no
 // early exit. editDistance must agree with it wherever the distance is within `max`.
@@ -96,5 +97,19 @@ describe('skeleton', () => {
   it('does still map look-alikes outside ASCII', () => {
     expect(skeleton('billing@аpple.com')).toBe('billing@apple.com');
     expect(skeleton('JÖRG@Example.com')).toBe('jorg@example.com');
+  });
+});
+
+describe('addressParts', () => {
+  it('does split ASCII and Unicode addresses as the general path does', () => {
+    const unit = fc.constantFrom(...'aB0-_.@ xX', 'é', 'ü', 'а', 'Ω');
+    fc.assert(fc.property(fc.string({ unit, maxLength: 20 }), (s) => {
+      const a = s.trim().normalize('NFC').toLowerCase();
+      const at = a.lastIndexOf('@');
+      const raw = at < 0 ? '' : a.slice(at + 1);
+      const asciiDomain = (raw && domainToASCII(raw)) || raw;
+      const local = at < 0 ? a : a.slice(0, at);
+      expect(addressParts(s)).toEqual({ address: a, local, domain: ((raw && domainToUnicode(raw)) || raw).normalize('NFC'), asciiDomain, canonical: `${local}@${asciiDomain}` });
+    }));
   });
 });

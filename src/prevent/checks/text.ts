@@ -18,6 +18,8 @@ export interface AddressParts {
   canonical: string;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 // Converting IDN domains is the costliest step when a sender has thousands of contacts, and
 // the same addresses recur on every draft: keep recent results (bounded, pure data).
 const partsCache = new Map<string, AddressParts>();
@@ -34,7 +36,9 @@ export function addressParts(address: string): AddressParts {
 }
 
 function splitAddress(address: string): AddressParts {
-  const a = address.trim().normalize('NFC').toLowerCase();
+  const trimmed = address.trim();
+  // ASCII is already in NFC, and most addresses are ASCII: skip the normalisation call.
+  const a = (ASCII.test(trimmed) ? trimmed : trimmed.normalize('NFC')).toLowerCase();
   const at = a.lastIndexOf('@');
   const local = at < 0 ? a : a.slice(0, at);
   const raw = at < 0 ? '' : a.slice(at + 1);
@@ -154,8 +158,6 @@ function codePoints(text: string, slot: 0 | 1): number {
   return n;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
-
 /** Number of code points (what Array.from(text).length counts), without building the array. */
 export function codePointLength(text: string): number {
   let n = 0;
@@ -201,8 +203,9 @@ const CONFUSABLE: Record<string, string> = {
 
 /** What an address looks like on screen: confusables mapped, accents dropped, rn → m, vv → w. */
 export function skeleton(text: string): string {
-  // ASCII is unchanged by every Unicode normalisation and has no marks: map the look-alikes only.
-  if (ASCII.test(text)) return text.toLowerCase().replace(/[01|]/g, (ch) => CONFUSABLE[ch]!).replace(/rn/g, 'm').replace(/vv/g, 'w');
+  // ASCII is unchanged by every Unicode normalisation and has no marks: map only the ASCII
+  // look-alikes of CONFUSABLE (0 → o; 1 and | → l), then rn and vv as below.
+  if (ASCII.test(text)) return text.toLowerCase().replace(/0/g, 'o').replace(/[1|]/g, 'l').replace(/rn/g, 'm').replace(/vv/g, 'w');
   const mapped = Array.from(text.normalize('NFKC').toLowerCase(), (ch) => CONFUSABLE[ch] ?? ch).join('');
   return mapped.normalize('NFD').replace(/\p{M}+/gu, '').replace(/rn/g, 'm').replace(/vv/g, 'w');
 }

@@ -17,7 +17,7 @@ import { KeyService } from '../keys/key.service.ts';
 import { OutboxMailer, SmtpMailer, type Mailer } from '../mail/mailer.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { RegionMap, type Region } from '../shared/regions.ts';
-import { unservedRegionData, unservedRegionError } from './region-check.ts';
+import { unservedRegionData, unservedRegionError, type UnservedRegion } from './region-check.ts';
 import type { BlobStore } from '../storage/blob/blob-store.ts';
 import { FsBlobStore } from '../storage/blob/fs-blob-store.ts';
 import { S3BlobStore } from '../storage/blob/s3-blob-store.ts';
@@ -71,6 +71,8 @@ export interface Runtime {
   jobs: JobRunner;
   /** What /readyz checks. */
   readiness: ReadinessProbe[];
+  /** Regions not in REGIONS that still hold tenants or Content (region-check.ts); the server logs them at start-up. */
+  unservedRegions: UnservedRegion[];
   version: string;
   /** Releases every resource; safe to call twice. */
   close(): Promise<void>;
@@ -148,7 +150,6 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
 
     // A region taken out of REGIONS while it still holds data: said at start-up and on /readyz.
     const unserved = await unservedRegionData(db, config.regions.map((r) => r.region));
-    if (unserved.length > 0) logger.error({ regions: unserved }, unservedRegionError(unserved).message);
     // One region: the names readiness always had; several: one store and one provider per region.
     const suffix = (region: Region) => (config.regions.length === 1 ? '' : `_${region}`);
     const readiness: ReadinessProbe[] = [
@@ -157,7 +158,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
       ...blobStores.entries().map(([region, store]) => ({ name: `blob_store${suffix(region)}`, check: () => store.check() })),
       ...keyProviders.entries().map(([region, provider]) => ({ name: `key_provider${suffix(region)}`, check: () => provider.check() })),
     ];
-    return { config, logger, db, blobs, keyProvider, blobStores, keyProviders, keys, content, mailer, accounts, messaging, admin, prevent, privacy, consent, domains, retention, subjectRequests, jobs: runner, readiness, version: VERSION, close: closeAll };
+    return { config, logger, db, blobs, keyProvider, blobStores, keyProviders, keys, content, mailer, accounts, messaging, admin, prevent, privacy, consent, domains, retention, subjectRequests, jobs: runner, readiness, unservedRegions: unserved, version: VERSION, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
 import { buildHttpApp } from '../http/app.ts';
 import type { Logger } from '../shared/logger.ts';
+import { unservedRegionError } from './region-check.ts';
 import { ensureRetentionScheduled } from '../privacy/retention/retention.job.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 
@@ -63,6 +64,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   await ensureRetentionScheduled(runtime.db).catch((err: unknown) => runtime.logger.warn({ err }, 'could not schedule the retention run'));
   runtime.jobs.start();
   runtime.retention.runner.start();
+  // Said by the server only (CLI commands open the same runtime and would repeat it on every call).
+  if (runtime.unservedRegions.length > 0) runtime.logger.error({ regions: runtime.unservedRegions }, unservedRegionError(runtime.unservedRegions).message);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

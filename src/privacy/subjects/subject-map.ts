@@ -243,6 +243,7 @@ export const SUBJECT_MAP: Record<string, TableReach> = {
       details: keep('As email.'),
       opened_by: pseud('An administrator who opened a request for someone else.'),
       extension_reason: keep('As email.'),
+      pause_reason: keep('As email.'),
       outcome_note: keep('As email.'),
     },
   },

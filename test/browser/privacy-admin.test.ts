@@ -98,8 +98,10 @@ describe('privacy operations in the browser', () => {
     expect(after.body.extensionMonths).toBe(2);
     expect(after.body.extensionReason).toBe('Several years of messages to search');
     expect(after.body.dueOn > before.body.dueOn).toBe(true);
-    await expect(page.getByTestId('due-date').textContent()).resolves.toContain(await shownDate(page, after.body.dueOn));
-    await expect(page.getByTestId('due-date').textContent()).resolves.toContain(`${after.body.daysLeft} days left`);
+    // The notice can show before the page has re-read the request: wait for the new date.
+    const shown = await shownDate(page, after.body.dueOn);
+    await expect.poll(() => page.getByTestId('due-date').textContent()).toContain(shown);
+    await expect.poll(() => page.getByTestId('due-date').textContent()).toContain(`${after.body.daysLeft} days left`);
     await page.getByText('by 2 months: Several years of messages to search').waitFor();
     await page.locator('.tl-item', { hasText: 'extended' }).first().waitFor();
     // The person is told the reason and the new date.

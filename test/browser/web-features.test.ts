@@ -140,6 +140,19 @@ describe('web app features in the browser', () => {
     await screenshot(page, `features-${name}`);
   }
 
+  /** Ends the sender's sessions in the database, as their lifetime would. */
+  function endSenderSessions() {
+    return env.server.runtime.db.query(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE user_id = $1`, [sender.id]);
+  }
+
+  /** Signs the sender in on the sign-in page, which then returns to compose. */
+  async function signInAgainToCompose(): Promise<void> {
+    await senderPage.getByLabel('Email address').fill(sender.email);
+    await senderPage.getByLabel('Password').fill(sender.password);
+    await senderPage.getByRole('button', { name: 'Sign in' }).click();
+    await senderPage.waitForURL('**/compose');
+  }
+
   /** Opens compose with the recipient and subject filled in. */
   async function startCompose(subject: string): Promise<void> {
     await senderPage.getByRole('link', { name: 'Compose' }).click();
@@ -477,7 +490,7 @@ describe('web app features in the browser', () => {
     const subject = 'Written while signed out';
     await startCompose(subject);
     await senderPage.getByLabel('Message').fill('This draft outlived its session.');
-    const ended = await env.server.runtime.db.query(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE user_id = $1`, [sender.id]);
+    const ended = await endSenderSessions();
     expect(ended.rowCount).toBeGreaterThan(0);
     const messagesBefore = (await call(sender, 'GET', '/api/v1/messages')).body;
 
@@ -489,36 +502,27 @@ describe('web app features in the browser', () => {
     // Nothing was sent with the ended session.
     expect((await call(sender, 'GET', '/api/v1/messages')).body).toEqual(messagesBefore);
 
-    await senderPage.getByLabel('Email address').fill(sender.email);
-    await senderPage.getByLabel('Password').fill(sender.password);
-    await senderPage.getByRole('button', { name: 'Sign in' }).click();
-    await senderPage.waitForURL('**/compose');
+    await signInAgainToCompose();
     await senderPage.getByRole('heading', { name: 'New secure message' }).waitFor();
 
     // Ended, then the page is reloaded: the sign-in page with the reason (the server deleted the
     // ended session on the page request, so /auth/session says only "not signed in"; the tab
     // remembers it was signed in), coming back to compose after.
-    await env.server.runtime.db.query(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE user_id = $1`, [sender.id]);
+    await endSenderSessions();
     await senderPage.reload();
     await senderPage.waitForURL(/\/sign-in\?next=%2Fcompose$/);
     await senderPage.getByRole('heading', { name: 'Sign in to Sealpost' }).waitFor();
     await senderPage.getByText('Your session has ended, so you were signed out. Sign in again to continue.').waitFor();
     await check(senderPage, '14-sender-session-ended-reload');
-    await senderPage.getByLabel('Email address').fill(sender.email);
-    await senderPage.getByLabel('Password').fill(sender.password);
-    await senderPage.getByRole('button', { name: 'Sign in' }).click();
-    await senderPage.waitForURL('**/compose');
+    await signInAgainToCompose();
 
     // Ended, then a file is attached: the upload is refused and the page signs out with the reason.
     await senderPage.getByRole('heading', { name: 'New secure message' }).waitFor();
-    await env.server.runtime.db.query(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE user_id = $1`, [sender.id]);
+    await endSenderSessions();
     await senderPage.locator('input[type=file]').setInputFiles({ name: 'late.txt', mimeType: 'text/plain', buffer: Buffer.from('too late') });
     await senderPage.waitForURL(/\/sign-in\?next=%2Fcompose$/);
     await senderPage.getByText('Your session has ended, so you were signed out. Sign in again to continue.').waitFor();
-    await senderPage.getByLabel('Email address').fill(sender.email);
-    await senderPage.getByLabel('Password').fill(sender.password);
-    await senderPage.getByRole('button', { name: 'Sign in' }).click();
-    await senderPage.waitForURL('**/compose');
+    await signInAgainToCompose();
   });
 
   it('asks the recipient for a new code when their session ended (download, then reply)', async () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ContactStats, Warning } from '../prevent.model.ts';
 import { checkLookalikeAddresses } from './lookalike.check.ts';
-import { buildDraft, buildTestView, contact, recipient } from './test-view.ts';
+import { buildDraft, buildTestView, contact, recipient, referenceEditDistance } from './test-view.ts';
 import { addressParts, allowedEdits, nameTokens, skeleton } from './text.ts';
 
 const view = buildTestView({
@@ -99,18 +99,6 @@ describe('checkLookalikeAddresses', () => {
 // Brute force, as the check is specified: every new recipient against every contact, full
 // edit-distance matrix, no shortcuts. The check's one pass with length and character-set
 // filters must pick the same contact for the same reason.
-function osa(a: string, b: string): number {
-  const s = Array.from(a);
-  const t = Array.from(b);
-  const d = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= s.length; i++) {
-    for (let j = 1; j <= t.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (s[i - 1] === t[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[s.length]![t.length]!;
-}
 const ROLES = new Set(['info', 'billing']);
 const full = (name?: string) => (nameTokens(name ?? '').length >= 2 ? nameTokens(name ?? '').join(' ') : '');
 const STRENGTH = { confusable: 4, misspelt: 3, same_name: 2, same_local_part: 1 } as const;
@@ -132,7 +120,7 @@ function bruteForce(recipients: { address: string; name?: string }[], contacts: 
       const da = allowedEdits(Math.min(rd, cd));
       const how: How | null =
         skeleton(`${rp.local}@${rp.domain}`) === skeleton(`${cp.local}@${cp.domain}`) ? 'confusable'
-        : osa(rp.local, cp.local) <= la && osa(rp.domain, cp.domain) <= da ? 'misspelt'
+        : referenceEditDistance(rp.local, cp.local) <= la && referenceEditDistance(rp.domain, cp.domain) <= da ? 'misspelt'
         : full(r.name) && full(r.name) === full(c.name) ? 'same_name'
         : rp.local === cp.local && rl >= 3 && !ROLES.has(rp.local) ? 'same_local_part'
         : null;

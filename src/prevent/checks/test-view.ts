@@ -63,3 +63,20 @@ export function buildDraft(overrides: Partial<Omit<Draft, 'recipients'>> & { rec
     recipients: recipients.map((r) => (typeof r === 'string' ? recipient(r) : r)),
   };
 }
+
+/**
+ * Reference optimal-string-alignment distance for tests: the full matrix over Array.from code
+ * points, no early exit and no shortcuts. The checks' editDistance and filters must agree with it.
+ */
+export function referenceEditDistance(a: string, b: string): number {
+  const s = Array.from(a);
+  const t = Array.from(b);
+  const d = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= s.length; i++) {
+    for (let j = 1; j <= t.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (s[i - 1] === t[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[s.length]![t.length]!;
+}

@@ -2,21 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { addressParts, bitCount, charMask, codePointLength, editDistance, skeleton } from './text.ts';
+import { referenceEditDistance } from './test-view.ts';
 
 // Reference optimal-string-alignment distance: the full matrix over Array.from code points, no
 // early exit. editDistance must agree with it wherever the distance is within `max`.
-function osa(a: string, b: string): number {
-  const s = Array.from(a);
-  const t = Array.from(b);
-  const d = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= s.length; i++) {
-    for (let j = 1; j <= t.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (s[i - 1] === t[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[s.length]![t.length]!;
-}
 
 // Small alphabets make near misses (the interesting cases) common; the emoji and the accented
 // letter test code points outside the BMP and combining forms.
@@ -40,7 +29,7 @@ describe('editDistance', () => {
   it('does agree with the full-matrix distance, capped at max + 1', () => {
     fc.assert(
       fc.property(fc.oneof(nearPair, fc.tuple(word, word)), fc.nat(3), ([a, b], max) => {
-        expect(editDistance(a, b, max)).toBe(Math.min(osa(a, b), max + 1));
+        expect(editDistance(a, b, max)).toBe(Math.min(referenceEditDistance(a, b), max + 1));
       }),
       { numRuns: 2000 },
     );
@@ -56,7 +45,7 @@ describe('charMask', () => {
   it('does differ in at most two bits per edit (so it may rule out pairs before editDistance)', () => {
     fc.assert(
       fc.property(fc.oneof(nearPair, fc.tuple(word, word)), ([a, b]) => {
-        expect(bitCount(charMask(a) ^ charMask(b))).toBeLessThanOrEqual(2 * osa(a, b));
+        expect(bitCount(charMask(a) ^ charMask(b))).toBeLessThanOrEqual(2 * referenceEditDistance(a, b));
       }),
       { numRuns: 2000 },
     );

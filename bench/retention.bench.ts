@@ -12,6 +12,7 @@ import { KeyService } from '../src/keys/key.service.ts';
 import { LocalKeyProvider } from '../src/crypto/local-key-provider.ts';
 import { migrate } from '../src/storage/database/migrate.ts';
 import { openPostgresDatabase } from '../src/storage/database/postgres-database.ts';
+import { profiledDatabase } from './support/sql-profile.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -73,25 +74,9 @@ try {
 
   const provider = await LocalKeyProvider.open(path.join(dir, 'root-keys.json'), { create: true });
   const prevent = createPrevent({ db, keys: new KeyService(db, provider) });
-  // BENCH_PROFILE=1: time spent per statement kind (first 60 characters), printed to stderr.
-  const profile = new Map<string, number>();
-  const timedSql = <T extends { query: (...a: never[]) => Promise<unknown> }>(sql: T): T => {
-    const query = sql.query.bind(sql) as (text: string, params?: unknown[]) => Promise<unknown>;
-    return Object.assign(Object.create(sql) as T, {
-      query: async (text: string, params?: unknown[]) => {
-        const t = performance.now();
-        try {
-          return await query(text, params);
-        } finally {
-          const k = text.replace(/\s+/g, ' ').trim().slice(0, 60);
-          profile.set(k, (profile.get(k) ?? 0) + performance.now() - t);
-        }
-      },
-    });
-  };
-  const profiled = process.env.BENCH_PROFILE
-    ? Object.assign(timedSql(db), { transaction: <R>(fn: (tx: never) => Promise<R>) => db.transaction((tx) => fn(timedSql(tx) as never)) })
-    : db;
+  // BENCH_PROFILE=1: time spent per statement kind, printed to stderr.
+  const profiler = profiledDatabase(db);
+  const profiled = process.env.BENCH_PROFILE ? profiler.db : db;
   const retention = createRetention({ db: profiled, deleteBlob: async () => {}, prevent: prevent.service });
   await retention.service.setPolicy({ type: 'operator', id: 'cli:bench' }, tenant, 'content', 'P2Y');
 
@@ -104,7 +89,7 @@ try {
   const rows = real.totalRemoved;
   const deleted = Object.values(real.tables).reduce((n, c) => n + c.deleted, 0);
   log(JSON.stringify(real.tables));
-  for (const [k, ms] of [...profile].sort((a, b) => b[1] - a[1]).slice(0, 15)) log(`${(ms / 1000).toFixed(2)} s  ${k}`);
+  if (process.env.BENCH_PROFILE) profiler.report(log);
   process.stdout.write(
     `${JSON.stringify({ messages: MESSAGES, batch: BATCH, rows_removed: rows, rows_deleted: deleted, deleted_rows_per_s: Math.round(deleted / seconds), seconds: Math.round(seconds * 100) / 100, retention_rows_per_s: Math.round(rows / seconds), dry_run_s: Math.round(drySeconds * 100) / 100, dry_equals_real: JSON.stringify(dry.tables) === JSON.stringify(real.tables), load: os.loadavg().map((x) => x.toFixed(2)).join(' ') })}\n`,
   );

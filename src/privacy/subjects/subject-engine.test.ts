@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChains } from '../../audit/audit.service.ts';
+import { appendAuditEvent, verifyAuditChains } from '../../audit/audit.service.ts';
 import { createMessaging, type Messaging } from '../../messages/messaging.ts';
 import type { Sender } from '../../messages/message.service.ts';
 import { JobRunner } from '../../jobs/job.runner.ts';
@@ -130,6 +130,36 @@ describeEachDatabase('subject-data engine', (ctx) => {
     expect(rows['prevent_observations']).toBeGreaterThanOrEqual(2);
     expect(rows['audit_events']).toBeGreaterThan(3);
     expect(f.customers).toEqual([{ tenantId: w.acme.id, tenantName: w.acme.name, messages: 2 }]);
+  });
+
+  it('finds audit events that name the person only inside details (nested, in free text, an address the index cannot hold) and pseudonymises them', async () => {
+    const db = ctx.db();
+    const tag = crypto.randomUUID().slice(0, 8);
+    const t = await buildTenant(db, { name: `Details ${tag}` });
+    const plain = `dora-${tag}@mail.example`;
+    const odd = `jörg(${tag})@mail.example`;
+    const other = `xdora-${tag}@mail.example`;
+    const note = (details: Record<string, unknown>) => appendAuditEvent(db, { tenantId: t.id, actor: { type: 'system' }, action: 'test.noted', outcome: 'success', details: details as never });
+    await note({ list: [{ email: plain.toUpperCase() }] });
+    await note({ note: `forwarded to <mailto:${plain}>.` });
+    await note({ email: odd });
+    await note({ email: other });
+    const refs = await db.query<{ detail_refs: string[] }>('SELECT detail_refs FROM audit_events WHERE chain = $1 ORDER BY chain_seq', [t.id]);
+    expect(refs.rows.map((r) => r.detail_refs).slice(-4)).toEqual([[plain], [plain], [], [other]]); // the odd address is no token: found by its text
+
+    const count = async (email: string) => (await engine.locate({ emails: [email], userIds: [] })).tables.find((x) => x.table === 'audit_events')!.rows;
+    expect(await count(plain)).toBe(2); // not xdora's, which only contains the address
+    expect(await count(odd)).toBe(1);
+
+    await engine.erase({ emails: [plain], userIds: [] });
+    await engine.erase({ emails: [odd], userIds: [] });
+    const left = await db.query<{ details: unknown; detail_refs: string[] }>('SELECT details, detail_refs FROM audit_events WHERE chain = $1 ORDER BY chain_seq', [t.id]);
+    const text = JSON.stringify(left.rows).toLowerCase();
+    expect(text.replaceAll(other, '')).not.toContain(plain);
+    expect(text).not.toContain(odd.toLowerCase());
+    expect(text).toContain(other);
+    expect(await count(plain)).toBe(0);
+    expect((await verifyAuditChains(db, { tenantId: t.id })).ok).toBe(true);
   });
 
   it('refuses a subject without valid identifiers', async () => {

@@ -63,6 +63,10 @@ const RATE_LIMIT_SCOPES = ['sign_in_account', 'access_request_address', 'recipie
 
 const ZERO = (): Record<DataCategory, number> => ({ content: 0, crm: 0, smart: 0, system: 0 });
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
+// An identifier audit_events.detail_refs surely holds as a whole token (migration 0016): a
+// lower-case UUID, or a lower-case ASCII address not ending in a dot. Anything else (non-ASCII,
+// whose lower-casing could differ between JavaScript and the database's locale) is matched as text.
+const DETAIL_REF = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9.-]*[a-z0-9-])$/;
 
 /** Bound identifiers for the map's tokens (see subject-map.ts). */
 interface Bound {
@@ -71,6 +75,8 @@ interface Bound {
   ids: string[];
   patterns: string[];
   rateKeys: string[];
+  /** Patterns of the ids audit_events.detail_refs cannot hold as a whole token (usually none). */
+  detailsOdd: string[];
 }
 
 interface Resolved extends SubjectIdentifiers {
@@ -115,14 +121,20 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
     // Audit actors and targets name a person by address, user id or (as a recipient) recipient id.
     const ids = [...s.emails, ...s.userIds, ...s.recipientIds];
     const rateKeys = RATE_LIMIT_SCOPES.flatMap((scope) => ids.map((k) => sha256Hex(`${scope}\u0000${k}`)));
-    return { emails: s.emails, userIds: s.userIds, ids, patterns: ids.map(likePattern), rateKeys };
+    const detailsOdd = ids.filter((id) => !DETAIL_REF.test(id)).map(likePattern);
+    return { emails: s.emails, userIds: s.userIds, ids, patterns: ids.map(likePattern), rateKeys, detailsOdd };
   }
 
   /** The SQL condition and parameters selecting a table's rows about the person. */
   function condition(reach: TableReach, b: Bound, params: unknown[]): string {
     const bind = (where: string, address?: string) =>
-      where.replace(/:(emails|userIds|ids|patterns|rateKeys|address|recipientEntry|addressList)\b/g, (_, token: string) => {
+      where.replace(/:(emails|userIds|ids|patterns|rateKeys|detailsOdd|address|recipientEntry|addressList)\b/g, (_, token: string) => {
         switch (token) {
+          case 'detailsOdd':
+            // A constant false drops out of the OR, so the other terms can use their indexes.
+            if (b.detailsOdd.length === 0) return 'false';
+            params.push(b.detailsOdd);
+            return `details::text ILIKE ANY($${params.length}::text[])`;
           case 'emails':
           case 'ids':
           case 'patterns':
@@ -316,9 +328,46 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
       }
       const { rows: blobs } = await tx.query<{ blob_key: string }>('SELECT blob_key FROM sealed_objects WHERE id = ANY($1::uuid[])', [objectIds]);
 
+      // Accounts that other rows still refer to get a tombstone with a fresh id (the rows are rekeyed below).
+      const accounts: string[] = [];
+      const tombstones = new Map<string, string>();
+      for (const userId of s.userIds) {
+        const { rows: u } = await tx.query<{ tenant_id: string; email: string }>('SELECT tenant_id, email FROM users WHERE id = $1', [userId]);
+        if (!u[0]) continue;
+        accounts.push(userId);
+        const { rows: refs } = await tx.query<{ n: string }>(
+          `SELECT (SELECT count(*) FROM messages WHERE sender_user_id = $1) + (SELECT count(*) FROM pending_uploads WHERE user_id = $1)
+                + (SELECT count(*) FROM access_requests WHERE decided_by = $1) + (SELECT count(*) FROM prevent_settings WHERE updated_by = $1) AS n`,
+          [userId],
+        );
+        if (Number(refs[0]!.n) === 0) continue;
+        const tombstone = randomId();
+        await tx.query(
+          `INSERT INTO users (id, tenant_id, email, display_name, role, created_at, updated_at) VALUES ($1, $2, $3, 'Erased user', 'disabled', $4, $4)`,
+          [tombstone, u[0].tenant_id, mask.address(u[0].email), now()],
+        );
+        tombstones.set(userId, tombstone);
+        count('masked', 'users', 1);
+      }
+
+      // The messages they sent: the address masked where their Content is erased, the account
+      // rekeyed to its tombstone; one pass over the rows (each row rewritten once, not twice).
+      const { rows: rewritten } = await tx.query<{ masked: boolean; rekeyed: boolean }>(
+        `WITH e(email, masked) AS (SELECT * FROM unnest($1::text[], $2::text[])),
+              k(old_id, new_id) AS (SELECT * FROM unnest($3::uuid[], $4::uuid[])),
+              t AS (SELECT m.id, e.masked, k.new_id FROM messages m
+                      LEFT JOIN e ON e.email = m.sender_email AND m.tenant_id = ANY($5::uuid[])
+                      LEFT JOIN k ON k.old_id = m.sender_user_id
+                     WHERE (m.sender_email = ANY($1::text[]) AND m.tenant_id = ANY($5::uuid[])) OR m.sender_user_id = ANY($3::uuid[]))
+         UPDATE messages m SET sender_email = COALESCE(t.masked, m.sender_email), sender_user_id = COALESCE(t.new_id, m.sender_user_id)
+           FROM t WHERE m.id = t.id
+         RETURNING t.masked IS NOT NULL AS masked, t.new_id IS NOT NULL AS rekeyed`,
+        [s.emails, s.emails.map((e) => mask.address(e)), [...tombstones.keys()], [...tombstones.values()], scope],
+      );
+      count('masked', 'messages', rewritten.filter((r) => r.masked).length + rewritten.filter((r) => r.rekeyed).length);
+
       for (const email of s.emails) {
         const masked = mask.address(email);
-        count('masked', 'messages', (await tx.query('UPDATE messages SET sender_email = $1 WHERE sender_email = $2 AND tenant_id = ANY($3::uuid[])', [masked, email, scope])).rowCount);
         count(
           'masked',
           'message_recipients',
@@ -357,26 +406,13 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
       for (const t of own) count('masked', 'tenants', (await tx.query('UPDATE tenants SET name = $1 WHERE id = $2', [`Erased account ${mask.mac('tenant', t.id, 12)}`, t.id])).rowCount);
       await del('tenant_settings', 'DELETE FROM tenant_settings WHERE tenant_id = ANY($1::uuid[])', [own.map((t) => t.id)]);
 
-      // Accounts: deleted; where other rows still refer to one, a tombstone with a fresh id takes its place.
-      for (const userId of s.userIds) {
-        const { rows: u } = await tx.query<{ tenant_id: string; email: string }>('SELECT tenant_id, email FROM users WHERE id = $1', [userId]);
-        if (!u[0]) continue;
-        const { rows: refs } = await tx.query<{ n: string }>(
-          `SELECT (SELECT count(*) FROM messages WHERE sender_user_id = $1) + (SELECT count(*) FROM pending_uploads WHERE user_id = $1)
-                + (SELECT count(*) FROM access_requests WHERE decided_by = $1) + (SELECT count(*) FROM prevent_settings WHERE updated_by = $1) AS n`,
-          [userId],
-        );
-        if (Number(refs[0]!.n) > 0) {
-          const tombstone = randomId();
-          await tx.query(
-            `INSERT INTO users (id, tenant_id, email, display_name, role, created_at, updated_at) VALUES ($1, $2, $3, 'Erased user', 'disabled', $4, $4)`,
-            [tombstone, u[0].tenant_id, mask.address(u[0].email), now()],
-          );
-          count('masked', 'messages', (await tx.query('UPDATE messages SET sender_user_id = $1 WHERE sender_user_id = $2', [tombstone, userId])).rowCount);
+      // Accounts: the rest of the rows that refer to one move to its tombstone; then it is deleted.
+      for (const userId of accounts) {
+        const tombstone = tombstones.get(userId);
+        if (tombstone !== undefined) {
           await tx.query('UPDATE pending_uploads SET user_id = $1 WHERE user_id = $2', [tombstone, userId]);
           await tx.query('UPDATE access_requests SET decided_by = $1 WHERE decided_by = $2', [tombstone, userId]);
           await tx.query('UPDATE prevent_settings SET updated_by = $1 WHERE updated_by = $2', [tombstone, userId]);
-          count('masked', 'users', 1);
         }
         await del('users', 'DELETE FROM users WHERE id = $1', [userId]);
       }

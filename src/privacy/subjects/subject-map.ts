@@ -12,6 +12,9 @@
 //                      (audit actors and targets name a person by any of them)
 //   :patterns  text[]  '%<identifier>%' for each of them, for free text and JSON (ILIKE)
 //   :rateKeys  text[]  hex SHA-256 rate-limit keys the person's addresses and ids can have
+//   :detailsOdd        audit_events.details::text ILIKE the patterns of those :ids that
+//                      detail_refs cannot hold as a whole token (see migration 0016), or false
+//                      when there are none (so the planner can use the indexes)
 // and, for declarations with `perAddress`, once per address (OR-ed), so GIN indexes are used:
 //   :address text, :recipientEntry jsonb ([{"a": address}]), :addressList jsonb ([address])
 
@@ -81,15 +84,20 @@ export const SUBJECT_MAP: Record<string, TableReach> = {
     },
   },
   audit_events: {
-    path: "actor_id or target_id is one of the person's addresses, user ids or recipient ids, or details mention one",
-    where: 'actor_id = ANY(:ids) OR target_id = ANY(:ids) OR details::text ILIKE ANY(:patterns)',
-    withheld: { prev_hash: 'Chain bookkeeping, not about the person.', hash: 'Chain bookkeeping, not about the person.' },
+    path: "actor_id or target_id is one of the person's addresses, user ids or recipient ids, or details mention one (detail_refs, the identifiers details names)",
+    where: 'actor_id = ANY(:ids) OR target_id = ANY(:ids) OR detail_refs && :ids OR :detailsOdd',
+    withheld: {
+      prev_hash: 'Chain bookkeeping, not about the person.',
+      hash: 'Chain bookkeeping, not about the person.',
+      detail_refs: 'An index of the identifiers in details, which is exported itself.',
+    },
     columns: {
       actor_id: pseud('System Data kept for the audit policy period (legal claims); pseudonymised, the chain still verifies.'),
       target_id: pseud('As actor_id.'),
       ip: clear("Cleared on events the person performed: their device's address is not needed to prove what happened."),
       user_agent: clear('As ip.'),
       details: pseud('Identifiers inside the JSON are replaced by the same pseudonyms.'),
+      detail_refs: pseud('Generated from details, so it holds the pseudonyms once details does.'),
     },
   },
   users: {

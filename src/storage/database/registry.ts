@@ -258,6 +258,11 @@ export const REGISTRY: Record<string, TableDeclaration> = {
         personal: 'personal',
         description: 'Event-specific JSON; never secrets, but may name people (e.g. a recipient address), so treated as personal.',
       },
+      detail_refs: {
+        category: 'system',
+        personal: 'identifier',
+        description: 'Generated from details (migration 0016): the email addresses and ids it names, lower-cased, indexed so a person\'s events are found without scanning every event.',
+      },
       prev_hash: sys('Hash of the previous event in the chain (32 zero bytes for the first).'),
       hash: sys('SHA-256 over prev_hash and the canonical event; see docs/database.md.'),
     },

@@ -259,6 +259,7 @@ const dueMessages = (age: MessageAge) =>
 
 /** Counts unshredded objects of due messages that are free (or held). */
 export async function countDueObjects(sql: Sql, tenantId: string, age: MessageAge, cutoff: Date, expiredCutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  if (filter === 'held' && !holds) return 0; // no hold in force: nothing to count
   const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM (${dueObjects(dueMessages(age), filter, holds)}) x`, [tenantId, cutoff, expiredCutoff]);
   return Number(rows[0]!.n);
 }
@@ -275,6 +276,7 @@ export async function shredDueObjects(sql: Sql, tenantId: string, age: MessageAg
 
 /** Counts messages sent before the cutoff that are free (or held). */
 export async function countDueMessages(sql: Sql, tenantId: string, cutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  if (filter === 'held' && !holds) return 0; // no hold in force: nothing to count
   const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM messages m WHERE m.tenant_id = $1 AND m.created_at < $2 AND ${heldClause(filter, MESSAGE_HELD, holds)}`, [tenantId, cutoff]);
   return Number(rows[0]!.n);
 }
@@ -381,6 +383,7 @@ const UPLOAD_HELD = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant_id = p.t
 
 /** Counts abandoned uploads that are free (or held). */
 export async function countAbandonedUploads(sql: Sql, tenantId: string, cutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  if (filter === 'held' && !holds) return 0; // no hold in force: nothing to count
   const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM pending_uploads p WHERE p.tenant_id = $1 AND p.created_at < $2 AND ${heldClause(filter, UPLOAD_HELD, holds)}`, [tenantId, cutoff]);
   return Number(rows[0]!.n);
 }
@@ -429,6 +432,7 @@ const ENDED: Record<EndedTable, { key: string; from: string }> = {
 
 /** Counts ended rows of `table` that are free (or held). */
 export async function countEnded(sql: Sql, table: EndedTable, tenantId: string, cutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  if (filter === 'held' && !holds) return 0; // no hold in force: nothing to count
   const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${ENDED[table].from} AND ${heldClause(filter, MESSAGE_HELD, holds)}`, [tenantId, cutoff]);
   return Number(rows[0]!.n);
 }
@@ -456,6 +460,7 @@ const DECISION_HELD = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant_id = d
 
 /** Counts the tenant's decisions older than the cutoff that are free (or held). */
 export async function countOldDecisions(sql: Sql, tenantId: string, cutoff: Date, filter: HeldFilter, holds = true): Promise<number> {
+  if (filter === 'held' && !holds) return 0; // no hold in force: nothing to count
   const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM prevent_decisions d WHERE d.tenant_id = $1 AND d.decided_at < $2 AND ${heldClause(filter, DECISION_HELD, holds)}`, [tenantId, cutoff]);
   return Number(rows[0]!.n);
 }

@@ -355,8 +355,11 @@ class RunContext {
     const endedCutoff = this.cutoff(ENDED_CREDENTIAL_PERIOD);
     const uploadCutoff = this.cutoff(ABANDONED_UPLOAD_PERIOD);
     const expiredCutoff = this.cutoff(periods.content_expired_grace ?? POLICY_DEFINITIONS.content_expired_grace.defaultPeriod!);
-    // Most tenants have no hold in force: then the per-row hold tests are left out of the queries.
-    const holds = (await db.query(`SELECT 1 FROM legal_holds WHERE tenant_id = $1 AND released_at IS NULL LIMIT 1`, [tenantId])).rows.length > 0;
+    // Most tenants have no hold in force: then the per-row hold tests (and the counts of held
+    // rows, which are all zero) are left out.
+    const { rows: inForce } = await db.query<{ scope: string }>(`SELECT DISTINCT scope FROM legal_holds WHERE tenant_id = $1 AND released_at IS NULL`, [tenantId]);
+    const holds = inForce.length > 0;
+    const tenantHeld = inForce.some((h) => h.scope === 'tenant');
 
     // 1. Ended one-time codes, recipient sessions and unverified access requests (credential_lifetime).
     for (const table of repo.ENDED_TABLES) {
@@ -409,18 +412,16 @@ class RunContext {
     // 5. Smart Data: a rolling 12 months. Observations are pruned by Prevent itself; a hold on the
     // tenant keeps them (user and message holds keep the messages, not the learned metadata).
     const smartCutoff = new Date(this.now.getTime() - SMART_DATA_WINDOW_MS);
-    const tenantHeld = (await db.query(`SELECT 1 FROM legal_holds WHERE tenant_id = $1 AND scope = 'tenant' AND released_at IS NULL`, [tenantId])).rows.length > 0;
-    const oldObservations = await repo.countOldObservations(db, tenantId, smartCutoff);
-    if (tenantHeld) tally.add('prevent_observations', 'held', oldObservations);
-    else if (this.dryRun) tally.add('prevent_observations', 'deleted', oldObservations);
-    else if (oldObservations > 0) tally.add('prevent_observations', 'deleted', await this.deps.prevent.pruneExpired(tenantId, this.batch, this.now));
+    if (tenantHeld) tally.add('prevent_observations', 'held', await repo.countOldObservations(db, tenantId, smartCutoff));
+    else if (this.dryRun) tally.add('prevent_observations', 'deleted', await repo.countOldObservations(db, tenantId, smartCutoff));
+    else tally.add('prevent_observations', 'deleted', await this.deps.prevent.pruneExpired(tenantId, this.batch, this.now));
     tally.add('prevent_decisions', 'held', await repo.countOldDecisions(db, tenantId, smartCutoff, 'held', holds));
     if (this.dryRun) tally.add('prevent_decisions', 'deleted', await repo.countOldDecisions(db, tenantId, smartCutoff, 'free', holds));
     else tally.add('prevent_decisions', 'deleted', await this.loop(() => repo.deleteOldDecisions(db, tenantId, smartCutoff, this.batch, holds)));
 
     // 6. The audit log: oldest events first, up to the first one a hold keeps; then old released holds.
     const auditCutoff = this.cutoff(periods.audit!);
-    await this.pruneChain(tally, tenantId, auditCutoff, tenantId);
+    await this.pruneChain(tally, tenantId, auditCutoff, tenantId, holds);
     tally.add('legal_holds', 'deleted', await repo.deleteReleasedHolds(db, tenantId, auditCutoff, this.dryRun));
     return tally;
   }
@@ -459,12 +460,12 @@ class RunContext {
    * checkpoint and appends an 'audit.pruned' event confirming it, in the same transaction, so the
    * chain verifies between batches too.
    */
-  private async pruneChain(tally: Tally, chain: string, cutoff: Date, tenantId: string | null): Promise<void> {
+  private async pruneChain(tally: Tally, chain: string, cutoff: Date, tenantId: string | null, holds = false): Promise<void> {
     const db = this.deps.db;
     const extent = await repo.chainExtent(db, chain);
     if (!extent) return;
     const byTime = (await repo.firstSeqFrom(db, chain, cutoff)) ?? extent.head + 1n;
-    const held = tenantId !== null ? await repo.firstHeldSeq(db, tenantId, cutoff) : null;
+    const held = tenantId !== null && holds ? await repo.firstHeldSeq(db, tenantId, cutoff) : null;
     let keepFrom = byTime < extent.head ? byTime : extent.head;
     if (held !== null && held < keepFrom) {
       tally.add('audit_events', 'held', Number(keepFrom - held));

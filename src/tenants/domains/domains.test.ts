@@ -6,6 +6,8 @@ import { buildTenant } from '../../../test/support/factories.ts';
 import { buildMessagingHarness, buildUser, sourceOf, type MessagingHarness } from '../../../test/support/messaging.ts';
 import { verifyAuditChains } from '../../audit/audit.service.ts';
 import { JobRunner } from '../../jobs/job.runner.ts';
+import { createPrevent } from '../../prevent/prevent.ts';
+import { createSubjectEngine } from '../../privacy/subjects/subject-engine.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { REGISTRY } from '../../storage/database/registry.ts';
 import { AccountTransferService, TRANSFER_NOTICE_DAYS, TRANSFER_PLAN, tenantScopedTables } from './account-transfer.service.ts';
@@ -170,6 +172,33 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
     const row = (await ctx.db().query<{ status: string; accepted_at: Date | null }>(`SELECT status, accepted_at FROM account_transfers WHERE user_id = $1`, [erin.userId])).rows[0]!;
     expect(row).toEqual({ status: 'completed', accepted_at: null });
     expect((await ctx.db().query<{ tenant_id: string }>(`SELECT tenant_id FROM users WHERE id = $1`, [erin.userId])).rows[0]!.tenant_id).toBe(business.id);
+  });
+
+  it('does not move an account the person had erased during the notice period', async () => {
+    const domain = `gone-${crypto.randomUUID().slice(0, 8)}.example`;
+    const business = await buildTenant(ctx.db(), { name: 'Gone Ltd' });
+    const gil = await freeAccount(`gil@${domain}`);
+    await h.send(gil, { to: ['client@home.example'] });
+    const added = await domains.add({ type: 'system' }, business.id, domain);
+    dns.txt.set(added.record.name, [[added.record.value]]);
+    await domains.verify({ type: 'system' }, business.id, domain);
+    while ((await runner.runDue()) > 0);
+    expect((await transfers.openOffer(gil.userId))?.status).toBe('offered');
+
+    const engine = createSubjectEngine({ db: ctx.db(), content: h.stack.content, blobs: h.stack.blobs, provider: h.stack.provider, prevent: createPrevent({ db: ctx.db(), keys: h.stack.keys }).service });
+    await engine.erase({ emails: [gil.email], userIds: [] });
+    expect(await transfers.openOffer(gil.userId)).toBeNull();
+
+    clock.advance(TRANSFER_NOTICE_DAYS * 86_400_000 + 1000);
+    expect((await transfers.completeDue()).map((t) => t.userId)).not.toContain(gil.userId);
+    while ((await runner.runDue()) > 0);
+    await expect(transfers.accept(gil.userId)).rejects.toMatchObject({ code: 'transfer_not_found' });
+    // Nothing of the account reached the organisation: no offer left, no user, no messages.
+    const count = async (sql: string, params: unknown[]) => Number((await ctx.db().query<{ n: string }>(sql, params)).rows[0]!.n);
+    expect(await count('SELECT count(*) AS n FROM account_transfers WHERE user_id = $1', [gil.userId])).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM users WHERE tenant_id = $1', [business.id])).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM messages WHERE tenant_id = $1', [business.id])).toBe(0);
+    expect((await verifyAuditChains(ctx.db(), { tenantId: business.id })).ok).toBe(true);
   });
 
   it('does refuse moves across regions and cancel offers when the domain is released', async () => {

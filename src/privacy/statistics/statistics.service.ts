@@ -34,6 +34,15 @@ export const MIN_CONTRIBUTING_TENANTS = 3;
  */
 export const MAX_TENANT_SHARE = 0.85;
 
+/**
+ * Installation-wide: nor when two tenants together contributed more than this share (the (2, k)
+ * rule, k = 90 %): otherwise either of them could subtract its own count and read the other's.
+ */
+export const MAX_TOP_TWO_SHARE = 0.9;
+
+/** The suppression rules of installation-wide cells (several tenants contribute to them). */
+const INSTALLATION_RULES = { minContributors: MIN_CONTRIBUTING_TENANTS, maxShare: MAX_TENANT_SHARE, maxTopTwoShare: MAX_TOP_TWO_SHARE };
+
 /** Label names used by too few tenants (or, installation-wide, any tenant-specific name) are counted here. */
 export const OTHER_LABELS = '(other labels)';
 
@@ -116,22 +125,23 @@ export class StatisticsService {
             [MIN_TENANTS_PER_LABEL_NAME],
           )
         ).rows.map((r) => r.name);
-    const { rows } = await this.sql.query<{ week: string; label: string; n: string; tenants: string; largest: string }>(
-      `SELECT week, label, sum(n) AS n, count(*) AS tenants, max(n) AS largest
-         FROM (SELECT to_char(date_trunc('week', m.created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week,
-                      CASE WHEN $4::text[] IS NULL OR l.name = ANY($4::text[]) THEN l.name ELSE $5 END AS label,
-                      m.tenant_id, count(*) AS n
-                 FROM messages m JOIN labels l ON l.id = m.label_id
-                WHERE m.created_at >= $1 AND m.created_at < $2 AND ($3::uuid IS NULL OR m.tenant_id = $3)
-                GROUP BY 1, 2, 3) AS per_tenant
+    const { rows } = await this.sql.query<{ week: string; label: string; n: string; tenants: string; largest: string; top_two: string }>(
+      `SELECT week, label, sum(n) AS n, count(*) AS tenants, max(n) AS largest, sum(n) FILTER (WHERE rank <= 2) AS top_two
+         FROM (SELECT *, row_number() OVER (PARTITION BY week, label ORDER BY n DESC) AS rank
+                 FROM (SELECT to_char(date_trunc('week', m.created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week,
+                              CASE WHEN $4::text[] IS NULL OR l.name = ANY($4::text[]) THEN l.name ELSE $5 END AS label,
+                              m.tenant_id, count(*) AS n
+                         FROM messages m JOIN labels l ON l.id = m.label_id
+                        WHERE m.created_at >= $1 AND m.created_at < $2 AND ($3::uuid IS NULL OR m.tenant_id = $3)
+                        GROUP BY 1, 2, 3) AS per_tenant) AS ranked
         GROUP BY 1, 2`,
       [range.from, range.to, tenantId, shown, OTHER_LABELS],
     );
     const columns = tenantId
       ? (await this.sql.query<{ name: string }>(`SELECT name FROM labels WHERE tenant_id = $1 ORDER BY rank, name`, [tenantId])).rows.map((r) => r.name)
       : [...shown!, OTHER_LABELS];
-    const raw: RawCell[] = rows.map((r) => ({ row: r.week, column: r.label, count: Number(r.n), contributors: Number(r.tenants), largest: Number(r.largest) }));
-    const table = buildTable(raw, { threshold, rows: range.keys, columns, ...(tenantId ? {} : { minContributors: MIN_CONTRIBUTING_TENANTS, maxShare: MAX_TENANT_SHARE }) });
+    const raw: RawCell[] = rows.map((r) => ({ row: r.week, column: r.label, count: Number(r.n), contributors: Number(r.tenants), largest: Number(r.largest), topTwo: Number(r.top_two) }));
+    const table = buildTable(raw, { threshold, rows: range.keys, columns, ...(tenantId ? {} : INSTALLATION_RULES) });
     return this.present('messages_by_label', req, table, range, 'weeks (Monday, UTC)', 'classification labels');
   }
 
@@ -143,9 +153,10 @@ export class StatisticsService {
     if (req.to !== undefined) throw errors.invalid('invalid_period', 'prevent_warnings covers one calendar month: give only from (any day of the month)');
     const range = bucketRange(month, new Date(month.getTime() + 86_400_000), 'month');
     const tenantId = req.tenantId ?? null;
-    const { rows } = await this.sql.query<{ kind: string; outcome: string; n: string; tenants: string; largest: string }>(
-      `SELECT kind, outcome, sum(n) AS n, count(*) AS tenants, max(n) AS largest
-         FROM (SELECT check_kind AS kind, outcome, tenant_id, count(*) AS n
+    const { rows } = await this.sql.query<{ kind: string; outcome: string; n: string; tenants: string; largest: string; top_two: string }>(
+      `SELECT kind, outcome, sum(n) AS n, count(*) AS tenants, max(n) AS largest, sum(n) FILTER (WHERE rank <= 2) AS top_two
+         FROM (SELECT check_kind AS kind, outcome, tenant_id, count(*) AS n,
+                      row_number() OVER (PARTITION BY check_kind, outcome ORDER BY count(*) DESC) AS rank
                  FROM prevent_decisions
                 WHERE decided_at >= $1 AND decided_at < $2 AND ($3::uuid IS NULL OR tenant_id = $3)
                 GROUP BY 1, 2, 3) AS per_tenant
@@ -153,9 +164,9 @@ export class StatisticsService {
       [range.from, range.to, tenantId],
     );
     const known = new Set<string>(CHECK_KINDS);
-    const raw: RawCell[] = rows.map((r) => ({ row: known.has(r.kind) ? r.kind : '(other checks)', column: r.outcome, count: Number(r.n), contributors: Number(r.tenants), largest: Number(r.largest) }));
+    const raw: RawCell[] = rows.map((r) => ({ row: known.has(r.kind) ? r.kind : '(other checks)', column: r.outcome, count: Number(r.n), contributors: Number(r.tenants), largest: Number(r.largest), topTwo: Number(r.top_two) }));
     const rowKeys: string[] = [...CHECK_KINDS, ...(raw.some((c) => c.row === '(other checks)') ? ['(other checks)'] : [])];
-    const table = buildTable(raw, { threshold, rows: rowKeys, columns: [...PREVENT_OUTCOMES], ...(tenantId ? {} : { minContributors: MIN_CONTRIBUTING_TENANTS, maxShare: MAX_TENANT_SHARE }) });
+    const table = buildTable(raw, { threshold, rows: rowKeys, columns: [...PREVENT_OUTCOMES], ...(tenantId ? {} : INSTALLATION_RULES) });
     return this.present('prevent_warnings', req, table, range, 'Prevent checks', "what the sender did (the warning's outcome)");
   }
 

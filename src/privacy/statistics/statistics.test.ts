@@ -4,7 +4,7 @@ import { describeEachDatabase } from '../../../test/support/database.ts';
 import { buildTenant } from '../../../test/support/factories.ts';
 import { isAppError } from '../../shared/app-error.ts';
 import type { Sql } from '../../storage/database/database.ts';
-import { MAX_TENANT_SHARE, MIN_CONTRIBUTING_TENANTS, MIN_TENANTS_PER_LABEL_NAME, OTHER_LABELS, REPORTS, StatisticsService, type StatisticsReport } from './statistics.service.ts';
+import { MAX_TENANT_SHARE, MAX_TOP_TWO_SHARE, MIN_CONTRIBUTING_TENANTS, MIN_TENANTS_PER_LABEL_NAME, OTHER_LABELS, REPORTS, StatisticsService, type StatisticsReport } from './statistics.service.ts';
 import { bucketRange, buildTable, checkThreshold, DEFAULT_THRESHOLD, MIN_THRESHOLD } from './suppression.ts';
 
 /** Every number that appears anywhere in a published report's cells. */
@@ -48,6 +48,15 @@ describe('buildTable', () => {
     expect(t.suppressed).toBe(2);
     // Without the rule (tenant-level reports have one contributor by nature) nothing is suppressed for it.
     expect(buildTable(raw, { threshold: 10, rows: ['a'], columns: ['x', 'y', 'z'] }).cells).toEqual([[100, 100, 100]]);
+  });
+
+  it('does suppress a cell two contributors dominate together (more than maxTopTwoShare of it)', () => {
+    const raw = [
+      { row: 'a', column: 'x', count: 100, contributors: 5, largest: 50, topTwo: 91 },
+      { row: 'a', column: 'y', count: 100, contributors: 5, largest: 50, topTwo: 90 },
+    ];
+    const t = buildTable(raw, { threshold: 10, rows: ['a'], columns: ['x', 'y'], minContributors: 3, maxShare: 0.85, maxTopTwoShare: 0.9 });
+    expect(t.cells).toEqual([[null, 100]]);
   });
 
   it('does refuse thresholds below 2 and explain why', () => {
@@ -175,6 +184,18 @@ describeEachDatabase('anonymous statistics', (ctx) => {
     // The same tenant's own report shows its own count.
     const own = await new StatisticsService(ctx.db()).run({ report: 'messages_by_label', tenantId: s.tenants[0]!, from: w, to: new Date(w.getTime() + 86_400_000) });
     expect(own.cells[0]![own.columns.indexOf('confidential')]).toBe(100);
+    expectSafe(r, s.identifiers);
+  });
+
+  it('does suppress installation-wide cells two tenants dominate together', async () => {
+    const w = new Date('2024-09-02T09:00:00Z');
+    // Tenants 0 and 1 send 60 messages each (30 confidential), three others 2 each (1 confidential):
+    // confidential is 63 from 5 tenants, the largest 48 % of it, but the two largest 95 %:
+    // either of them could subtract its own 30 and read the other's.
+    const s = await seed(ctx.db(), { tenants: 5, messages: [60, 60, 2, 2, 2], week: w, secretLabel: `Pair ${crypto.randomUUID().slice(0, 4)}` });
+    const r = await new StatisticsService(ctx.db()).run({ report: 'messages_by_label', from: w, to: new Date(w.getTime() + 86_400_000) });
+    expect(r.cells[0]![r.columns.indexOf('confidential')]).toBeNull();
+    expect(MAX_TOP_TWO_SHARE).toBe(0.9);
     expectSafe(r, s.identifiers);
   });
 

@@ -48,6 +48,8 @@ export interface RawCell {
   contributors?: number;
   /** The largest count one tenant contributed (installation-wide reports). */
   largest?: number;
+  /** The two largest counts two tenants contributed, added (installation-wide reports). */
+  topTwo?: number;
 }
 
 /** A published table: cells are counts ≥ threshold, 0, or null (suppressed). */
@@ -67,13 +69,17 @@ export interface StatisticsTable {
  * Builds a published table from raw counts. `rows` and `columns` fix the order and make empty
  * cells explicit zeros; raw cells outside them are refused (a bug, not data to drop silently).
  */
-export function buildTable(raw: RawCell[], opts: { threshold: number; rows: string[]; columns: string[]; minContributors?: number; maxShare?: number }): StatisticsTable {
+export function buildTable(
+  raw: RawCell[],
+  opts: { threshold: number; rows: string[]; columns: string[]; minContributors?: number; maxShare?: number; maxTopTwoShare?: number },
+): StatisticsTable {
   const threshold = checkThreshold(opts.threshold);
   const rowIndex = new Map(opts.rows.map((r, i) => [r, i]));
   const colIndex = new Map(opts.columns.map((c, i) => [c, i]));
   const counts = opts.rows.map(() => opts.columns.map(() => 0));
   const contributors = opts.rows.map(() => opts.columns.map(() => 0));
   const largest = opts.rows.map(() => opts.columns.map(() => 0));
+  const topTwo = opts.rows.map(() => opts.columns.map(() => 0));
   for (const cell of raw) {
     const r = rowIndex.get(cell.row);
     const c = colIndex.get(cell.column);
@@ -83,9 +89,11 @@ export function buildTable(raw: RawCell[], opts: { threshold: number; rows: stri
     contributors[r]![c]! += cell.contributors ?? 0;
     // Raw cells merged into one (e.g. '(other checks)'): the largest of theirs is a lower bound.
     largest[r]![c]! = Math.max(largest[r]![c]!, cell.largest ?? 0);
+    topTwo[r]![c]! = Math.max(topTwo[r]![c]!, cell.topTwo ?? 0);
   }
   const minContributors = opts.minContributors ?? 0;
   const maxShare = opts.maxShare ?? 1;
+  const maxTopTwoShare = opts.maxTopTwoShare ?? 1;
   let suppressed = 0;
   const cells = counts.map((row, r) =>
     row.map((n, c) => {
@@ -94,7 +102,10 @@ export function buildTable(raw: RawCell[], opts: { threshold: number; rows: stri
       // or a tenant could subtract its own (known) count and read another tenant's.
       // Dominance ((1, k) rule): when one tenant makes up more than maxShare of a cell, the
       // published count is close to that tenant's own, and it tells every other reader about it.
-      if ((n > 0 && n < threshold) || (n > 0 && contributors[r]![c]! < minContributors) || (n > 0 && largest[r]![c]! > maxShare * n)) {
+      // Dominance ((2, k) rule): when two tenants make up more than maxTopTwoShare, either of
+      // them can subtract its own count and learn roughly the other's.
+      const dominated = largest[r]![c]! > maxShare * n || topTwo[r]![c]! > maxTopTwoShare * n;
+      if ((n > 0 && n < threshold) || (n > 0 && contributors[r]![c]! < minContributors) || (n > 0 && dominated)) {
         suppressed++;
         return null;
       }

@@ -5,40 +5,15 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI_COMMAND_TIMEOUT_MS, CLI_TEST_TIMEOUT_MS } from '../support/cli-timeouts.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startServer, type RunningServer } from '../../src/runtime/server.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { openDatabase } from '../../src/storage/database/open-database.ts';
+import { SEALPOST_BIN as BIN, sealpost, type CliRun as Run } from '../support/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
 vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `sealpost args…` to completion, optionally writing `input` to its stdin. */
-function sealpost(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_COMMAND_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
 
 /** Starts `sealpost serve`, waits until it says it is ready (and for the first-start block, if any), stops it with SIGTERM. */
 async function serveOnce(env: Record<string, string>, whileRunning: (stdout: string) => Promise<void>): Promise<Run> {
@@ -177,7 +152,7 @@ describe('sealpost user and login commands', () => {
     });
 
     it('does read the password from a pipe when SEALPOST_PASSWORD is not set', async () => {
-      const login = await sealpost(['login', '--server', server.url, '--email', 'alice@example.org', '--json'], env, `${password}\n`);
+      const login = await sealpost(['login', '--server', server.url, '--email', 'alice@example.org', '--json'], env, { input: `${password}\n` });
       expect(login.code).toBe(0);
       expect(JSON.parse(login.stdout)).toMatchObject({ email: 'alice@example.org', tokenPrefix: expect.stringMatching(/^sp_/) });
       expect((await sealpost(['logout'], env)).code).toBe(0);

@@ -1,48 +1,20 @@
 // End to end: sending and reading with the `sealpost` CLI as people use it — child processes
 // against the real server, mail through a real SMTP sink, the code typed on standard input.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CLI_COMMAND_TIMEOUT_MS, CLI_TEST_TIMEOUT_MS } from '../support/cli-timeouts.ts';
+import { CLI_TEST_TIMEOUT_MS } from '../support/cli-timeouts.ts';
 import { createTenant } from '../../src/accounts/tenant.repository.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startServer, type RunningServer } from '../../src/runtime/server.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { freePort } from '../support/e2e.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
+import { sealpost } from '../support/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
 vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI; `onStderr` may answer prompts by writing to its stdin. */
-function sealpost(args: string[], env: Record<string, string>, onStderr?: (text: string, stdin: NodeJS.WritableStream) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      onStderr?.(stderr, child.stdin);
-    });
-    if (!onStderr) child.stdin.end();
-    const timer = setTimeout(() => child.kill(), CLI_COMMAND_TIMEOUT_MS);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
 
 describe('sealpost send and read (CLI)', () => {
   let dir: string;
@@ -92,11 +64,11 @@ describe('sealpost send and read (CLI)', () => {
     await import('node:fs/promises').then((fs) => fs.mkdir(out));
     const codesBefore = smtp.messages.length;
     let answered = false;
-    const read = await sealpost(['read', link, '--out', out, '--json'], env, (stderr, stdin) => {
+    const read = await sealpost(['read', link, '--out', out, '--json'], env, { onStderr: (stderr, stdin) => {
       if (answered || !stderr.includes('one-time code was sent')) return;
       answered = true;
       smtp.waitFor((m) => smtp.messages.indexOf(m) >= codesBefore && /code is (\d{6})/.test(m.text)).then((m) => stdin.end(`${/code is (\d{6})/.exec(m.text)![1]}\n`));
-    });
+    } });
     expect(read.code).toBe(0);
     const result = JSON.parse(read.stdout) as { subject: string; text: string; from: string; saved: string[] };
     expect(result).toMatchObject({ subject: 'Annual report', text: 'Dear Rita,\nthe report is attached.\n', from: 'sam@cli.example' });
@@ -109,11 +81,11 @@ describe('sealpost send and read (CLI)', () => {
     expect(JSON.parse(revoked.stdout).revokedAt).not.toBeNull();
     let answeredAgain = false;
     const codesBefore2 = smtp.messages.length;
-    const refused = await sealpost(['read', link], env, (stderr, stdin) => {
+    const refused = await sealpost(['read', link], env, { onStderr: (stderr, stdin) => {
       if (answeredAgain || !stderr.includes('one-time code was sent')) return;
       answeredAgain = true;
       smtp.waitFor((m) => smtp.messages.indexOf(m) >= codesBefore2 && /code is (\d{6})/.test(m.text)).then((m) => stdin.end(`${/code is (\d{6})/.exec(m.text)![1]}\n`));
-    });
+    } });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('error (message_revoked)');
 
@@ -135,11 +107,11 @@ describe('sealpost send and read (CLI)', () => {
     await import('node:fs/promises').then((fs) => fs.mkdir(out));
     const codesBefore = smtp.messages.length;
     let answered = false;
-    const read = await sealpost(['read', link, '--out', out, '--accept-disclaimer'], env, (stderr, stdin) => {
+    const read = await sealpost(['read', link, '--out', out, '--accept-disclaimer'], env, { onStderr: (stderr, stdin) => {
       if (answered || !stderr.includes('one-time code was sent')) return;
       answered = true;
       smtp.waitFor((m) => smtp.messages.indexOf(m) >= codesBefore && /code is (\d{6})/.test(m.text)).then((m) => stdin.end(`${/code is (\d{6})/.exec(m.text)![1]}\n`));
-    });
+    } });
     expect(read.code).toBe(0);
     expect(read.stderr).toContain('restricted information');
     expect(read.stderr).toContain('can only be viewed in the Sealpost portal');

@@ -1,30 +1,14 @@
 // End to end: the `sealpost` binary as operators run it (a child process, real PGlite in a
 // temporary data directory). Checks output, exit status and what ended up in the database.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CLI_COMMAND_TIMEOUT_MS, CLI_TEST_TIMEOUT_MS } from '../support/cli-timeouts.ts';
+import { CLI_TEST_TIMEOUT_MS } from '../support/cli-timeouts.ts';
 import { openDatabase } from '../../src/storage/database/open-database.ts';
+import { sealpost } from '../support/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
 vi.setConfig({ testTimeout: CLI_TEST_TIMEOUT_MS });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sealpost(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, timeout: CLI_COMMAND_TIMEOUT_MS }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('sealpost CLI', () => {
   let dataDir: string;

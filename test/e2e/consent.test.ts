@@ -2,11 +2,9 @@
 // TEST_DATABASE_URL) PostgreSQL — sub-processor subscriptions with double opt-in, alerts with
 // one-click unsubscribe (RFC 8058) and their absence from strictly necessary email, the user's
 // preferences API, and the cookie policy under DNT / GPC with real HTTP requests.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import type { RunningServer } from '../../src/runtime/server.ts';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { apiClient, e2eTargets, recipientClient, startE2eServer, type E2eServer } from '../support/e2e.ts';
 import type { ReceivedMail } from '../support/smtp-sink.ts';
+import { sealpost as runSealpost } from '../support/cli.ts';
 
 const operator = { type: 'operator' as const, id: 'cli:dpo' };
 const confirmTokenIn = (text: string) => /\/c\/([A-Za-z0-9_-]{43})/.exec(text)?.[1];
@@ -232,16 +231,6 @@ describe('cookie policy under DNT and GPC', () => {
   });
 });
 
-const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
-
-function sealpost(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, timeout: 400_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
 describe('sealpost privacy preferences|subscribers (CLI)', () => {
   let env: Record<string, string>;
   let dataDir: string;
@@ -281,3 +270,6 @@ describe('sealpost privacy preferences|subscribers (CLI)', () => {
     // Each command starts a runtime (and a fresh embedded database migrates on the first): slow on a busy machine.
   }, 600_000);
 });
+
+/** The consent commands, with the longer limit this file has always used. */
+const sealpost = (args: string[], env: Record<string, string>) => runSealpost(args, env, { timeoutMs: 400_000 });

@@ -2,17 +2,16 @@
 // pages without authentication or cookies, the record of processing for administrators and
 // auditors) on PGlite, and PostgreSQL when TEST_DATABASE_URL is set; and the operator's
 // `sealpost privacy …` commands through the real binary.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/privacy/csv.ts';
 import { ROPA_CSV_COLUMNS } from '../../src/privacy/record-of-processing.ts';
 import type { RunningServer } from '../../src/runtime/server.ts';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { apiClient, e2eTargets, startE2eServer, type E2eServer } from '../support/e2e.ts';
+import { sealpost } from '../support/cli.ts';
 
 const operator = { type: 'operator' as const, id: 'cli:dpo' };
 
@@ -147,16 +146,6 @@ for (const target of e2eTargets()) {
       expect(res.body.purposes).toHaveLength(32);
       expect(res.body.subprocessors.length).toBeGreaterThanOrEqual(16);
       expect((await api(author, 'GET', '/api/v1/privacy/register')).status).toBe(403);
-    });
-  });
-}
-
-const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
-
-function sealpost(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }

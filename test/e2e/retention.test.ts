@@ -2,15 +2,14 @@
 // holds, auditors read, others are refused; a run for the organisation; the daily job is queued
 // at start-up) on PGlite, and PostgreSQL when TEST_DATABASE_URL is set; and the operator's
 // `sealpost retention …` and `sealpost hold …` commands through the real binary.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/runtime/server.ts';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { apiClient, e2eTargets, startE2eServer, type E2eServer } from '../support/e2e.ts';
+import { sealpost } from '../support/cli.ts';
 
 for (const target of e2eTargets()) {
   describe(`retention over HTTP [${target}]`, () => {
@@ -97,16 +96,6 @@ for (const target of e2eTargets()) {
       expect(reports.body.reports.map((r: { id: string }) => r.id)).toEqual([real.body.id, dry.body.id]);
       expect((await api(otherAdmin, 'GET', '/api/v1/privacy/retention/reports')).body.reports).toEqual([]);
       expect((await api(admin, 'GET', '/api/v1/privacy/retention/reports?limit=0')).status).toBe(400);
-    });
-  });
-}
-
-const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
-
-function sealpost(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }

@@ -4,17 +4,16 @@
 // service, and running requests through the real subject-rights engine: the access export's
 // one-time download, routing to the customer that holds Content, erasure verified clean; and the
 // operator's `sealpost dsr …` through the real binary.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/runtime/server.ts';
 import { strFromU8, unzipSync } from 'fflate';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { apiClient, codeIn, e2eTargets, startE2eServer, type E2eServer } from '../support/e2e.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
+import { sealpost } from '../support/cli.ts';
 
 const tokenIn = (text: string) => /\/privacy\/requests\/download#([A-Za-z0-9_-]{43})/.exec(text)?.[1];
 const hiddenRequestId = (html: string) => /name="requestId" value="([0-9a-f-]{36})"/.exec(html)?.[1];
@@ -272,16 +271,6 @@ for (const target of e2eTargets()) {
       expect(ran.events.map((e) => e.event)).toContain('erased');
       const located = await server.runtime.subjectRequests.service.get({ operator: true }, id);
       expect(located.status).toBe('completed');
-    });
-  });
-}
-
-const BIN = fileURLToPath(new URL('../../bin/sealpost.js', import.meta.url));
-
-function sealpost(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }

@@ -20,6 +20,8 @@
 //   raw_export_s: the same SELECTs straight through node-postgres, nothing else.
 // - erasure_s: engine.erase with the customer's instruction (so their Content is shredded too);
 //   raw_erasure_s: the same UPDATEs and DELETEs in one transaction, rolled back, just before.
+// - erasure_verification_s: engine.verifyErased afterwards (what a request runs before it is
+//   complete): every personal column of every mapped table scanned as text, one scan per table.
 // - *_before_index_s: the same on another heavy subject with migration 0010's indexes dropped.
 // - retention_rows_per_s: afterwards, one retention run over the whole database with the default
 //   policies (System logs 13 months, Smart Data 12 months; the messages are up to 700 days old),
@@ -220,8 +222,10 @@ try {
     profiler.reset();
     const [report, eraseS] = await timed(() => engine.erase(subject, { instructedBy: [s.tenant_id] }));
     if (profiling) profiler.report((l) => log(`  erase  ${l}`));
-    log(`subject with ${s.n} messages: export ${exportS.toFixed(3)} s (${exp.zip.length} bytes; raw ${rawExportS.toFixed(3)} s), erasure ${eraseS.toFixed(3)} s (shredded ${report.shredded}, masked ${JSON.stringify(report.masked)}, deleted ${JSON.stringify(report.deleted)}; raw ${rawEraseS.toFixed(3)} s) (load ${load()})`);
-    return { exportS, eraseS, rawExportS, rawEraseS };
+    // The request workflow then proves nothing identifying is left: every personal column, as text.
+    const [verification, verifyS] = await timed(() => engine.verifyErased(report.identifiers!));
+    log(`subject with ${s.n} messages: export ${exportS.toFixed(3)} s (${exp.zip.length} bytes; raw ${rawExportS.toFixed(3)} s), erasure ${eraseS.toFixed(3)} s, verification ${verifyS.toFixed(3)} s (${verification.remaining.length} columns with rows left) (shredded ${report.shredded}, masked ${JSON.stringify(report.masked)}, deleted ${JSON.stringify(report.deleted)}; raw ${rawEraseS.toFixed(3)} s) (load ${load()})`);
+    return { exportS, eraseS, verifyS, rawExportS, rawEraseS };
   };
 
   for (const ix of ENGINE_INDEXES) await db.query(`DROP INDEX ${ix.split(' ')[0]}`);
@@ -246,6 +250,7 @@ try {
     subject_messages: Number(after.n),
     access_export_s: round(withIx.exportS),
     erasure_s: round(withIx.eraseS),
+    erasure_verification_s: round(withIx.verifyS),
     retention_rows_per_s: Math.round(run.totalRemoved / retentionS),
     retention_rows_removed: run.totalRemoved,
     raw_export_s: round(withIx.rawExportS),

@@ -549,16 +549,18 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
     const heldForCustomers: NonNullable<ErasureVerification['heldForCustomers']> = [];
     for (const [table, reach] of Object.entries(SUBJECT_MAP)) {
       const held = contentHeld(table, reach) ? `${reach.tenantColumn} IN (SELECT id FROM tenants WHERE plan = 'business')` : 'false';
-      for (const [column, rule] of Object.entries(reach.columns)) {
-        const decl = REGISTRY[table]!.columns[column]!;
-        if (decl.personal === 'none') continue;
-        const { rows } = await db.query<{ other: string; held: string }>(
-          `SELECT count(*) FILTER (WHERE NOT (${held})) AS other, count(*) FILTER (WHERE ${held}) AS held
-             FROM ${table} WHERE ${column}::text ILIKE ANY($1::text[])`,
-          [needles],
-        );
-        const other = Number(rows[0]!.other);
-        const heldRows = Number(rows[0]!.held);
+      const columns = Object.entries(reach.columns).filter(([column]) => REGISTRY[table]!.columns[column]!.personal !== 'none');
+      if (columns.length === 0) continue;
+      // One scan of the table for all its personal columns (a full scan on purpose: the check must
+      // not rely on the indexes that erasure used to find the rows).
+      const { rows: [counts] } = await db.query<Record<string, string>>(
+        `SELECT ${columns.map((_, i) => `count(*) FILTER (WHERE m${i} AND NOT held) AS o${i}, count(*) FILTER (WHERE m${i} AND held) AS h${i}`).join(', ')}
+           FROM (SELECT ${columns.map(([column], i) => `${column}::text ILIKE ANY($1::text[]) AS m${i}`).join(', ')}, (${held}) AS held FROM ${table}) AS scanned`,
+        [needles],
+      );
+      for (const [i, [column, rule]] of columns.entries()) {
+        const other = Number(counts![`o${i}`]);
+        const heldRows = Number(counts![`h${i}`]);
         if (heldRows > 0) heldForCustomers.push({ table, column, rows: heldRows });
         if (other === 0) continue;
         if (rule.action === 'keep') kept.push({ table, column, rows: other, reason: rule.reason });

@@ -260,6 +260,19 @@ describeEachDatabase('subject-data engine', (ctx) => {
     expect(audit.ok).toBe(true);
   });
 
+  it('verifies by whole names: another person whose name only begins with hers is not a remainder', async () => {
+    const db = ctx.db();
+    const w = await world();
+    const other = await buildUser(db, w.acme.id, `erinson-${w.tag}@acme.example`);
+    await db.query('UPDATE users SET display_name = $1 WHERE id = $2', [`${w.erinName}son`, other.userId]);
+    const report = await engine.erase({ emails: [w.erin.email], userIds: [] }, { instructedBy: [w.acme.id] });
+    expect(report.identifiers!.names).toContain(w.erinName);
+    expect((await engine.verifyErased(report.identifiers!)).remaining).toEqual([]);
+    // Her name as a whole word, in any case, is still found.
+    await db.query('UPDATE users SET display_name = $1 WHERE id = $2', [`Dr. ${w.erinName.toUpperCase()}.`, other.userId]);
+    expect((await engine.verifyErased(report.identifiers!)).remaining).toEqual([{ table: 'users', column: 'display_name', rows: 1 }]);
+  });
+
   it('refuses to erase while a legal hold covers the person, and changes nothing', async () => {
     const db = ctx.db();
     const w = await world();

@@ -543,7 +543,9 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
 
   async function verifyErased(subject: SubjectIdentifiers): Promise<ErasureVerification> {
     const s = await resolve(subject);
-    const needles = [...s.emails, ...s.userIds, ...s.names].map(likePattern);
+    const needles = [...s.emails, ...s.userIds].map(likePattern);
+    // A name counts only as whole words: "Ann Lee" is not in "Ann Leeson" (another person).
+    const names = s.names.map(namePattern);
     const remaining: ErasureVerification['remaining'] = [];
     const kept: NonNullable<ErasureVerification['kept']> = [];
     const heldForCustomers: NonNullable<ErasureVerification['heldForCustomers']> = [];
@@ -555,8 +557,8 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
       // not rely on the indexes that erasure used to find the rows).
       const { rows: [counts] } = await db.query<Record<string, string>>(
         `SELECT ${columns.map((_, i) => `count(*) FILTER (WHERE m${i} AND NOT held) AS o${i}, count(*) FILTER (WHERE m${i} AND held) AS h${i}`).join(', ')}
-           FROM (SELECT ${columns.map(([column], i) => `${column}::text ILIKE ANY($1::text[]) AS m${i}`).join(', ')}, (${held}) AS held FROM ${table}) AS scanned`,
-        [needles],
+           FROM (SELECT ${columns.map(([column], i) => `(${column}::text ILIKE ANY($1::text[]) OR ${column}::text ~* ANY($2::text[])) AS m${i}`).join(', ')}, (${held}) AS held FROM ${table}) AS scanned`,
+        [needles, names],
       );
       for (const [i, [column, rule]] of columns.entries()) {
         const other = Number(counts![`o${i}`]);
@@ -615,6 +617,14 @@ function publicIdentifiers(s: Resolved): SubjectIdentifiers {
 /** An ILIKE pattern matching `value` anywhere, with its own % _ \ taken literally. */
 function likePattern(value: string): string {
   return `%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * A case-insensitive PostgreSQL regular expression matching `name` as whole words: not preceded
+ * or followed by a letter or digit. Everything but letters, digits and spaces is escaped.
+ */
+function namePattern(name: string): string {
+  return `(?<![[:alnum:]])${name.replace(/[^\p{L}\p{N} ]/gu, (c) => `\\${c}`)}(?![[:alnum:]])`;
 }
 
 function escapeRegExp(s: string): string {

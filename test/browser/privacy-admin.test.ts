@@ -164,6 +164,8 @@ describe('privacy operations in the browser', () => {
     const all = await call(admin, 'GET', '/api/v1/privacy/holds?includeReleased=true');
     expect(all.body.holds[0]).toMatchObject({ releaseReason: 'Matter settled' });
     expect(all.body.holds[0].releasedAt).not.toBeNull();
+    // The notice shows before the page has re-read the holds: wait for the list, then count.
+    await page.getByText('No active legal holds.').waitFor();
     await expect(page.getByText('No active legal holds.').count()).resolves.toBe(1);
 
     await page.getByRole('button', { name: 'Dry run now' }).click();

@@ -85,11 +85,10 @@ try {
   const keys = new KeyService(db, provider);
   const blobs = new FsBlobStore(path.join(dir, 'blobs'));
   const content = new ContentStore(db, blobs, keys);
-  const prevent = createPrevent({ db, keys });
+  // The timed use cases run on the profiled Database (the same one unless BENCH_PROFILE is set).
   const profiler = profiledDatabase(db);
-  const profiling = process.env.BENCH_PROFILE !== undefined && process.env.BENCH_PROFILE !== '';
-  const engineDb = profiling ? profiler.db : db;
-  const engine = createSubjectEngine({ db: engineDb, content, blobs, provider, prevent: createPrevent({ db: engineDb, keys }).service });
+  const prevent = createPrevent({ db: profiler.db, keys });
+  const engine = createSubjectEngine({ db: profiler.db, content, blobs, provider, prevent: prevent.service });
 
   log(`bench:privacy: building ${PEOPLE} people, ${MESSAGES} messages in ${name} (load ${load()})`);
   const [, buildS] = await timed(async () => {
@@ -217,11 +216,11 @@ try {
     const rawExportS = await rawExport(s);
     profiler.reset();
     const [exp, exportS] = await timed(() => engine.exportAccess(subject));
-    if (profiling) profiler.report((l) => log(`  export ${l}`));
+    profiler.report((l) => log(`  export ${l}`));
     const rawEraseS = await rawErase(s);
     profiler.reset();
     const [report, eraseS] = await timed(() => engine.erase(subject, { instructedBy: [s.tenant_id] }));
-    if (profiling) profiler.report((l) => log(`  erase  ${l}`));
+    profiler.report((l) => log(`  erase  ${l}`));
     // The request workflow then proves nothing identifying is left: every personal column, as text.
     const [verification, verifyS] = await timed(() => engine.verifyErased(report.identifiers!));
     log(`subject with ${s.n} messages: export ${exportS.toFixed(3)} s (${exp.zip.length} bytes; raw ${rawExportS.toFixed(3)} s), erasure ${eraseS.toFixed(3)} s, verification ${verifyS.toFixed(3)} s (${verification.remaining.length} columns with rows left) (shredded ${report.shredded}, masked ${JSON.stringify(report.masked)}, deleted ${JSON.stringify(report.deleted)}; raw ${rawEraseS.toFixed(3)} s) (load ${load()})`);
@@ -238,10 +237,10 @@ try {
   const withIx = await measure(after);
 
   // Retention over everything, default policies (blob deletion is a no-op: there are no blobs).
-  const retention = createRetention({ db: profiling ? profiler.db : db, deleteBlob: async () => {}, prevent: prevent.service });
+  const retention = createRetention({ db: profiler.db, deleteBlob: async () => {}, prevent: prevent.service });
   profiler.reset();
   const [run, retentionS] = await timed(() => retention.runRetention({ dryRun: false }));
-  if (profiling) profiler.report((l) => log(`  retention ${l}`));
+  profiler.report((l) => log(`  retention ${l}`));
   log(`retention: removed ${run.totalRemoved} rows in ${retentionS.toFixed(1)} s ${JSON.stringify(run.tables)} (load ${load()})`);
 
   const summary = {

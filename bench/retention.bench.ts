@@ -76,8 +76,7 @@ try {
   const prevent = createPrevent({ db, keys: new KeyService(db, provider) });
   // BENCH_PROFILE=1: time spent per statement kind, printed to stderr.
   const profiler = profiledDatabase(db);
-  const profiled = process.env.BENCH_PROFILE ? profiler.db : db;
-  const retention = createRetention({ db: profiled, deleteBlob: async () => {}, prevent: prevent.service });
+  const retention = createRetention({ db: profiler.db, deleteBlob: async () => {}, prevent: prevent.service });
   await retention.service.setPolicy({ type: 'operator', id: 'cli:bench' }, tenant, 'content', 'P2Y');
 
   let t = performance.now();
@@ -89,7 +88,7 @@ try {
   const rows = real.totalRemoved;
   const deleted = Object.values(real.tables).reduce((n, c) => n + c.deleted, 0);
   log(JSON.stringify(real.tables));
-  if (process.env.BENCH_PROFILE) profiler.report(log);
+  profiler.report(log);
   process.stdout.write(
     `${JSON.stringify({ messages: MESSAGES, batch: BATCH, rows_removed: rows, rows_deleted: deleted, deleted_rows_per_s: Math.round(deleted / seconds), seconds: Math.round(seconds * 100) / 100, retention_rows_per_s: Math.round(rows / seconds), dry_run_s: Math.round(drySeconds * 100) / 100, dry_equals_real: JSON.stringify(dry.tables) === JSON.stringify(real.tables), load: os.loadavg().map((x) => x.toFixed(2)).join(' ') })}\n`,
   );

@@ -1,10 +1,15 @@
 // BENCH_PROFILE=1 in a bench: time spent per statement kind (its first 60 characters), so a
 // bench can print where a use case spends its database time. Wraps a Database (and the
-// transactions it opens) without changing what it does.
+// transactions it opens) without changing what it does; without BENCH_PROFILE the Database is
+// passed through untouched and report() prints nothing.
 import type { Database, Sql, Transaction } from '../../src/storage/database/database.ts';
 
-/** A Database whose statements are timed into `profile`, and a printer for the top entries. */
-export function profiledDatabase(db: Database): { db: Database; report(log: (line: string) => void, top?: number): void; reset(): void } {
+/** A Database whose statements are timed (when `enabled`), and a printer for the top entries. */
+export function profiledDatabase(
+  db: Database,
+  enabled = Boolean(process.env.BENCH_PROFILE),
+): { db: Database; report(log: (line: string) => void, top?: number): void; reset(): void } {
+  if (!enabled) return { db, report: () => undefined, reset: () => undefined };
   const profile = new Map<string, { ms: number; n: number }>();
   const timed = <T extends Sql>(sql: T): T => {
     const query = sql.query.bind(sql) as Sql['query'];

@@ -48,6 +48,13 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
     await h?.cleanup();
   });
 
+  /** Claims the domain for the business tenant, publishes its TXT record and verifies it (which makes the offers). */
+  async function verifyDomain(tenantId: string, domain: string, actor: Parameters<DomainService['add']>[0] = { type: 'system' }) {
+    const added = await domains.add(actor, tenantId, domain);
+    dns.txt.set(added.record.name, [[added.record.value]]);
+    return domains.verify(actor, tenantId, domain);
+  }
+
   async function freeAccount(email: string) {
     const tenant = await buildTenant(ctx.db(), { name: email });
     await ctx.db().query(`UPDATE tenants SET plan = 'free' WHERE id = $1`, [tenant.id]);
@@ -99,9 +106,7 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
     const link = h.linkFor('bob@partner.example');
     expect((await h.read(await h.verify(link))).files.get('referral.pdf')).toEqual(attachment);
 
-    const added = await domains.add({ type: 'operator', id: 'cli:ops' }, business.id, domain);
-    dns.txt.set(added.record.name, [[added.record.value]]);
-    const verified = await domains.verify({ type: 'operator', id: 'cli:ops' }, business.id, domain);
+    const verified = await verifyDomain(business.id, domain, { type: 'operator', id: 'cli:ops' });
     expect(verified.offers).toBe(1);
     const offer = await transfers.openOffer(carol.userId);
     expect(offer).toMatchObject({ status: 'offered', toTenantId: business.id, fromTenantId: carol.tenantId });
@@ -160,9 +165,7 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
     const business = await buildTenant(ctx.db(), { name: 'Firm LLP' });
     const erin = await freeAccount(`erin@${domain}`);
     await h.send(erin, { to: ['client@home.example'] });
-    const added = await domains.add({ type: 'system' }, business.id, domain);
-    dns.txt.set(added.record.name, [[added.record.value]]);
-    await domains.verify({ type: 'system' }, business.id, domain);
+    await verifyDomain(business.id, domain);
     while ((await runner.runDue()) > 0);
     expect(await transfers.completeDue()).toEqual([]); // not due yet
     expect((await transfers.openOffer(erin.userId))?.status).toBe('offered');
@@ -179,9 +182,7 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
     const business = await buildTenant(ctx.db(), { name: 'Gone Ltd' });
     const gil = await freeAccount(`gil@${domain}`);
     await h.send(gil, { to: ['client@home.example'] });
-    const added = await domains.add({ type: 'system' }, business.id, domain);
-    dns.txt.set(added.record.name, [[added.record.value]]);
-    await domains.verify({ type: 'system' }, business.id, domain);
+    await verifyDomain(business.id, domain);
     while ((await runner.runDue()) > 0);
     expect((await transfers.openOffer(gil.userId))?.status).toBe('offered');
 
@@ -205,9 +206,7 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
     const domain = `eu-${crypto.randomUUID().slice(0, 8)}.example`;
     const business = await buildTenant(ctx.db(), { name: 'EU GmbH', region: 'eea' });
     const fay = await freeAccount(`fay@${domain}`);
-    const added = await domains.add({ type: 'system' }, business.id, domain);
-    dns.txt.set(added.record.name, [[added.record.value]]);
-    await domains.verify({ type: 'system' }, business.id, domain);
+    await verifyDomain(business.id, domain);
     await expect(transfers.accept(fay.userId)).rejects.toMatchObject({ code: 'transfer_region_mismatch' });
     expect((await ctx.db().query<{ tenant_id: string }>(`SELECT tenant_id FROM users WHERE id = $1`, [fay.userId])).rows[0]!.tenant_id).toBe(fay.tenantId);
     await domains.remove({ type: 'system' }, business.id, domain);

@@ -6,12 +6,14 @@
 // ones run the AES-GCM of each segment on the worker pool (segment-pool.ts), a few segments
 // at a time per stream, so they use several cores and leave the event loop free to serve
 // other requests while a big file goes through. Nonce and AAD are always derived here, by
-// the shared format code; results are pushed strictly in segment order.
+// the shared format code; results are pushed strictly in segment order. Every stream first
+// makes sure malloc keeps large buffers (allocator.ts): each segment's output is a new one.
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../shared/app-error.ts';
+import { keepLargeBuffers } from './allocator.ts';
 import { OUTPUT_PIECE_SIZE, SegmentAuthenticationFailure, segmentPool, type SegmentPool, type SegmentResult } from './segment-pool.ts';
 import {
   ALGORITHM_AES_256_GCM,
@@ -515,6 +517,7 @@ class SealTransform extends Transform {
 
 /** Returns a Transform that turns exactly `plaintextLength` bytes into a sealed object. */
 export function createSealStream(opts: SealOptions): Transform {
+  void keepLargeBuffers();
   return new SealTransform(opts);
 }
 
@@ -694,6 +697,7 @@ function authenticationFailed(index: number): DecryptionError {
  * {@link DecryptionError}, so consumers must treat a stream error as "nothing is valid".
  */
 export function createOpenStream(key: Uint8Array, expect?: OpenExpectations): Transform {
+  void keepLargeBuffers();
   return new OpenTransform(key, expect, {});
 }
 
@@ -703,6 +707,7 @@ export function createOpenStream(key: Uint8Array, expect?: OpenExpectations): Tr
  * `headerBytes` are the first 64 bytes of the object (read separately; authenticated by the segments).
  */
 export function createOpenRangeStream(key: Uint8Array, headerBytes: Uint8Array, range: { start: number; end?: number }, expect?: OpenExpectations): Transform {
+  void keepLargeBuffers();
   return new OpenTransform(key, expect, { headerBytes, range });
 }
 

@@ -10,11 +10,11 @@
 //
 // How: glibc raises its mmap threshold, and sets the trim threshold to twice that, when a
 // block that was mmapped is freed (mallopt(3), "dynamic mmap threshold"; at most 32 MiB on
-// 64-bit). So we allocate one block just under that maximum and free it at once: transferring
-// it into a message port and closing the receiving port frees it when the port's close event
-// fires, without waiting for a garbage collection. Afterwards buffers up to 31 MiB come from
-// the heap, and up to 62 MiB of free memory per malloc arena stays mapped for reuse: that is
-// the price, a bounded amount of RSS kept for the next large buffer.
+// 64-bit). So we allocate one 16 MiB block and free it at once: transferring it into a
+// message port and closing the receiving port frees it when the port's close event fires,
+// without waiting for a garbage collection. Afterwards buffers up to 16 MiB come from the
+// heap, and up to 32 MiB of free memory per malloc arena stays mapped for reuse: that is the
+// price, a bounded amount of RSS kept for the next large buffer.
 //
 // glibc skips the adjustment when the operator set any malloc tunable (GLIBC_TUNABLES or the
 // MALLOC_*_ environment variables): their choice then stands, and this does nothing. Other C
@@ -22,8 +22,12 @@
 
 import { MessageChannel } from 'node:worker_threads';
 
-/** Just under glibc's DEFAULT_MMAP_THRESHOLD_MAX (32 MiB on 64-bit), chunk header included. */
-const PRIMER_BYTES = 31 * 1024 * 1024;
+/**
+ * The size of the block freed: the new mmap threshold (trim threshold: twice this). 16 MiB
+ * is 16 segments of output; with 31 MiB (glibc's maximum) bench:crypto was no faster and its
+ * RSS grew by up to 66 MiB instead of 41–43 (2026-12-02).
+ */
+const PRIMER_BYTES = 16 * 1024 * 1024;
 
 let primed: Promise<void> | undefined;
 

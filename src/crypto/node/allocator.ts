@@ -24,8 +24,8 @@ import { MessageChannel } from 'node:worker_threads';
 
 /**
  * The size of the block freed: the new mmap threshold (trim threshold: twice this). 16 MiB
- * is 16 segments of output; with 31 MiB (glibc's maximum) bench:crypto was no faster and its
- * RSS grew by up to 66 MiB instead of 41–43 (2026-12-02).
+ * is 16 segments of output. With 31 MiB (glibc's maximum) bench:crypto was no faster, kept
+ * twice the memory, and once grew its RSS beyond its 64 MiB limit (2026-12-02).
  */
 const PRIMER_BYTES = 16 * 1024 * 1024;
 

@@ -6,7 +6,8 @@
 // free; either way the next segment's output lands on pages the kernel must fault in and
 // zero again. On this project's 2-core machine a bare loop of 1 MiB `update`s ran at
 // 0.45 GB/s per CPU-second with the defaults and 3.4 GB/s once malloc kept its memory
-// (`openssl speed` does 4.5): the page faults cost six times the AES-GCM itself.
+// (`openssl speed` does 4.5): the page faults cost six times the AES-GCM itself. Figures for
+// real streams are in docs/development.md (bench:crypto).
 //
 // How: glibc raises its mmap threshold, and sets the trim threshold to twice that, when a
 // block that was mmapped is freed (mallopt(3), "dynamic mmap threshold"; at most 32 MiB on

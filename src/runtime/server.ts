@@ -2,7 +2,6 @@
 // start Sealpost through here, so what the tests exercise is what operators run.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
-import { keepLargeBuffers } from '../crypto/node/allocator.ts';
 import { buildHttpApp } from '../http/app.ts';
 import type { Logger } from '../shared/logger.ts';
 import { unservedRegionError } from './region-check.ts';
@@ -21,8 +20,6 @@ export interface RunningServer {
 
 /** Opens the runtime and listens on config.host:config.port. */
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
-  // Sealing and opening allocate a fresh buffer per segment; keep them off fresh mmaps.
-  await keepLargeBuffers();
   const runtime = await openRuntime(config, opts);
   let app: FastifyInstance | undefined;
   try {

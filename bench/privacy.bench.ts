@@ -27,8 +27,10 @@
 //   policies (System logs 13 months, Smart Data 12 months; the messages are up to 700 days old),
 //   rows removed per second (src/privacy/retention/; bench:retention measures it on its own).
 // Detail and the load average go to stderr; BENCH_PROFILE=1 adds the time per statement kind.
+// BENCH_DATABASE=name keeps the database and its root key for the next run with the same name,
+// which skips the build (each run erases two more heavy subjects; there are about 20).
 // Nothing is asserted.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -71,13 +73,18 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [r, (performance.now() - t) / 1000];
 }
 
-const name = `sealpost_bench_privacy_${Math.random().toString(16).slice(2, 10)}`;
+/** BENCH_DATABASE=name keeps the database (and its root key) for the next run, which reuses it instead of building. */
+const KEEP = process.env.BENCH_DATABASE;
+if (KEEP !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(KEEP)) throw new Error('BENCH_DATABASE must be a plain lower-case database name');
+const name = KEEP ?? `sealpost_bench_privacy_${Math.random().toString(16).slice(2, 10)}`;
 const admin = new pg.Client({ connectionString: SERVER_URL });
 await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
+const reused = KEEP !== undefined && (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [KEEP])).rowCount === 1;
+if (!reused) await admin.query(`CREATE DATABASE ${name}`);
 const url = new URL(SERVER_URL);
 url.pathname = `/${name}`;
-const dir = await mkdtemp(path.join(os.tmpdir(), 'sealpost-bench-privacy-'));
+const dir = KEEP ? path.join(os.tmpdir(), `sealpost-bench-privacy-${KEEP}`) : await mkdtemp(path.join(os.tmpdir(), 'sealpost-bench-privacy-'));
+await mkdir(dir, { recursive: true });
 const db = await openPostgresDatabase(url.toString(), { max: 4 });
 try {
   await migrate(db);
@@ -90,8 +97,9 @@ try {
   const prevent = createPrevent({ db: profiler.db, keys });
   const engine = createSubjectEngine({ db: profiler.db, content, blobs, provider, prevent: prevent.service });
 
-  log(`bench:privacy: building ${PEOPLE} people, ${MESSAGES} messages in ${name} (load ${load()})`);
+  log(reused ? `bench:privacy: reusing ${name} (load ${load()})` : `bench:privacy: building ${PEOPLE} people, ${MESSAGES} messages in ${name} (load ${load()})`);
   const [, buildS] = await timed(async () => {
+    if (reused) return;
     await db.query(
       `INSERT INTO tenants (id, name, region, plan, created_at)
        SELECT gen_random_uuid(), 'Tenant ' || i, 'uk', CASE WHEN i <= $1 THEN 'business' ELSE 'free' END, now() - interval '2 years'
@@ -170,7 +178,7 @@ try {
 
   const { rows: heavy } = await db.query<{ id: string; email: string; tenant_id: string; n: string }>(
     `SELECT u.id, u.email, u.tenant_id, count(*) AS n FROM messages m JOIN users u ON u.id = m.sender_user_id JOIN tenants t ON t.id = u.tenant_id
-     WHERE t.plan = 'business' GROUP BY u.id HAVING count(*) >= 5000 ORDER BY count(*) LIMIT 2`,
+     WHERE t.plan = 'business' AND u.role <> 'disabled' GROUP BY u.id HAVING count(*) >= 5000 ORDER BY count(*) LIMIT 2`,
   );
   if (heavy.length < 2) throw new Error('fewer than two subjects with >= 5,000 messages; raise BENCH_MESSAGES');
   const [after, before] = heavy as [(typeof heavy)[0], (typeof heavy)[0]];
@@ -257,13 +265,15 @@ try {
     access_export_before_index_s: round(noIx.exportS),
     erasure_before_index_s: round(noIx.eraseS),
     subject_messages_before_index: Number(before.n),
-    build_s: round(buildS, 1),
+    build_s: reused ? null : round(buildS, 1),
     loadavg: os.loadavg().map((x) => round(x, 2)),
   };
   console.log(JSON.stringify(summary));
 } finally {
   await db.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((err) => log(`could not drop ${name}: ${String(err)}`));
+  if (KEEP === undefined) {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((err) => log(`could not drop ${name}: ${String(err)}`));
+    await rm(dir, { recursive: true, force: true });
+  } else log(`kept ${name} and its root key in ${dir} (BENCH_DATABASE)`);
   await admin.end();
-  await rm(dir, { recursive: true, force: true });
 }

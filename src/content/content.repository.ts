@@ -73,7 +73,7 @@ export async function findSealedObjects(sql: Sql, tenantId: string, ids: string[
 /** Erases an object's wrapped data key (crypto-shredding). Returns false if already shredded. */
 export async function shredSealedObject(sql: Sql, tenantId: string, id: string): Promise<boolean> {
   const { rowCount } = await sql.query(
-    'UPDATE sealed_objects SET wrapped_key = NULL, kek_id = NULL, shredded_at = now() WHERE tenant_id = $1 AND id = $2 AND shredded_at IS NULL',
+    'UPDATE sealed_objects SET wrapped_key = NULL, shredded_at = now() WHERE tenant_id = $1 AND id = $2 AND shredded_at IS NULL',
     [tenantId, id],
   );
   return rowCount > 0;

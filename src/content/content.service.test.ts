@@ -13,6 +13,7 @@ import { verifyAuditChains } from '../audit/audit.service.ts';
 import { HEADER_LENGTH, TAG_LENGTH } from '../crypto/format/sealed-object.ts';
 import { randomId } from '../crypto/keys.ts';
 import type { Sql } from '../storage/database/database.ts';
+import { shredSealedObject } from './content.repository.ts';
 import { ContentStore } from './content.service.ts';
 
 const SEGMENT = 1024;
@@ -332,6 +333,26 @@ describeEachDatabase('Content store', (ctx) => {
   });
 
   describe('shred', () => {
+    it('does shred with a heap-only update: only the unindexed key columns change, so no index gets a new entry', async () => {
+      const tenant = await buildTenant(ctx.db());
+      const { id } = await stack.content.putBytes(tenant.id, Buffer.from('shred me'));
+      const kekId = (await objectRow(ctx.db(), id))!.kek_id;
+      // The statement the shredders run (ContentStore.shred, retention and erasure use the same SET).
+      // The backend's counters (they may include earlier, not yet reported transactions: compare before and after).
+      const counters = async (tx: Sql) =>
+        (await tx.query<{ updated: string; hot: string }>(
+          `SELECT pg_stat_get_xact_tuples_updated('sealed_objects'::regclass) AS updated, pg_stat_get_xact_tuples_hot_updated('sealed_objects'::regclass) AS hot`,
+        )).rows[0]!;
+      const hot = await ctx.db().transaction(async (tx) => {
+        const before = await counters(tx);
+        expect(await shredSealedObject(tx, tenant.id, id)).toBe(true);
+        const after = await counters(tx);
+        return { updated: Number(after.updated) - Number(before.updated), hot: Number(after.hot) - Number(before.hot) };
+      });
+      expect(hot).toEqual({ updated: 1, hot: 1 });
+      expect(await objectRow(ctx.db(), id)).toMatchObject({ wrapped_key: null, kek_id: kekId });
+    });
+
     it('does erase the wrapped key and the blob, so not even a restored copy of the blob opens', async () => {
       const tenant = await buildTenant(ctx.db());
       const { id, blobKey } = await stack.content.putBytes(tenant.id, randomBytes(2 * SEGMENT));
@@ -343,7 +364,8 @@ describeEachDatabase('Content store', (ctx) => {
       await stack.content.shred(tenant.id, id, { actor: { type: 'user', id: 'user-1' } });
 
       const row = await objectRow(ctx.db(), id);
-      expect(row).toMatchObject({ wrapped_key: null, kek_id: null });
+      // kek_id stays as a record of which KEK wrapped the key that no longer exists (migration 0017).
+      expect(row).toMatchObject({ wrapped_key: null });
       expect(row!.shredded_at).toBeInstanceOf(Date);
       expect(await stack.blobs.exists(blobKey)).toBe(false);
       await expect(stack.content.open(tenant.id, id)).rejects.toMatchObject({ code: 'content_shredded' });

@@ -267,7 +267,7 @@ export async function countDueObjects(sql: Sql, tenantId: string, age: MessageAg
 /** Crypto-shreds up to `limit` free objects of due messages; returns their blob keys. */
 export async function shredDueObjects(sql: Sql, tenantId: string, age: MessageAge, cutoff: Date, expiredCutoff: Date, limit: number, holds = true): Promise<BlobRef[]> {
   const { rows } = await sql.query<BlobRef>(
-    `UPDATE sealed_objects SET wrapped_key = NULL, kek_id = NULL, shredded_at = now()
+    `UPDATE sealed_objects SET wrapped_key = NULL, shredded_at = now()
       WHERE id IN (${dueObjects(dueMessages(age), 'free', holds)} LIMIT $4) AND shredded_at IS NULL RETURNING region, blob_key`,
     [tenantId, cutoff, expiredCutoff, limit],
   );
@@ -370,7 +370,7 @@ export async function deleteDueMessages(tx: Sql, tenantId: string, cutoff: Date,
   const objectIds = [...envelopes.rows.map((r) => r.envelope_object_id), ...attachments.rows.map((r) => r.object_id), ...uploads.rows.map((r) => r.object_id)];
   // Anything not shredded yet (an unsent reply upload, or a race with a send) is shredded first.
   const shredded = await tx.query<BlobRef>(
-    `UPDATE sealed_objects SET wrapped_key = NULL, kek_id = NULL, shredded_at = now() WHERE id = ANY($1::uuid[]) AND shredded_at IS NULL RETURNING region, blob_key`,
+    `UPDATE sealed_objects SET wrapped_key = NULL, shredded_at = now() WHERE id = ANY($1::uuid[]) AND shredded_at IS NULL RETURNING region, blob_key`,
     [objectIds],
   );
   const removed = await tx.query<BlobRef>(`DELETE FROM sealed_objects WHERE id = ANY($1::uuid[]) RETURNING region, blob_key`, [objectIds]);
@@ -398,7 +398,7 @@ export async function deleteAbandonedUploads(tx: Sql, tenantId: string, cutoff: 
   );
   const ids = rows.map((r) => r.object_id);
   if (ids.length === 0) return { uploads: 0, shredded: 0, objects: 0, blobKeys: [] };
-  const shredded = await tx.query(`UPDATE sealed_objects SET wrapped_key = NULL, kek_id = NULL, shredded_at = now() WHERE id = ANY($1::uuid[]) AND shredded_at IS NULL`, [ids]);
+  const shredded = await tx.query(`UPDATE sealed_objects SET wrapped_key = NULL, shredded_at = now() WHERE id = ANY($1::uuid[]) AND shredded_at IS NULL`, [ids]);
   const removed = await tx.query<BlobRef>(`DELETE FROM sealed_objects WHERE id = ANY($1::uuid[]) RETURNING region, blob_key`, [ids]);
   return { uploads: ids.length, shredded: shredded.rowCount, objects: removed.rowCount, blobKeys: removed.rows.map(toBlobRef) };
 }

@@ -260,6 +260,53 @@ describeEachDatabase('subject-data engine', (ctx) => {
     expect(audit.ok).toBe(true);
   });
 
+  it('leaves a state a re-run finishes when a part fails: the shred and the audit pseudonymisation commit first, the rest never without them', async () => {
+    const db = ctx.db();
+    const w = await world();
+    const subject = { emails: [w.erin.email], userIds: [] };
+    const envelope = await envelopeOf(w.fromErin.id);
+    const sent = async () => (await db.query<{ sender_email: string }>('SELECT sender_email FROM messages WHERE id = $1', [w.fromErin.id])).rows[0]!.sender_email;
+    const account = async () => (await db.query('SELECT 1 FROM users WHERE id = $1', [w.erin.userId])).rows.length;
+    const failOn = async (table: string, event: string, condition: string) => {
+      await db.query(`CREATE FUNCTION fail_erasure_part() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
+      await db.query(`CREATE TRIGGER fail_erasure_part BEFORE ${event} ON ${table} FOR EACH ROW WHEN (${condition}) EXECUTE FUNCTION fail_erasure_part()`);
+    };
+    const heal = async (table: string) => {
+      await db.query(`DROP TRIGGER fail_erasure_part ON ${table}`);
+      await db.query('DROP FUNCTION fail_erasure_part()');
+    };
+
+    // The Content shred fails: the rest rolls back, so her messages can still be found.
+    await failOn('sealed_objects', 'UPDATE', 'NEW.wrapped_key IS NULL');
+    try {
+      await expect(engine.erase(subject)).rejects.toMatchObject({ code: 'database_error' });
+    } finally {
+      await heal('sealed_objects');
+    }
+    expect(await account()).toBe(1);
+    expect(await sent()).toBe(w.erin.email);
+    expect((await stack.content.openBytes(w.free.id, envelope)).length).toBeGreaterThan(0);
+
+    // The rest fails at its last step: the shred and the pseudonymisation have committed.
+    await failOn('users', 'DELETE', `OLD.id = '${w.erin.userId}'`);
+    try {
+      await expect(engine.erase(subject)).rejects.toMatchObject({ code: 'database_error' });
+    } finally {
+      await heal('users');
+    }
+    expect(await account()).toBe(1);
+    expect(await sent()).toBe(w.erin.email);
+    await expect(stack.content.open(w.free.id, envelope)).rejects.toMatchObject({ code: 'content_shredded' });
+    expect((await db.query('SELECT 1 FROM audit_events WHERE actor_id = $1', [w.erin.userId])).rows).toEqual([]);
+
+    // A re-run finishes the job.
+    const report = await engine.erase(subject);
+    expect(report.shredded).toBe(0);
+    expect(await account()).toBe(0);
+    expect((await engine.verifyErased(report.identifiers!)).remaining).toEqual([]);
+    expect((await verifyAuditChains(db)).ok).toBe(true);
+  });
+
   it('verifies by whole names: another person whose name only begins with hers is not a remainder', async () => {
     const db = ctx.db();
     const w = await world();

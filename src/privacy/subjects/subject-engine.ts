@@ -282,36 +282,46 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
       }
     }
 
-    const blobKeys = await db.transaction(async (tx) => {
-      // Tenants whose Content is erased: free accounts (Sealpost is controller) and instructing customers.
-      const { rows: plans } = await tx.query<{ id: string; plan: string }>(
-        `SELECT id, plan FROM tenants WHERE plan = 'free' AND id IN (
-           SELECT tenant_id FROM messages WHERE sender_user_id = ANY($1::uuid[]) OR sender_email = ANY($2::text[])
-           UNION SELECT tenant_id FROM message_recipients WHERE email = ANY($2::text[])
-           UNION SELECT tenant_id FROM users WHERE id = ANY($1::uuid[]))
-         UNION SELECT id, plan FROM tenants WHERE id = ANY($3::uuid[])`,
-        [s.userIds, s.emails, instructed],
-      );
-      const scope = plans.map((p) => p.id);
+    // Tenants whose Content is erased: free accounts (Sealpost is controller) and instructing customers.
+    const { rows: plans } = await db.query<{ id: string; plan: string }>(
+      `SELECT id, plan FROM tenants WHERE plan = 'free' AND id IN (
+         SELECT tenant_id FROM messages WHERE sender_user_id = ANY($1::uuid[]) OR sender_email = ANY($2::text[])
+         UNION SELECT tenant_id FROM message_recipients WHERE email = ANY($2::text[])
+         UNION SELECT tenant_id FROM users WHERE id = ANY($1::uuid[]))
+       UNION SELECT id, plan FROM tenants WHERE id = ANY($3::uuid[])`,
+      [s.userIds, s.emails, instructed],
+    );
+    const scope = plans.map((p) => p.id);
 
-      // Content: the messages the person sent there, and (on a customer's instruction) the ones they received.
-      const msgParams: unknown[] = [];
-      const sent = condition(SUBJECT_MAP['messages']!, b, msgParams);
-      msgParams.push(instructed, s.emails, scope);
-      const n = msgParams.length;
-      const { rows: objects } = await tx.query<{ id: string }>(
-        `WITH erased AS (
-           SELECT id, envelope_object_id FROM messages WHERE (${sent}) AND tenant_id = ANY($${n}::uuid[])
-           UNION SELECT m.id, m.envelope_object_id FROM messages m JOIN message_recipients r ON r.message_id = m.id
-             WHERE r.email = ANY($${n - 1}::text[]) AND m.tenant_id = ANY($${n - 2}::uuid[]))
-         SELECT envelope_object_id AS id FROM erased
-         UNION SELECT a.object_id FROM message_attachments a JOIN erased e ON e.id = a.message_id
-         UNION SELECT object_id FROM pending_uploads WHERE (user_id = ANY($${n + 1}::uuid[]) OR recipient_id IN (SELECT id FROM message_recipients WHERE email = ANY($${n - 1}::text[]))) AND tenant_id = ANY($${n}::uuid[])`,
-        [...msgParams, s.userIds],
-      );
-      const objectIds = objects.map((o) => o.id);
+    // Content: the messages the person sent there, and (on a customer's instruction) the ones they received.
+    const msgParams: unknown[] = [];
+    const sent = condition(SUBJECT_MAP['messages']!, b, msgParams);
+    msgParams.push(instructed, s.emails, scope);
+    const n = msgParams.length;
+    const { rows: objects } = await db.query<{ id: string }>(
+      `WITH erased AS (
+         SELECT id, envelope_object_id FROM messages WHERE (${sent}) AND tenant_id = ANY($${n}::uuid[])
+         UNION SELECT m.id, m.envelope_object_id FROM messages m JOIN message_recipients r ON r.message_id = m.id
+           WHERE r.email = ANY($${n - 1}::text[]) AND m.tenant_id = ANY($${n - 2}::uuid[]))
+       SELECT envelope_object_id AS id FROM erased
+       UNION SELECT a.object_id FROM message_attachments a JOIN erased e ON e.id = a.message_id
+       UNION SELECT object_id FROM pending_uploads WHERE (user_id = ANY($${n + 1}::uuid[]) OR recipient_id IN (SELECT id FROM message_recipients WHERE email = ANY($${n - 1}::text[]))) AND tenant_id = ANY($${n}::uuid[])`,
+      [...msgParams, s.userIds],
+    );
+    const objectIds = objects.map((o) => o.id);
+
+    // Three transactions, which PostgreSQL runs side by side (PGlite one after another, in this
+    // order): the Content shred (A), the audit pseudonymisation (C), and everything else (B). B
+    // commits only after A and C have committed, and fails if either failed: once B has masked
+    // the addresses and deleted the accounts, a re-run could no longer find the person's messages
+    // or the events that name their account, so what those reach must be done first. If B fails
+    // after A and C committed, the person is erased in part and a re-run finishes the job (every
+    // step is idempotent; the request stays open until verifyErased finds nothing). B appends its
+    // own event only after A and C are done, so no transaction waits for a chain lock that a
+    // transaction waiting for it holds.
+    const shredding = db.transaction(async (tx) => {
       const { rows: shredded } = await tx.query<{ tenant_id: string; n: string }>(
-        `WITH s AS (UPDATE sealed_objects SET wrapped_key = NULL, kek_id = NULL, shredded_at = $2 WHERE id = ANY($1::uuid[]) AND shredded_at IS NULL RETURNING tenant_id)
+        `WITH s AS (UPDATE sealed_objects SET wrapped_key = NULL, shredded_at = $2 WHERE id = ANY($1::uuid[]) AND shredded_at IS NULL RETURNING tenant_id)
          SELECT tenant_id, count(*) AS n FROM s GROUP BY tenant_id ORDER BY tenant_id`,
         [objectIds, now()],
       );
@@ -327,121 +337,142 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
         });
       }
       const { rows: blobs } = await tx.query<{ blob_key: string }>('SELECT blob_key FROM sealed_objects WHERE id = ANY($1::uuid[])', [objectIds]);
-
-      // Accounts that other rows still refer to get a tombstone with a fresh id (the rows are rekeyed below).
-      const accounts: string[] = [];
-      const tombstones = new Map<string, string>();
-      for (const userId of s.userIds) {
-        const { rows: u } = await tx.query<{ tenant_id: string; email: string }>('SELECT tenant_id, email FROM users WHERE id = $1', [userId]);
-        if (!u[0]) continue;
-        accounts.push(userId);
-        const { rows: refs } = await tx.query<{ n: string }>(
-          `SELECT (SELECT count(*) FROM messages WHERE sender_user_id = $1) + (SELECT count(*) FROM pending_uploads WHERE user_id = $1)
-                + (SELECT count(*) FROM access_requests WHERE decided_by = $1) + (SELECT count(*) FROM prevent_settings WHERE updated_by = $1) AS n`,
-          [userId],
-        );
-        if (Number(refs[0]!.n) === 0) continue;
-        const tombstone = randomId();
-        await tx.query(
-          `INSERT INTO users (id, tenant_id, email, display_name, role, created_at, updated_at) VALUES ($1, $2, $3, 'Erased user', 'disabled', $4, $4)`,
-          [tombstone, u[0].tenant_id, mask.address(u[0].email), now()],
-        );
-        tombstones.set(userId, tombstone);
-        count('masked', 'users', 1);
-      }
-
-      // The messages they sent: the address masked where their Content is erased, the account
-      // rekeyed to its tombstone; one pass over the rows (each row rewritten once, not twice).
-      const { rows: rewritten } = await tx.query<{ masked: boolean; rekeyed: boolean }>(
-        `WITH e(email, masked) AS (SELECT * FROM unnest($1::text[], $2::text[])),
-              k(old_id, new_id) AS (SELECT * FROM unnest($3::uuid[], $4::uuid[])),
-              t AS (SELECT m.id, e.masked, k.new_id FROM messages m
-                      LEFT JOIN e ON e.email = m.sender_email AND m.tenant_id = ANY($5::uuid[])
-                      LEFT JOIN k ON k.old_id = m.sender_user_id
-                     WHERE (m.sender_email = ANY($1::text[]) AND m.tenant_id = ANY($5::uuid[])) OR m.sender_user_id = ANY($3::uuid[]))
-         UPDATE messages m SET sender_email = COALESCE(t.masked, m.sender_email), sender_user_id = COALESCE(t.new_id, m.sender_user_id)
-           FROM t WHERE m.id = t.id
-         RETURNING t.masked IS NOT NULL AS masked, t.new_id IS NOT NULL AS rekeyed`,
-        [s.emails, s.emails.map((e) => mask.address(e)), [...tombstones.keys()], [...tombstones.values()], scope],
-      );
-      count('masked', 'messages', rewritten.filter((r) => r.masked).length + rewritten.filter((r) => r.rekeyed).length);
-
-      for (const email of s.emails) {
-        const masked = mask.address(email);
-        count(
-          'masked',
-          'message_recipients',
-          (
-            await tx.query(
-              `UPDATE message_recipients SET email = $1, disclaimer_accepted_at = NULL, first_opened_at = NULL, last_opened_at = NULL,
-                 revoked_at = COALESCE(revoked_at, $4), link_token_wrapped = NULL, link_kek_id = NULL
-               WHERE email = $2 AND tenant_id = ANY($3::uuid[])`,
-              [masked, email, scope, now()],
-            )
-          ).rowCount,
-        );
-      }
-      const del = async (table: string, sql: string, params: unknown[]) => count('deleted', table, (await tx.query(sql, params)).rowCount);
-      // Security data about the person as a recipient, in every tenant (Sealpost is controller of it).
-      await del('recipient_challenges', 'DELETE FROM recipient_challenges WHERE recipient_id = ANY($1::uuid[])', [s.recipientIds]);
-      await del('recipient_sessions', 'DELETE FROM recipient_sessions WHERE recipient_id = ANY($1::uuid[])', [s.recipientIds]);
-      await del('access_requests', 'DELETE FROM access_requests WHERE email = ANY($1::text[]) AND tenant_id = ANY($2::uuid[])', [s.emails, scope]);
-      await del('pending_uploads', 'DELETE FROM pending_uploads WHERE object_id = ANY($1::uuid[])', [objectIds]);
-      await del('prevent_decisions', 'DELETE FROM prevent_decisions WHERE user_id = ANY($1::uuid[])', [s.userIds]);
-      await del('sessions', 'DELETE FROM sessions WHERE user_id = ANY($1::uuid[])', [s.userIds]);
-      await del('api_tokens', 'DELETE FROM api_tokens WHERE user_id = ANY($1::uuid[])', [s.userIds]);
-      await del('sign_in_links', 'DELETE FROM sign_in_links WHERE user_id = ANY($1::uuid[])', [s.userIds]);
-      await del('rate_limits', "DELETE FROM rate_limits WHERE encode(key_hash, 'hex') = ANY($1::text[])", [b.rateKeys]);
-      await del('subject_restrictions', 'DELETE FROM subject_restrictions WHERE email = ANY($1::text[])', [s.emails]);
-
-      // Tables erased by declaration alone (subject-map.ts deleteWhere).
-      for (const [table, reach] of Object.entries(SUBJECT_MAP)) {
-        if (!reach.deleteWhere) continue;
-        const params: unknown[] = [];
-        await del(table, `DELETE FROM ${table} WHERE ${condition({ ...reach, where: reach.deleteWhere }, b, params)}`, params);
-      }
-
-      // The person's own free accounts: the name is masked, branding deleted.
-      const { rows: own } = await tx.query<{ id: string }>("SELECT id FROM tenants WHERE plan = 'free' AND id IN (SELECT tenant_id FROM users WHERE id = ANY($1::uuid[]))", [s.userIds]);
-      for (const t of own) count('masked', 'tenants', (await tx.query('UPDATE tenants SET name = $1 WHERE id = $2', [`Erased account ${mask.mac('tenant', t.id, 12)}`, t.id])).rowCount);
-      await del('tenant_settings', 'DELETE FROM tenant_settings WHERE tenant_id = ANY($1::uuid[])', [own.map((t) => t.id)]);
-
-      // Accounts: the rest of the rows that refer to one move to its tombstone; then it is deleted.
-      for (const userId of accounts) {
-        const tombstone = tombstones.get(userId);
-        if (tombstone !== undefined) {
-          await tx.query('UPDATE pending_uploads SET user_id = $1 WHERE user_id = $2', [tombstone, userId]);
-          await tx.query('UPDATE access_requests SET decided_by = $1 WHERE decided_by = $2', [tombstone, userId]);
-          await tx.query('UPDATE prevent_settings SET updated_by = $1 WHERE updated_by = $2', [tombstone, userId]);
-        }
-        await del('users', 'DELETE FROM users WHERE id = $1', [userId]);
-      }
-
-      // Who did something to records about other people (registers, requests, disclosures): a pseudonym.
-      for (const [table, reach] of Object.entries(SUBJECT_MAP)) {
-        if (table === 'audit_events') continue;
-        for (const [column, rule] of Object.entries(reach.columns)) {
-          if (rule.action !== 'pseudonymise') continue;
-          for (const id of b.ids) count('masked', table, (await tx.query(`UPDATE ${table} SET ${column} = $1 WHERE ${column} = $2`, [mask.pseudonym(id), id])).rowCount);
-        }
-      }
-
-      count('masked', 'audit_events', await pseudonymiseAudit(tx, s, b, mask, opts.requestId));
-
-      await appendAuditEvent(tx, {
-        actor: { type: 'system' },
-        action: 'subject.erased',
-        target: opts.requestId ? { type: 'subject_request', id: opts.requestId } : undefined,
-        outcome: 'success',
-        // Counts only: the log must not name the person it has just forgotten.
-        details: { deleted: report.deleted, masked: report.masked, shredded: report.shredded, tenants_in_scope: scope.length },
-      });
       return blobs.map((r) => r.blob_key);
     });
+    const pseudonymising = db.transaction((tx) => pseudonymiseAudit(tx, s, b, mask, opts.requestId));
+    const firstParts = Promise.all([shredding, pseudonymising]);
+    // Who the person's Content is routed to, read meanwhile (B changes none of what it counts).
+    const routing = customersOf(s, b);
+    firstParts.catch(() => undefined);
+    routing.catch(() => undefined);
+    let blobKeys: string[];
+    try {
+      blobKeys = await db.transaction(async (tx) => {
+        // Accounts that other rows still refer to get a tombstone with a fresh id (the rows are rekeyed below).
+        const accounts: string[] = [];
+        const tombstones = new Map<string, string>();
+        for (const userId of s.userIds) {
+          const { rows: u } = await tx.query<{ tenant_id: string; email: string }>('SELECT tenant_id, email FROM users WHERE id = $1', [userId]);
+          if (!u[0]) continue;
+          accounts.push(userId);
+          const { rows: refs } = await tx.query<{ referred: boolean }>(
+            `SELECT EXISTS (SELECT 1 FROM messages WHERE sender_user_id = $1) OR EXISTS (SELECT 1 FROM pending_uploads WHERE user_id = $1)
+                    OR EXISTS (SELECT 1 FROM access_requests WHERE decided_by = $1) OR EXISTS (SELECT 1 FROM prevent_settings WHERE updated_by = $1) AS referred`,
+            [userId],
+          );
+          if (!refs[0]!.referred) continue;
+          const tombstone = randomId();
+          await tx.query(
+            `INSERT INTO users (id, tenant_id, email, display_name, role, created_at, updated_at) VALUES ($1, $2, $3, 'Erased user', 'disabled', $4, $4)`,
+            [tombstone, u[0].tenant_id, mask.address(u[0].email), now()],
+          );
+          tombstones.set(userId, tombstone);
+          count('masked', 'users', 1);
+        }
+
+        // The messages they sent: the address masked where their Content is erased, the account
+        // rekeyed to its tombstone; one pass over the rows (each row rewritten once, not twice).
+        const { rows: rewritten } = await tx.query<{ masked: boolean; rekeyed: boolean }>(
+          // Each row is found through its own indexes and rewritten in place; the replacements come
+          // from the two small arrays (a join of the rows back to themselves made PostgreSQL scan
+          // the whole table, bench:privacy).
+          `UPDATE messages m
+              SET sender_email = CASE WHEN m.tenant_id = ANY($5::uuid[])
+                                      THEN COALESCE((SELECT e.masked FROM unnest($1::text[], $2::text[]) AS e(email, masked) WHERE e.email = m.sender_email), m.sender_email)
+                                      ELSE m.sender_email END,
+                  sender_user_id = COALESCE((SELECT k.new_id FROM unnest($3::uuid[], $4::uuid[]) AS k(old_id, new_id) WHERE k.old_id = m.sender_user_id), m.sender_user_id)
+            WHERE (m.sender_email = ANY($1::text[]) AND m.tenant_id = ANY($5::uuid[])) OR m.sender_user_id = ANY($3::uuid[])
+           RETURNING m.tenant_id = ANY($5::uuid[]) AND m.sender_email = ANY($2::text[]) AS masked, m.sender_user_id = ANY($4::uuid[]) AS rekeyed`,
+          [s.emails, s.emails.map((e) => mask.address(e)), [...tombstones.keys()], [...tombstones.values()], scope],
+        );
+        count('masked', 'messages', rewritten.filter((r) => r.masked).length + rewritten.filter((r) => r.rekeyed).length);
+
+        for (const email of s.emails) {
+          const masked = mask.address(email);
+          count(
+            'masked',
+            'message_recipients',
+            (
+              await tx.query(
+                `UPDATE message_recipients SET email = $1, disclaimer_accepted_at = NULL, first_opened_at = NULL, last_opened_at = NULL,
+                   revoked_at = COALESCE(revoked_at, $4), link_token_wrapped = NULL, link_kek_id = NULL
+                 WHERE email = $2 AND tenant_id = ANY($3::uuid[])`,
+                [masked, email, scope, now()],
+              )
+            ).rowCount,
+          );
+        }
+        const del = async (table: string, sql: string, params: unknown[]) => count('deleted', table, (await tx.query(sql, params)).rowCount);
+        // Security data about the person as a recipient, in every tenant (Sealpost is controller of it).
+        await del('recipient_challenges', 'DELETE FROM recipient_challenges WHERE recipient_id = ANY($1::uuid[])', [s.recipientIds]);
+        await del('recipient_sessions', 'DELETE FROM recipient_sessions WHERE recipient_id = ANY($1::uuid[])', [s.recipientIds]);
+        await del('access_requests', 'DELETE FROM access_requests WHERE email = ANY($1::text[]) AND tenant_id = ANY($2::uuid[])', [s.emails, scope]);
+        await del('pending_uploads', 'DELETE FROM pending_uploads WHERE object_id = ANY($1::uuid[])', [objectIds]);
+        await del('prevent_decisions', 'DELETE FROM prevent_decisions WHERE user_id = ANY($1::uuid[])', [s.userIds]);
+        await del('sessions', 'DELETE FROM sessions WHERE user_id = ANY($1::uuid[])', [s.userIds]);
+        await del('api_tokens', 'DELETE FROM api_tokens WHERE user_id = ANY($1::uuid[])', [s.userIds]);
+        await del('sign_in_links', 'DELETE FROM sign_in_links WHERE user_id = ANY($1::uuid[])', [s.userIds]);
+        await del('rate_limits', "DELETE FROM rate_limits WHERE encode(key_hash, 'hex') = ANY($1::text[])", [b.rateKeys]);
+        await del('subject_restrictions', 'DELETE FROM subject_restrictions WHERE email = ANY($1::text[])', [s.emails]);
+
+        // Tables erased by declaration alone (subject-map.ts deleteWhere).
+        for (const [table, reach] of Object.entries(SUBJECT_MAP)) {
+          if (!reach.deleteWhere) continue;
+          const params: unknown[] = [];
+          await del(table, `DELETE FROM ${table} WHERE ${condition({ ...reach, where: reach.deleteWhere }, b, params)}`, params);
+        }
+
+        // The person's own free accounts: the name is masked, branding deleted.
+        const { rows: own } = await tx.query<{ id: string }>("SELECT id FROM tenants WHERE plan = 'free' AND id IN (SELECT tenant_id FROM users WHERE id = ANY($1::uuid[]))", [s.userIds]);
+        for (const t of own) count('masked', 'tenants', (await tx.query('UPDATE tenants SET name = $1 WHERE id = $2', [`Erased account ${mask.mac('tenant', t.id, 12)}`, t.id])).rowCount);
+        await del('tenant_settings', 'DELETE FROM tenant_settings WHERE tenant_id = ANY($1::uuid[])', [own.map((t) => t.id)]);
+
+        // Accounts: the rest of the rows that refer to one move to its tombstone; then it is deleted.
+        for (const userId of accounts) {
+          const tombstone = tombstones.get(userId);
+          if (tombstone !== undefined) {
+            await tx.query('UPDATE pending_uploads SET user_id = $1 WHERE user_id = $2', [tombstone, userId]);
+            await tx.query('UPDATE access_requests SET decided_by = $1 WHERE decided_by = $2', [tombstone, userId]);
+            await tx.query('UPDATE prevent_settings SET updated_by = $1 WHERE updated_by = $2', [tombstone, userId]);
+          }
+          await del('users', 'DELETE FROM users WHERE id = $1', [userId]);
+        }
+
+        // Who did something to records about other people (registers, requests, disclosures): a pseudonym.
+        for (const [table, reach] of Object.entries(SUBJECT_MAP)) {
+          if (table === 'audit_events') continue;
+          for (const [column, rule] of Object.entries(reach.columns)) {
+            if (rule.action !== 'pseudonymise') continue;
+            for (const id of b.ids) count('masked', table, (await tx.query(`UPDATE ${table} SET ${column} = $1 WHERE ${column} = $2`, [mask.pseudonym(id), id])).rowCount);
+          }
+        }
+
+        // A and C must have committed before B masks what would find their rows again.
+        const [keys, pseudonymised] = await firstParts;
+        count('masked', 'audit_events', pseudonymised);
+
+        await appendAuditEvent(tx, {
+          actor: { type: 'system' },
+          action: 'subject.erased',
+          target: opts.requestId ? { type: 'subject_request', id: opts.requestId } : undefined,
+          outcome: 'success',
+          // Counts only: the log must not name the person it has just forgotten.
+          details: { deleted: report.deleted, masked: report.masked, shredded: report.shredded, tenants_in_scope: scope.length },
+        });
+        return keys;
+      });
+    } finally {
+      // Never leave a part running behind a failure.
+      await Promise.allSettled([firstParts, routing]);
+    }
 
     // After commit: the data keys are gone, so a blob that fails to delete can never be opened.
-    for (const key of blobKeys) await deps.blobs.delete(key).catch(() => undefined);
-    report.routedTo = (await customersOf(s, b)).filter((c) => !instructed.includes(c.tenantId));
+    // Deleted a few at a time (each is a round trip to the blob store).
+    const queue = [...blobKeys];
+    await Promise.all(Array.from({ length: Math.min(8, queue.length) }, async () => {
+      for (let key = queue.pop(); key !== undefined; key = queue.pop()) await deps.blobs.delete(key).catch(() => undefined);
+    }));
+    report.routedTo = (await routing).filter((c) => !instructed.includes(c.tenantId));
     return report;
   }
 

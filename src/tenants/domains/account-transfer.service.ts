@@ -235,7 +235,7 @@ export class AccountTransferService {
     // Unwrapped outside the transaction (KeyService reads through the database handle).
     const target = await this.deps.keys.activeKek(to.id, to.region);
     const { rows: kekIds } = await this.db.query<{ kek_id: string }>(
-      `SELECT DISTINCT kek_id FROM sealed_objects WHERE tenant_id = $1 AND kek_id IS NOT NULL
+      `SELECT DISTINCT kek_id FROM sealed_objects WHERE tenant_id = $1 AND wrapped_key IS NOT NULL
        UNION SELECT DISTINCT link_kek_id FROM message_recipients WHERE tenant_id = $1 AND link_kek_id IS NOT NULL`,
       [from.id],
     );

@@ -61,6 +61,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the operator addresses: the first-start administrator on embedded defaults, nobody on PostgreSQL, refusing non-addresses', () => {
+    expect(loadConfig({ SEALPOST_ADMIN_EMAIL: 'Owner@Example.org' }).operatorEmails).toEqual(['owner@example.org']);
+    expect(loadConfig({ DATABASE_URL: 'postgres://db.internal/sealpost' }).operatorEmails).toEqual([]);
+    expect(loadConfig({ OPERATOR_EMAILS: ' Legal@Op.example, dpo@op.example ,' }).operatorEmails).toEqual(['legal@op.example', 'dpo@op.example']);
+    expect(problemsOf({ OPERATOR_EMAILS: 'legal@op.example, the DPO' }).map((p) => p.split(':')[0])).toEqual(['OPERATOR_EMAILS']);
+  });
+
   it('requires bucket and credentials when BLOB_STORE=s3', () => {
     expect(problemsOf({ BLOB_STORE: 's3' }).map((p) => p.split(':')[0]).sort()).toEqual(['S3_ACCESS_KEY_ID', 'S3_BUCKET', 'S3_SECRET_ACCESS_KEY']);
   });

@@ -68,8 +68,14 @@ const dnsServerList = z
   .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x !== ''))
   .refine((list) => list.every(isDnsServer), 'must be IP addresses with optional ports, comma-separated (e.g. 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53)');
 
+const emailList = z
+  .string()
+  .transform((v) => v.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== ''))
+  .refine((list) => list.every((x) => z.email().safeParse(x).success), 'must be email addresses, comma-separated');
+
 const schema = z.object({
   ...regionalSchema,
+  OPERATOR_EMAILS: emailList.optional(),
   DOMAIN_VERIFICATION_DNS_SERVERS: dnsServerList.optional(),
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -151,6 +157,12 @@ export interface Config {
   embedded: boolean;
   /** The organisation and administrator `sealpost serve` creates on the first start of an embedded installation. */
   firstStart: { tenantName: string; adminEmail: string };
+  /**
+   * Users (by address) who act for the installation's operator in the web app and API (the
+   * disclosure log). OPERATOR_EMAILS; unset: the first-start administrator on embedded
+   * defaults, nobody otherwise (the CLI is the operator's tool either way).
+   */
+  operatorEmails: string[];
 }
 
 /** Parses the environment; throws AppError 'invalid_configuration' naming every bad variable. */
@@ -208,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dnsServers: e.DOMAIN_VERIFICATION_DNS_SERVERS ?? [],
     embedded: !e.DATABASE_URL,
     firstStart: { tenantName: e.SEALPOST_TENANT_NAME, adminEmail: e.SEALPOST_ADMIN_EMAIL },
+    operatorEmails: e.OPERATOR_EMAILS ?? (e.DATABASE_URL ? [] : [e.SEALPOST_ADMIN_EMAIL.toLowerCase()]),
   };
 }
 

@@ -33,7 +33,9 @@ import { registerAdminRoutes } from './routes/admin.routes.ts';
 import { registerAuditRoutes } from './routes/audit.routes.ts';
 import { registerLabelRoutes } from './routes/labels.routes.ts';
 import { registerTenantRoutes } from './routes/tenant.routes.ts';
+import { registerDisclosureRoutes } from './routes/disclosures.routes.ts';
 import { registerWebApp } from './web-app.ts';
+import type { DisclosureService } from '../privacy/disclosures/disclosure.service.ts';
 
 /** What the HTTP layer needs from the running process. */
 export interface HttpDeps {
@@ -61,6 +63,10 @@ export interface HttpDeps {
   retention?: RetentionService;
   /** Data subject requests: the public form and intake, the administrators' queue (needs `accounts`). */
   subjectRequests?: SubjectRequests;
+  /** The operator's disclosure log, for the users listed in `operatorEmails` (needs `accounts`). */
+  disclosures?: DisclosureService;
+  /** Addresses of the users who act for the installation's operator (OPERATOR_EMAILS). */
+  operatorEmails?: readonly string[];
 }
 
 /** Builds the HTTP app (not listening yet). */
@@ -120,7 +126,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     await installAuth(app, deps.accounts, { publicUrl: deps.publicUrl });
     // After the cookie plugin (installAuth), whose onSend hook writes the Set-Cookie headers this filters.
     installCookiePolicy(app);
-    registerAuthRoutes(app, deps.accounts, { publicUrl: deps.publicUrl });
+    registerAuthRoutes(app, deps.accounts, { publicUrl: deps.publicUrl, operatorEmails: deps.operatorEmails ?? [] });
     registerUserRoutes(app, deps.accounts);
     if (deps.messaging) {
       addMessageSchemas(app);
@@ -140,6 +146,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (deps.consent) registerConsentRoutes(app, deps.consent);
     if (deps.retention) registerRetentionRoutes(app, deps.retention);
     if (deps.subjectRequests) registerSubjectRequestRoutes(app, deps.subjectRequests, { publicUrl: deps.publicUrl });
+    if (deps.disclosures) registerDisclosureRoutes(app, deps.disclosures, deps.operatorEmails ?? []);
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await registerWebApp(app, { publicUrl: deps.publicUrl });

@@ -103,6 +103,18 @@ export function requireRole(req: FastifyRequest, ...roles: Role[]): Principal {
   return principal;
 }
 
+/** True when the user acts for the installation's operator: listed in OPERATOR_EMAILS and not disabled. */
+export function isOperator(user: { email: string; role: Role }, operatorEmails: readonly string[]): boolean {
+  return user.role !== 'disabled' && operatorEmails.includes(user.email.toLowerCase());
+}
+
+/** The caller if they act for the operator; otherwise 403 'operator_only' (tenant administrators included). */
+export function requireOperator(req: FastifyRequest, operatorEmails: readonly string[]): Principal {
+  const principal = requireUser(req);
+  if (!isOperator(principal.user, operatorEmails)) throw errors.forbidden('operator_only', "this is for the installation's operator (OPERATOR_EMAILS)");
+  return principal;
+}
+
 /** Where the request came from, for the audit log and rate limits. */
 export function requestContext(req: FastifyRequest): RequestContext {
   const ua = req.headers['user-agent'];

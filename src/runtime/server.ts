@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
 import { buildHttpApp } from '../http/app.ts';
+import { DisclosureService } from '../privacy/disclosures/disclosure.service.ts';
 import type { Logger } from '../shared/logger.ts';
 import { unservedRegionError } from './region-check.ts';
 import { ensureRetentionScheduled } from '../privacy/retention/retention.job.ts';
@@ -39,6 +40,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       consent: runtime.consent,
       retention: runtime.retention.service,
       subjectRequests: runtime.subjectRequests,
+      disclosures: new DisclosureService(runtime.db),
+      operatorEmails: config.operatorEmails,
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

@@ -10,6 +10,7 @@ import { SessionProvider, canSend, useSession } from './lib/session.tsx';
 import { AdminPage, mayOpenAdmin } from './pages/admin.tsx';
 import { ComposePage } from './pages/compose.tsx';
 import { MessagePage } from './pages/message.tsx';
+import { DisclosuresPage } from './pages/operator-disclosures.tsx';
 import { OpenPage } from './pages/open.tsx';
 import { PreferencesPage } from './pages/preferences.tsx';
 import { SentPage } from './pages/sent.tsx';
@@ -114,6 +115,7 @@ function Routes() {
   else if (path === '/sent') page = <SentPage />;
   else if ((params = matchPath('/sent/:id', path))) page = <MessagePage id={params.id!} />;
   else if (path === '/settings/preferences') page = <PreferencesPage />;
+  else if (path === '/operator/disclosures') page = <DisclosuresPage />;
   else if (path === '/admin' || path.startsWith('/admin/')) page = user === undefined || mayOpenAdmin(user?.role, path) ? <AdminPage path={path} /> : <Forbidden />;
   else page = <NotFound />;
   return <SignedIn>{page}</SignedIn>;

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Accounts } from '../../accounts/accounts.ts';
 import type { OpenedSession } from '../../accounts/account.model.ts';
-import { clearSessionCookie, requestContext, requireUser, setSessionCookie, type AuthOptions } from '../auth.ts';
+import { clearSessionCookie, isOperator, requestContext, requireUser, setSessionCookie, type AuthOptions } from '../auth.ts';
 import { errorResponses } from './schemas.ts';
 
 const tags = ['accounts'];
@@ -28,7 +28,7 @@ const signedIn = {
 const tokenLifetime = { type: 'integer', minimum: 1, maximum: 365, description: 'Days until the token expires (default 90).' } as const;
 
 /** Registers the /api/v1/auth and /api/v1/tokens routes. */
-export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, opts: AuthOptions): void {
+export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, opts: AuthOptions & { operatorEmails?: readonly string[] }): void {
   const cookieOptions = { ...opts, maxAgeSeconds: accounts.settings.sessionAbsoluteSeconds };
   const present = (s: OpenedSession) => ({ user: s.user, csrfToken: s.csrfToken, expiresAt: s.expiresAt, passwordRequired: !s.user.hasPassword });
 
@@ -73,8 +73,9 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, opt
               via: { type: 'string', enum: ['session', 'api_token'] },
               csrfToken: { type: 'string' },
               expiresAt: { type: 'string', format: 'date-time' },
+              operator: { type: 'boolean', description: "Whether the user acts for the installation's operator (OPERATOR_EMAILS): the disclosure log." },
             },
-            required: ['user', 'via'],
+            required: ['user', 'via', 'operator'],
           },
           ...errorResponses(401, 403),
         },
@@ -82,7 +83,8 @@ export function registerAuthRoutes(app: FastifyInstance, accounts: Accounts, opt
     },
     async (req) => {
       const p = requireUser(req);
-      return p.via === 'session' ? { user: p.user, via: p.via, csrfToken: p.csrfToken, expiresAt: p.expiresAt } : { user: p.user, via: p.via };
+      const operator = isOperator(p.user, opts.operatorEmails ?? []);
+      return p.via === 'session' ? { user: p.user, via: p.via, csrfToken: p.csrfToken, expiresAt: p.expiresAt, operator } : { user: p.user, via: p.via, operator };
     },
   );
 

@@ -29,7 +29,7 @@ function SkipLink() {
 
 /** Layout of signed-in pages. */
 export function AppLayout({ children }: { children: ReactNode }) {
-  const { user, signOut } = useSession();
+  const { user, operator, signOut } = useSession();
   const { navigate } = useRouter();
   return (
     <div className="shell">
@@ -53,6 +53,11 @@ export function AppLayout({ children }: { children: ReactNode }) {
             {user?.role === 'administrator' ? (
               <li>
                 <Link to="/admin">Administration</Link>
+              </li>
+            ) : null}
+            {operator ? (
+              <li>
+                <Link to="/operator/disclosures">Disclosure log</Link>
               </li>
             ) : null}
           </ul>

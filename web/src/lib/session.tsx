@@ -24,6 +24,8 @@ export interface SignedIn {
 interface SessionState {
   /** undefined while loading, null when signed out. */
   user: User | null | undefined;
+  /** Whether the user acts for the installation's operator (OPERATOR_EMAILS): the disclosure log. */
+  operator: boolean;
   /** Why the person was signed out, shown on the sign-in page. */
   endedReason: string | null;
   signedIn(result: SignedIn): void;
@@ -60,6 +62,7 @@ function wasSignedIn(): boolean {
 export function SessionProvider({ children, load }: { children: ReactNode; load: boolean }) {
   const [user, setUser] = useState<User | null | undefined>(load ? undefined : null);
   const [endedReason, setEndedReason] = useState<string | null>(null);
+  const [operator, setOperator] = useState(false);
 
   // Bumped by every sign-in and sign-out: a session check that was already in flight must not
   // overwrite what happened since (e.g. a sign-in link redeemed while the page loaded).
@@ -68,11 +71,12 @@ export function SessionProvider({ children, load }: { children: ReactNode; load:
   const refresh = useCallback(async () => {
     const mine = generation.current;
     try {
-      const s = await api<{ user: User; csrfToken?: string }>('GET', '/api/v1/auth/session', { anonymous: true });
+      const s = await api<{ user: User; csrfToken?: string; operator?: boolean }>('GET', '/api/v1/auth/session', { anonymous: true });
       if (mine !== generation.current) return;
       setCsrfToken(s.csrfToken ?? null);
       remember(true);
       setUser(s.user);
+      setOperator(s.operator === true);
     } catch (err) {
       if (!(err instanceof ApiError) || err.status === 0) throw err;
       if (mine !== generation.current) return;
@@ -80,6 +84,7 @@ export function SessionProvider({ children, load }: { children: ReactNode; load:
       if (wasSignedIn()) setEndedReason(ENDED);
       remember(false);
       setUser(null);
+      setOperator(false);
     }
   }, []);
 
@@ -94,6 +99,7 @@ export function SessionProvider({ children, load }: { children: ReactNode; load:
         setCsrfToken(null);
         remember(false);
         setUser(null);
+        setOperator(false);
         setEndedReason(ENDED);
       }),
     [],
@@ -105,7 +111,9 @@ export function SessionProvider({ children, load }: { children: ReactNode; load:
     setEndedReason(null);
     remember(true);
     setUser(result.user);
-  }, []);
+    // Sign-in answers do not say whether the user acts for the operator: ask once.
+    void refresh().catch(() => undefined);
+  }, [refresh]);
 
   const signOut = useCallback(async () => {
     try {
@@ -116,10 +124,11 @@ export function SessionProvider({ children, load }: { children: ReactNode; load:
       setEndedReason(null);
       remember(false);
       setUser(null);
+      setOperator(false);
     }
   }, []);
 
-  return <SessionContext.Provider value={{ user, endedReason, signedIn, signOut, refresh }}>{children}</SessionContext.Provider>;
+  return <SessionContext.Provider value={{ user, operator, endedReason, signedIn, signOut, refresh }}>{children}</SessionContext.Provider>;
 }
 
 /** The session state; only inside SessionProvider. */

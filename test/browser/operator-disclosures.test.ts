@@ -1,0 +1,127 @@
+// The operator's disclosure log in Chromium against the real server (PGlite): a user listed in
+// OPERATOR_EMAILS sees "Disclosure log" in the navigation, records a gagged request from the
+// police, approves it, records the disclosure, downloads the log as CSV and shows the half-year's
+// transparency report; a tenant administrator has no such link and is told the page is not for
+// them. Every state is checked through the API as well. Screenshots go to test-artifacts/browser/.
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { parseCsv } from '../../src/privacy/csv.ts';
+import { createTestUser, type TestUser } from '../support/api-users.ts';
+import { apiClient, startE2eServer, type E2eServer } from '../support/e2e.ts';
+import { audit, launchChromium, screenshot, watchPage } from './support/browser.ts';
+
+async function signIn(page: Page, env: E2eServer, user: TestUser): Promise<void> {
+  await page.goto(`${env.server.url}/sign-in`);
+  await page.getByLabel('Email address').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/sent');
+}
+
+describe('the disclosure log in the browser', () => {
+  let env: E2eServer;
+  let browser: Browser;
+  let operator: TestUser;
+  let admin: TestUser;
+  const watched: Array<{ errors: string[] }> = [];
+  const call = apiClient(() => env.server);
+
+  beforeAll(async () => {
+    env = await startE2eServer('pglite', 'browser-disclosures', { OPERATOR_EMAILS: 'legal@sealpost-operator.example' });
+    operator = await createTestUser(env.server, { email: 'legal@sealpost-operator.example', role: 'author', tenantName: 'Operator Ltd' });
+    admin = await createTestUser(env.server, { email: 'ada@firm.example', role: 'administrator', tenantName: 'Firm Ltd' });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await env?.close();
+    for (const w of watched) expect(w.errors).toEqual([]);
+  });
+
+  it('lets the operator record a request, decide it, record the disclosure, export it and report on it', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    const page = await context.newPage();
+    watched.push(watchPage(page));
+    await signIn(page, env, operator);
+    await page.getByRole('link', { name: 'Disclosure log' }).click();
+    await page.getByRole('heading', { name: 'Disclosure log' }).waitFor();
+    await page.getByText('No requests recorded.').waitFor();
+    expect(await audit(page)).toEqual({ mains: 1, unlabelled: [] });
+
+    // A bad form first: the server names what is missing.
+    await page.getByRole('button', { name: 'Record request' }).click();
+    await page.getByText('Not recorded').waitFor();
+    await expect(page.getByRole('alert').filter({ hasText: 'authority' }).count()).resolves.toBe(1);
+
+    await page.getByLabel('Who asked').selectOption('law_enforcement');
+    await page.getByLabel('Authority').fill('Metropolitan Police Service');
+    await page.getByLabel('Legal basis cited').fill('IPA 2016 s.61');
+    await page.getByLabel('What was requested').fill('Account details of one user');
+    await page.getByRole('group', { name: 'Data categories requested' }).getByLabel('crm').check();
+    await page.getByLabel(/non-disclosure order/).check();
+    await page.getByLabel('Gag until (optional)').fill('2030-01-01');
+    await page.getByRole('button', { name: 'Record request' }).click();
+    await page.getByText(/DR-\d{4}-\d{4} recorded\./).waitFor();
+    const listed = await call(operator, 'GET', '/api/v1/operator/disclosures');
+    expect(listed.body.disclosures).toHaveLength(1);
+    const ref = listed.body.disclosures[0].reference as string;
+    expect(listed.body.disclosures[0]).toMatchObject({ authority: 'Metropolitan Police Service', requestedCategories: ['crm'], gag: true, status: 'received' });
+    const table = page.getByRole('table', { name: 'Requests' });
+    await table.getByRole('row', { name: new RegExp(`${ref}.*gag until`) }).waitFor();
+    await screenshot(page, 'disclosures-01-recorded');
+
+    // Approve, then record what was disclosed.
+    const decision = page.getByRole('form', { name: `Decision on ${ref}` });
+    await decision.getByLabel('New status').selectOption('approved');
+    await decision.getByLabel('Decided by').fill('Head of Legal');
+    await decision.getByLabel('Reason').fill('Valid production order');
+    await decision.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(`${ref} is now approved.`).waitFor();
+    await page.getByText('Head of Legal', { exact: false }).first().waitFor();
+    const disclose = page.getByRole('form', { name: `Decision on ${ref}` });
+    await disclose.getByLabel('New status').selectOption('disclosed');
+    await disclose.getByRole('group', { name: 'Data categories disclosed' }).getByLabel('crm').check();
+    await disclose.getByLabel('What was disclosed').fill('One account record');
+    await disclose.getByRole('button', { name: 'Save' }).click();
+    await page.getByText(`${ref} is now disclosed.`).waitFor();
+    await page.getByText(/A disclosure is final/).waitFor();
+    expect((await call(operator, 'GET', `/api/v1/operator/disclosures/${ref}`)).body.disclosure).toMatchObject({
+      status: 'disclosed',
+      approvedBy: 'Head of Legal',
+      disclosedCategories: ['crm'],
+      disclosedDescription: 'One account record',
+    });
+    expect(await audit(page)).toEqual({ mains: 1, unlabelled: [] });
+    await screenshot(page, 'disclosures-02-disclosed');
+
+    // The CSV is the server's export, downloaded with the session cookie.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+    const rows = parseCsv(await readFile((await download.path())!, 'utf8'));
+    expect(rows[0]!.slice(0, 3)).toEqual(['reference', 'requesterKind', 'authority']);
+    expect(rows.slice(1).map((r) => [r[0], r[9]])).toEqual([[ref, 'disclosed']]);
+
+    // The half-year's report, with the one request below the threshold: suppressed, not 0.
+    await page.getByRole('button', { name: 'Show report' }).click();
+    const report = page.getByRole('table', { name: /Transparency report/ });
+    await report.waitFor();
+    const row = report.getByRole('row', { name: /Metropolitan Police Service \(law_enforcement\)/ });
+    await expect(row.getByText('<10').count()).resolves.toBe(1);
+    await screenshot(page, 'disclosures-03-report');
+    await context.close();
+  });
+
+  it('shows a tenant administrator no link, and tells them the page is not theirs', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    watched.push(watchPage(page));
+    await signIn(page, env, admin);
+    await page.getByRole('link', { name: 'Administration' }).waitFor();
+    await expect(page.getByRole('link', { name: 'Disclosure log' }).count()).resolves.toBe(0);
+    await page.goto(`${env.server.url}/operator/disclosures`);
+    await page.getByText(/for the installation's operator/).waitFor();
+    await expect(page.getByText('Metropolitan').count()).resolves.toBe(0);
+    await context.close();
+  });
+});

@@ -326,6 +326,26 @@ export class ContentStore {
     await this.blobs(object.region).delete(object.blobKey);
   }
 
+  /**
+   * Copies an object's ciphertext, byte for byte and streamed, into `region`'s store under a new
+   * blob key, to move the object there (account transfers). The row is not changed: the caller
+   * records the new region and key, with the data key re-wrapped under a KEK of that region, in
+   * its own transaction, then deletes the old blob, or the copy if the move failed
+   * ({@link deleteBlob}). The ciphertext binds the object id, not the region, so the copy opens
+   * as it is.
+   */
+  async copyToRegion(object: { region: Region; blobKey: string }, region: Region): Promise<string> {
+    if (!this.stores.serves(region)) throw regionNotServed(region, this.stores.regions, 'unavailable');
+    const blobKey = randomId().replace(/-/g, '');
+    await this.blobs(region).put(blobKey, await this.blobs(object.region).get(object.blobKey));
+    return blobKey;
+  }
+
+  /** Deletes a blob from a region's store (idempotent): the old copy after a move, or a copy whose move failed. */
+  async deleteBlob(region: Region, blobKey: string): Promise<void> {
+    await this.blobs(region).delete(blobKey);
+  }
+
   // A stored blob shorter than its row says is a truncated object, not a bad range from the caller.
   private async sealedRange(object: SealedObjectRecord, range: ByteRange): Promise<Readable> {
     try {

@@ -140,7 +140,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     // Its own runner (retention.ts): a long run must not hold up the shared runner's notifications.
     closers.push(() => retention.runner.stop());
     // config.dnsServers (DOMAIN_VERIFICATION_DNS_SERVERS): which DNS servers verify TXT records.
-    const domains = createDomains({ db, keys, mailer, publicUrl: config.publicUrl, dnsServers: config.dnsServers, onEnqueued: () => runner.wake() });
+    const domains = createDomains({ db, keys, content, mailer, publicUrl: config.publicUrl, dnsServers: config.dnsServers, onEnqueued: () => runner.wake() });
     // Access exports are Sealpost-as-controller data: sealed under the home region's root key and store.
     const subjects = createSubjectEngine({ db, content, blobs, provider: keyProvider, prevent: prevent.service });
     const subjectRequests = createSubjectRequests({ db, mailer, blobs, provider: keyProvider, publicUrl: config.publicUrl, engine: subjects, consent: consent.preferences, onEnqueued: () => runner.wake() });

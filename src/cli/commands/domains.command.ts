@@ -7,7 +7,7 @@ import { type CliIo, print, withRuntime } from '../context.ts';
 import { operatorActor } from './operator.ts';
 
 function domainsOf(rt: Runtime): Domains {
-  return createDomains({ db: rt.db, keys: rt.keys, mailer: rt.mailer, publicUrl: rt.config.publicUrl, dnsServers: rt.config.dnsServers });
+  return createDomains({ db: rt.db, keys: rt.keys, content: rt.content, mailer: rt.mailer, publicUrl: rt.config.publicUrl, dnsServers: rt.config.dnsServers });
 }
 
 /** Registers `sealpost domains …`. */

@@ -14,6 +14,8 @@
 // - the move re-wraps every data key of the account's Content under the business tenant's KEK
 //   (payloads are not touched), moves the rows, and is audited in both tenants' chains.
 import { getTenant } from '../../accounts/tenant.repository.ts';
+import type { ContentStore } from '../../content/content.service.ts';
+import type { Region } from '../../shared/regions.ts';
 import { appendAuditEvent } from '../../audit/audit.service.ts';
 import type { AuditEventInput } from '../../audit/audit.model.ts';
 import { randomId, unwrapKey, wrapContext, wrapKey } from '../../crypto/keys.ts';
@@ -99,7 +101,7 @@ export class AccountTransferService {
 
   constructor(
     private readonly db: Database,
-    private readonly deps: { keys: KeyService; mailer: Mailer; publicUrl: string; onEnqueued?: () => void },
+    private readonly deps: { keys: KeyService; content: ContentStore; mailer: Mailer; publicUrl: string; onEnqueued?: () => void },
     opts: { now?: Clock } = {},
   ) {
     this.now = opts.now ?? systemClock;
@@ -229,9 +231,25 @@ export class AccountTransferService {
     if (!t) throw errors.notFound('transfer_not_found', `no transfer ${transferId}`);
     if (t.status !== 'offered') throw errors.conflict('transfer_not_open', `the transfer is already ${t.status}`);
     const [from, to] = [await getTenant(this.db, t.fromTenantId), await getTenant(this.db, t.toTenantId)];
-    // Residency: Content stays in its region. Moving it across regions would copy ciphertext
-    // between regional stores; not built yet, so refuse rather than break the pin.
-    if (from.region !== to.region) throw errors.conflict('transfer_region_mismatch', `the free account's Content is stored in ${from.region} and ${to.name}'s in ${to.region}; cross-region transfer is not supported yet`);
+    // Residency: the account's Content moves into the organisation's region. Each object kept
+    // elsewhere is copied (ciphertext as it is, streamed) into that region's store first, outside
+    // the transaction; the transaction records the copy with the data key re-wrapped under the
+    // organisation's KEK of that region; the old blobs are deleted once it has committed, the
+    // copies if it fails. Either way each object is in one region's store at the end.
+    const { rows: away } = await this.db.query<{ id: string; region: Region; blob_key: string }>(
+      `SELECT id, region, blob_key FROM sealed_objects WHERE tenant_id = $1 AND region <> $2 AND wrapped_key IS NOT NULL`,
+      [from.id, to.region],
+    );
+    const copies = new Map<string, { region: Region; oldKey: string; newKey: string }>();
+    const dropCopies = async () => {
+      for (const c of copies.values()) await this.deps.content.deleteBlob(to.region, c.newKey).catch(() => undefined);
+    };
+    try {
+      for (const o of away) copies.set(o.id, { region: o.region, oldKey: o.blob_key, newKey: await this.deps.content.copyToRegion({ region: o.region, blobKey: o.blob_key }, to.region) });
+    } catch (err) {
+      await dropCopies();
+      throw err;
+    }
     // Unwrapped outside the transaction (KeyService reads through the database handle).
     const target = await this.deps.keys.activeKek(to.id, to.region);
     const { rows: kekIds } = await this.db.query<{ kek_id: string }>(
@@ -242,7 +260,9 @@ export class AccountTransferService {
     const sourceKeks = new Map<string, UnwrappedKek>();
     for (const { kek_id } of kekIds) sourceKeks.set(kek_id, await this.deps.keys.kekById(kek_id));
 
-    const moved = await this.db.transaction(async (tx) => {
+    let moved: Record<string, number>;
+    try {
+      moved = await this.db.transaction(async (tx) => {
       const current = await repo.findTransfer(tx, transferId, true);
       if (!current || current.status !== 'offered') throw errors.conflict('transfer_not_open', 'the transfer is no longer open');
       const { rows: users } = await tx.query<{ id: string }>(`SELECT id FROM users WHERE tenant_id = $1 FOR UPDATE`, [from.id]);
@@ -260,8 +280,8 @@ export class AccountTransferService {
       count('labels_copied', labelMap.copied);
 
       // Content: re-wrap each data key under the business KEK, bound to the business tenant.
-      const { rows: objects } = await tx.query<{ id: string; key_id: string; kek_id: string | null; wrapped_key: Uint8Array | null }>(
-        `SELECT id, key_id, kek_id, wrapped_key FROM sealed_objects WHERE tenant_id = $1 FOR UPDATE`,
+      const { rows: objects } = await tx.query<{ id: string; key_id: string; kek_id: string | null; wrapped_key: Uint8Array | null; region: Region; blob_key: string }>(
+        `SELECT id, key_id, kek_id, wrapped_key, region, blob_key FROM sealed_objects WHERE tenant_id = $1 FOR UPDATE`,
         [from.id],
       );
       for (const o of objects) {
@@ -269,12 +289,23 @@ export class AccountTransferService {
           const source = sourceKeks.get(o.kek_id);
           if (!source) throw errors.conflict('transfer_conflict', 'the account changed while it was being moved; try again');
           const dataKey = unwrapKey(source.key, o.wrapped_key, dataKeyContext(from.id, o.id, o.key_id));
+          const copy = copies.get(o.id);
+          // An object stored elsewhere since the copies were made: the account changed meanwhile.
+          if (o.region !== to.region && !copy) throw errors.conflict('transfer_conflict', 'the account changed while it was being moved; try again');
           try {
-            await tx.query(`UPDATE sealed_objects SET tenant_id = $2, kek_id = $3, wrapped_key = $4 WHERE id = $1`, [o.id, to.id, target.id, wrapKey(target.key, dataKey, dataKeyContext(to.id, o.id, o.key_id))]);
+            await tx.query(`UPDATE sealed_objects SET tenant_id = $2, kek_id = $3, wrapped_key = $4, region = $5, blob_key = $6 WHERE id = $1`, [
+              o.id,
+              to.id,
+              target.id,
+              wrapKey(target.key, dataKey, dataKeyContext(to.id, o.id, o.key_id)),
+              to.region,
+              copy?.newKey ?? o.blob_key,
+            ]);
           } finally {
             dataKey.fill(0);
           }
           count('objects_rewrapped', 1);
+          if (copy) count('objects_moved_region', 1);
         } else {
           await tx.query(`UPDATE sealed_objects SET tenant_id = $2 WHERE id = $1`, [o.id, to.id]);
           count('objects_shredded_moved', 1);
@@ -322,7 +353,13 @@ export class AccountTransferService {
         });
       }
       return counts;
-    });
+      });
+    } catch (err) {
+      await dropCopies();
+      throw err;
+    }
+    // The moved objects' old blobs (their keys now exist only under the organisation's KEK).
+    for (const c of copies.values()) await this.deps.content.deleteBlob(c.region, c.oldKey).catch(() => undefined);
     // Nothing is wrapped by the free tenant's KEKs any more: destroy them.
     await this.deps.keys.destroyTenantKeys(from.id, { actor });
     return { ...t, status: 'completed', completedAt: this.now(), moved, ...(opts.accepted ? { acceptedAt: this.now() } : {}) };

@@ -1,10 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { buildUser as buildAccountUser, fakeClock } from '../../../test/support/accounts.ts';
 import { describeEachDatabase } from '../../../test/support/database.ts';
 import { startDnsServer, type TestDnsServer } from '../../../test/support/dns-server.ts';
 import { buildTenant } from '../../../test/support/factories.ts';
 import { buildMessagingHarness, buildUser, sourceOf, type MessagingHarness } from '../../../test/support/messaging.ts';
 import { verifyAuditChains } from '../../audit/audit.service.ts';
+import { ContentStore } from '../../content/content.service.ts';
+import { RegionMap } from '../../shared/regions.ts';
+import type { BlobStore } from '../../storage/blob/blob-store.ts';
+import { FsBlobStore } from '../../storage/blob/fs-blob-store.ts';
 import { JobRunner } from '../../jobs/job.runner.ts';
 import { createPrevent } from '../../prevent/prevent.ts';
 import { createSubjectEngine } from '../../privacy/subjects/subject-engine.ts';
@@ -39,7 +46,7 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
   beforeAll(async () => {
     dns = await startDnsServer();
     h = await buildMessagingHarness(ctx.db());
-    transfers = new AccountTransferService(ctx.db(), { keys: h.stack.keys, mailer: h.mailer, publicUrl: 'https://sealpost.example' }, { now: clock });
+    transfers = new AccountTransferService(ctx.db(), { keys: h.stack.keys, content: h.stack.content, mailer: h.mailer, publicUrl: 'https://sealpost.example' }, { now: clock });
     domains = new DomainService(ctx.db(), new NodeDnsTxtLookup([dns.address], { timeoutMs: 1000, tries: 1 }), transfers, { now: clock });
     runner = new JobRunner(ctx.db(), transfers.jobs, createLogger('silent'));
   });
@@ -202,15 +209,36 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
     expect((await verifyAuditChains(ctx.db(), { tenantId: business.id })).ok).toBe(true);
   });
 
-  it('does refuse moves across regions and cancel offers when the domain is released', async () => {
+  it("does move an account across regions (its Content copied into the organisation's region store, left nowhere else) and cancel offers when the domain is released", async () => {
     const domain = `eu-${crypto.randomUUID().slice(0, 8)}.example`;
     const business = await buildTenant(ctx.db(), { name: 'EU GmbH', region: 'eea' });
     const fay = await freeAccount(`fay@${domain}`);
+    const hal = await freeAccount(`hal@${domain}`);
+    // One store per region, as a multi-region installation has them.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sealpost-transfer-regions-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const stores = { uk: new FsBlobStore(path.join(dir, 'uk')), eea: new FsBlobStore(path.join(dir, 'eea')) };
+    const content = new ContentStore(ctx.db(), new RegionMap<BlobStore>(stores), h.stack.keys, { segmentSize: 1024 });
+    const regional = new AccountTransferService(ctx.db(), { keys: h.stack.keys, content, mailer: h.mailer, publicUrl: 'https://sealpost.example' }, { now: clock });
+    const bytes = crypto.getRandomValues(new Uint8Array(5000));
+    const object = await content.putBytes(fay.tenantId, bytes);
+    expect([object.region, await stores.uk.exists(object.blobKey)]).toEqual(['uk', true]);
+
     await verifyDomain(business.id, domain);
-    await expect(transfers.accept(fay.userId)).rejects.toMatchObject({ code: 'transfer_region_mismatch' });
-    expect((await ctx.db().query<{ tenant_id: string }>(`SELECT tenant_id FROM users WHERE id = $1`, [fay.userId])).rows[0]!.tenant_id).toBe(fay.tenantId);
+    const done = await regional.accept(fay.userId);
+    expect(done.moved).toMatchObject({ objects_rewrapped: 1, objects_moved_region: 1 });
+    const moved = await content.get(business.id, object.id);
+    expect(moved.region).toBe('eea');
+    expect(moved.blobKey).not.toBe(object.blobKey);
+    expect(await stores.eea.exists(moved.blobKey)).toBe(true);
+    expect(await stores.uk.exists(object.blobKey)).toBe(false);
+    expect(Buffer.from(await content.openBytes(business.id, object.id)).equals(Buffer.from(bytes))).toBe(true);
+    const kek = (await ctx.db().query<{ region: string; tenant_id: string }>('SELECT k.region, k.tenant_id FROM sealed_objects o JOIN key_encryption_keys k ON k.id = o.kek_id WHERE o.id = $1', [object.id])).rows[0];
+    expect(kek).toEqual({ region: 'eea', tenant_id: business.id });
+    expect((await ctx.db().query<{ state: string }>('SELECT DISTINCT state FROM key_encryption_keys WHERE tenant_id = $1', [fay.tenantId])).rows).toEqual([{ state: 'destroyed' }]);
+
     await domains.remove({ type: 'system' }, business.id, domain);
-    expect(await transfers.openOffer(fay.userId)).toBeNull();
+    expect(await transfers.openOffer(hal.userId)).toBeNull();
     // The cancelled offer points at the claim, so it is kept as evidence, no longer verified.
     expect((await domains.list(business.id)).map((d) => [d.domain, d.verifiedAt])).toEqual([[domain, null]]);
     const other = await buildTenant(ctx.db());

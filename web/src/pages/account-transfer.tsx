@@ -18,8 +18,8 @@ function acceptError(err: unknown): string {
     case 'transfer_not_found':
     case 'transfer_not_open':
       return 'There is no open offer for your account any more: it may have been withdrawn or already carried out. Nothing was changed by this.';
-    case 'transfer_region_mismatch':
-      return 'Your messages are stored in a different region from the organisation\'s, and moving them between regions is not supported yet. Nothing has changed.';
+    case 'transfer_conflict':
+      return 'Your account changed while it was being moved (for example, a new message arrived). Nothing has changed; try again.';
     case 'transfer_blocked_by_hold':
       return 'Your account cannot be moved now because its data is under a legal hold. Nothing has changed.';
     case 'free_tenant_shared':

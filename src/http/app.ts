@@ -34,6 +34,7 @@ import { registerAuditRoutes } from './routes/audit.routes.ts';
 import { registerLabelRoutes } from './routes/labels.routes.ts';
 import { registerTenantRoutes } from './routes/tenant.routes.ts';
 import { registerDisclosureRoutes } from './routes/disclosures.routes.ts';
+import { registerOperatorRegisterRoutes } from './routes/operator-register.routes.ts';
 import { registerWebApp } from './web-app.ts';
 import type { DisclosureService } from '../privacy/disclosures/disclosure.service.ts';
 
@@ -141,6 +142,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     if (deps.prevent) registerPreventRoutes(app, deps.prevent);
     if (deps.privacy) registerPrivacyRoutes(app, deps.privacy);
+    if (deps.privacy) registerOperatorRegisterRoutes(app, deps.privacy, deps.operatorEmails ?? []);
     if (deps.privacy) registerStatisticsRoutes(app, new StatisticsService(deps.privacy.db));
     if (deps.domains) registerDomainRoutes(app, deps.domains);
     if (deps.consent) registerConsentRoutes(app, deps.consent);

@@ -11,6 +11,7 @@ import { AdminPage, mayOpenAdmin } from './pages/admin.tsx';
 import { ComposePage } from './pages/compose.tsx';
 import { MessagePage } from './pages/message.tsx';
 import { DisclosuresPage } from './pages/operator-disclosures.tsx';
+import { RegisterPage } from './pages/operator-register.tsx';
 import { OpenPage } from './pages/open.tsx';
 import { PreferencesPage } from './pages/preferences.tsx';
 import { SentPage } from './pages/sent.tsx';
@@ -116,6 +117,7 @@ function Routes() {
   else if ((params = matchPath('/sent/:id', path))) page = <MessagePage id={params.id!} />;
   else if (path === '/settings/preferences') page = <PreferencesPage />;
   else if (path === '/operator/disclosures') page = <DisclosuresPage />;
+  else if (path === '/operator/register') page = <RegisterPage />;
   else if (path === '/admin' || path.startsWith('/admin/')) page = user === undefined || mayOpenAdmin(user?.role, path) ? <AdminPage path={path} /> : <Forbidden />;
   else page = <NotFound />;
   return <SignedIn>{page}</SignedIn>;

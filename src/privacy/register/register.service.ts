@@ -2,9 +2,10 @@
 // an error that names the field, every change recorded (who, when, what, effective when) in
 // privacy_register_changes and on the system audit chain, in the same transaction.
 //
-// Who may edit: the operator of the installation. Sealpost has no "operator tenant", so edits
-// are made through the CLI (`sealpost privacy …`), whose caller has the server's configuration
-// and database; the HTTP API only reads (docs/privacy.md, "Who may edit").
+// Who may edit: the operator of the installation, through the CLI (`sealpost privacy …`, whose
+// caller has the server's configuration and database) or the operator's API and page (users
+// listed in OPERATOR_EMAILS; src/http/routes/operator-register.routes.ts). docs/privacy.md,
+// "Who may edit".
 import { z } from 'zod';
 import { appendAuditEvent } from '../../audit/audit.service.ts';
 import { errors } from '../../shared/app-error.ts';

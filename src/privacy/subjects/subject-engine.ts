@@ -447,7 +447,8 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
           }
         }
 
-        // A and C must have committed before B masks what would find their rows again.
+        // B commits only after A and C have: its masking (invisible to them until then) would hide
+        // what a re-run needs to find their rows.
         const [keys, pseudonymised] = await firstParts;
         count('masked', 'audit_events', pseudonymised);
 

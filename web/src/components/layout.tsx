@@ -56,9 +56,14 @@ export function AppLayout({ children }: { children: ReactNode }) {
               </li>
             ) : null}
             {operator ? (
-              <li>
-                <Link to="/operator/disclosures">Disclosure log</Link>
-              </li>
+              <>
+                <li>
+                  <Link to="/operator/register">Processing register</Link>
+                </li>
+                <li>
+                  <Link to="/operator/disclosures">Disclosure log</Link>
+                </li>
+              </>
             ) : null}
           </ul>
         </nav>

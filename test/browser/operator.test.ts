@@ -1,8 +1,11 @@
-// The operator's disclosure log in Chromium against the real server (PGlite): a user listed in
-// OPERATOR_EMAILS sees "Disclosure log" in the navigation, records a gagged request from the
-// police, approves it, records the disclosure, downloads the log as CSV and shows the half-year's
-// transparency report; a tenant administrator has no such link and is told the page is not for
-// them. Every state is checked through the API as well. Screenshots go to test-artifacts/browser/.
+// The operator's pages in Chromium against the real server (PGlite). Disclosure log: a user
+// listed in OPERATOR_EMAILS sees "Disclosure log" in the navigation, records a gagged request
+// from the police, approves it, records the disclosure, downloads the log as CSV and shows the
+// half-year's transparency report. Processing register: edits the controller details and a
+// purpose (a contradictory lawful basis is refused with the server's reason), and adds a
+// sub-processor with advance notice, which the public list then announces. A tenant
+// administrator has no such links and is told the pages are not for them. Every state is
+// checked through the API as well. Screenshots go to test-artifacts/browser/.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -19,7 +22,7 @@ async function signIn(page: Page, env: E2eServer, user: TestUser): Promise<void>
   await page.waitForURL('**/sent');
 }
 
-describe('the disclosure log in the browser', () => {
+describe("the operator's pages in the browser", () => {
   let env: E2eServer;
   let browser: Browser;
   let operator: TestUser;
@@ -112,16 +115,69 @@ describe('the disclosure log in the browser', () => {
     await context.close();
   });
 
-  it('shows a tenant administrator no link, and tells them the page is not theirs', async () => {
+  it('lets the operator edit the processing register: controller details, a purpose, and a sub-processor announced in advance', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    watched.push(watchPage(page));
+    await signIn(page, env, operator);
+    await page.getByRole('link', { name: 'Processing register' }).click();
+    await page.getByRole('heading', { name: 'Processing register' }).waitFor();
+    const settings = page.getByRole('form', { name: 'Controller details' });
+    await settings.getByLabel('Controller name').fill('Sealpost Operations Ltd');
+    await settings.getByRole('button', { name: 'Save controller details' }).click();
+    await page.getByText('Controller details saved.').waitFor();
+    expect((await call(operator, 'GET', '/api/v1/operator/register')).body.settings.controllerName).toBe('Sealpost Operations Ltd');
+
+    const { body: register } = await call(operator, 'GET', '/api/v1/operator/register');
+    const key = register.purposes[0].key as string;
+    await page.getByRole('table', { name: 'Purposes of processing' }).getByRole('button', { name: key, exact: true }).click();
+    const form = page.getByRole('form', { name: `Purpose ${key}` });
+    // A basis the register refuses: "not applicable" with a real basis.
+    const individual = form.getByRole('group', { name: 'Lawful basis (the person is an individual)' });
+    await individual.getByLabel('not applicable').check();
+    await individual.getByLabel('consent').check();
+    await form.getByRole('button', { name: 'Save purpose' }).click();
+    await form.getByText(/not_applicable cannot be combined/).waitFor();
+    await individual.getByLabel('not applicable').uncheck();
+    await individual.getByLabel('consent').uncheck();
+    await form.getByLabel('Transfer safeguards').fill('EU SCCs (2021/914)');
+    await form.getByRole('button', { name: 'Save purpose' }).click();
+    await page.getByText(`Purpose ${key} saved.`).waitFor();
+    const purpose = (await call(operator, 'GET', '/api/v1/operator/register')).body.purposes.find((p: { key: string }) => p.key === key);
+    expect(purpose).toMatchObject({ transferSafeguards: 'EU SCCs (2021/914)', basisIndividual: register.purposes[0].basisIndividual });
+
+    const later = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
+    const add = page.getByRole('form', { name: 'New sub-processor' });
+    await add.getByLabel('Key').fill('northwind_hosting');
+    await add.getByLabel('Name').fill('Northwind Hosting');
+    await add.getByLabel('What it does').fill('Backup storage of sealed Content');
+    await add.getByLabel('Location').fill('Frankfurt, Germany');
+    await add.getByRole('group', { name: 'Regions' }).getByLabel('eea').check();
+    await add.getByRole('group', { name: 'Data categories received' }).getByLabel('content').check();
+    await add.getByLabel('Engaged from (optional)').fill(later);
+    await add.getByRole('button', { name: 'Add sub-processor' }).click();
+    await page.getByText(`Northwind Hosting added, engaged from ${later}; subscribers are told.`).waitFor();
+    await page.getByRole('table', { name: 'Sub-processors' }).getByRole('button', { name: 'Northwind Hosting' }).waitFor();
+    await page.getByText(`Northwind Hosting will be engaged from ${later}`).waitFor();
+    expect(JSON.stringify((await call(null, 'GET', '/api/v1/privacy/subprocessors')).body)).toContain('Northwind Hosting');
+    expect(await audit(page)).toEqual({ mains: 1, unlabelled: [] });
+    await screenshot(page, 'register-01-edited');
+    await context.close();
+  });
+
+  it('shows a tenant administrator no link, and tells them the pages are not theirs', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     watched.push(watchPage(page));
     await signIn(page, env, admin);
     await page.getByRole('link', { name: 'Administration' }).waitFor();
     await expect(page.getByRole('link', { name: 'Disclosure log' }).count()).resolves.toBe(0);
+    await expect(page.getByRole('link', { name: 'Processing register' }).count()).resolves.toBe(0);
     await page.goto(`${env.server.url}/operator/disclosures`);
     await page.getByText(/for the installation's operator/).waitFor();
     await expect(page.getByText('Metropolitan').count()).resolves.toBe(0);
+    await page.goto(`${env.server.url}/operator/register`);
+    await page.getByText(/edited by the installation's operator/).waitFor();
     await context.close();
   });
 });

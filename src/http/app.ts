@@ -147,7 +147,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (deps.domains) registerDomainRoutes(app, deps.domains);
     if (deps.consent) registerConsentRoutes(app, deps.consent);
     if (deps.retention) registerRetentionRoutes(app, deps.retention);
-    if (deps.subjectRequests) registerSubjectRequestRoutes(app, deps.subjectRequests, { publicUrl: deps.publicUrl });
+    if (deps.subjectRequests) registerSubjectRequestRoutes(app, deps.subjectRequests, { publicUrl: deps.publicUrl, operatorEmails: deps.operatorEmails ?? [] });
     if (deps.disclosures) registerDisclosureRoutes(app, deps.disclosures, deps.operatorEmails ?? []);
   }
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /** Paths of the single-page app (history routing); everything else is the API's. */
-export const WEB_APP_PATHS = ['/', '/open', '/sign-in', '/compose', '/sent', '/sent/*', '/admin', '/admin/*', '/settings/*', '/operator/*'] as const;
+export const WEB_APP_PATHS = ['/', '/open', '/sign-in', '/compose', '/sent', '/sent/*', '/admin', '/admin/*', '/settings/*', '/operator', '/operator/*'] as const;
 
 /**
  * The app's Content-Security-Policy: only this origin's scripts and styles (no inline script),

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { parseCsv } from '../../src/privacy/csv.ts';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
-import { apiClient, startE2eServer, type E2eServer } from '../support/e2e.ts';
+import { apiClient, codeIn, startE2eServer, type E2eServer } from '../support/e2e.ts';
 import { audit, launchChromium, screenshot, watchPage } from './support/browser.ts';
 
 async function signIn(page: Page, env: E2eServer, user: TestUser): Promise<void> {
@@ -48,8 +48,8 @@ describe("the operator's pages in the browser", () => {
     const page = await context.newPage();
     watched.push(watchPage(page));
     await signIn(page, env, operator);
-    await page.getByRole('link', { name: 'Disclosure log' }).click();
-    await page.getByRole('heading', { name: 'Disclosure log' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operator' }).click();
+    await page.getByRole('navigation', { name: 'Operator' }).getByRole('link', { name: 'Disclosure log' }).click();
     await page.getByText('No requests recorded.').waitFor();
     expect(await audit(page)).toEqual({ mains: 1, unlabelled: [] });
 
@@ -120,8 +120,9 @@ describe("the operator's pages in the browser", () => {
     const page = await context.newPage();
     watched.push(watchPage(page));
     await signIn(page, env, operator);
-    await page.getByRole('link', { name: 'Processing register' }).click();
-    await page.getByRole('heading', { name: 'Processing register' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operator' }).click();
+    await page.getByRole('navigation', { name: 'Operator' }).getByRole('link', { name: 'Processing register' }).click();
+    await page.getByRole('heading', { name: 'Controller details' }).waitFor();
     const settings = page.getByRole('form', { name: 'Controller details' });
     await settings.getByLabel('Controller name').fill('Sealpost Operations Ltd');
     await settings.getByRole('button', { name: 'Save controller details' }).click();
@@ -165,19 +166,47 @@ describe("the operator's pages in the browser", () => {
     await context.close();
   });
 
+  it("shows the operator the installation's privacy requests, and lets them extend one with a reason", async () => {
+    const opened = await call(null, 'POST', '/api/v1/privacy/requests', { kind: 'access', email: 'sam@person.example', name: 'Sam Person' }, { origin: env.server.url });
+    expect(opened.status).toBe(202);
+    const mail = await env.smtp.waitFor((m) => m.to.includes('sam@person.example') && codeIn(m.text) !== undefined);
+    expect((await call(null, 'POST', `/api/v1/privacy/requests/${opened.body.requestId}/verify`, { code: codeIn(mail.text) })).body.status).toBe('open');
+    // Not in any organisation's queue: it is the operator's.
+    expect((await call(admin, 'GET', '/api/v1/privacy/requests')).body.requests).toEqual([]);
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    watched.push(watchPage(page));
+    await signIn(page, env, operator);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operator' }).click();
+    await page.getByRole('navigation', { name: 'Operator' }).getByRole('link', { name: 'Privacy requests' }).click();
+    const row = page.getByRole('table', { name: 'Privacy requests' }).getByRole('row', { name: /sam@person\.example/ });
+    await row.getByRole('link').click();
+    await page.getByRole('heading', { name: 'Actions' }).waitFor();
+    await page.getByLabel('Reason for the extension').fill('The request covers several accounts and needs more time.');
+    await page.getByRole('button', { name: 'Extend', exact: true }).click();
+    await page.getByText(/Time limit extended/).waitFor();
+    const detail = await call(operator, 'GET', `/api/v1/operator/requests/${opened.body.requestId}`);
+    expect(detail.body).toMatchObject({ extensionMonths: 2, extensionReason: 'The request covers several accounts and needs more time.' });
+    expect(await audit(page)).toEqual({ mains: 1, unlabelled: [] });
+    await screenshot(page, 'operator-requests-01-extended');
+    await context.close();
+  });
+
   it('shows a tenant administrator no link, and tells them the pages are not theirs', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     watched.push(watchPage(page));
     await signIn(page, env, admin);
     await page.getByRole('link', { name: 'Administration' }).waitFor();
-    await expect(page.getByRole('link', { name: 'Disclosure log' }).count()).resolves.toBe(0);
-    await expect(page.getByRole('link', { name: 'Processing register' }).count()).resolves.toBe(0);
+    await expect(page.getByRole('link', { name: 'Operator' }).count()).resolves.toBe(0);
     await page.goto(`${env.server.url}/operator/disclosures`);
     await page.getByText(/for the installation's operator/).waitFor();
     await expect(page.getByText('Metropolitan').count()).resolves.toBe(0);
     await page.goto(`${env.server.url}/operator/register`);
     await page.getByText(/edited by the installation's operator/).waitFor();
+    await page.goto(`${env.server.url}/operator/requests`);
+    await page.getByText(/for the installation's operator/).waitFor();
     await context.close();
   });
 });

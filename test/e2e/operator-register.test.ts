@@ -53,6 +53,34 @@ for (const target of e2eTargets()) {
       expect(after.body.settings).toEqual(register.body.settings);
     });
 
+    it("does open the installation's privacy-request queue to the operator only", async () => {
+      const opened = await api(null, 'POST', '/api/v1/privacy/requests', { kind: 'erasure', email: 'sam@person.example' }, { origin: server.url });
+      expect(opened.status).toBe(202);
+      const id = opened.body.requestId as string;
+      const listed = await api(operator, 'GET', '/api/v1/operator/requests');
+      expect(listed.body.requests.map((r: { id: string; status: string }) => [r.id, r.status])).toEqual([[id, 'awaiting_identity']]);
+      const routes: Array<[string, string, unknown?]> = [
+        ['GET', '/api/v1/operator/requests'],
+        ['GET', `/api/v1/operator/requests/${id}`],
+        ['POST', `/api/v1/operator/requests/${id}/extend`, { months: 1, reason: 'x' }],
+        ['POST', `/api/v1/operator/requests/${id}/pause`, { reason: 'x' }],
+        ['POST', `/api/v1/operator/requests/${id}/resume`],
+        ['POST', `/api/v1/operator/requests/${id}/run`],
+        ['POST', `/api/v1/operator/requests/${id}/reject`, { reason: 'x' }],
+        ['POST', `/api/v1/operator/requests/${id}/complete`, { note: 'x' }],
+      ];
+      for (const [method, path, body] of routes) {
+        const asAdmin = await api(tenantAdmin, method, path, body);
+        expect([path, asAdmin.status, asAdmin.body.error.code]).toEqual([path, 403, 'operator_only']);
+        expect((await api(null, method, path, body)).status).toBe(401);
+      }
+      // The operator acts on it: a request still waiting for the person's code cannot be carried out.
+      const early = await api(operator, 'POST', `/api/v1/operator/requests/${id}/run`);
+      expect(early.status).toBe(409);
+      const rejected = await api(operator, 'POST', `/api/v1/operator/requests/${id}/reject`, { reason: 'Sent by mistake, the person told us by phone.' });
+      expect([rejected.status, rejected.body.status]).toEqual([200, 'rejected']);
+    });
+
     it('does edit purposes, controller details and sub-processors, naming bad fields, recording each change', async () => {
       const { body: register } = await api(operator, 'GET', '/api/v1/operator/register');
       const purposeKey = register.purposes[0].key as string;

@@ -9,7 +9,7 @@ import { DOWNLOAD_PAGE_PATH, DOWNLOAD_SCRIPT, DOWNLOAD_SCRIPT_PATH, REQUEST_PAGE
 import { SUBJECT_REQUEST_KINDS, SUBJECT_REQUEST_STATUSES, type RequestActor, type SubjectRequestStatus } from '../../privacy/requests/request.model.ts';
 import type { RequestScope, SubjectRequests } from '../../privacy/requests/requests.ts';
 import { AppError, errors, isAppError } from '../../shared/app-error.ts';
-import { requestContext, requireRole } from '../auth.ts';
+import { requestContext, requireOperator, requireRole } from '../auth.ts';
 import { errorResponses } from './schemas.ts';
 
 const tags = ['privacy'];
@@ -63,7 +63,7 @@ function parseStatuses(value: string | undefined): SubjectRequestStatus[] | unde
 }
 
 /** Registers the subject-request routes. */
-export function registerSubjectRequestRoutes(app: FastifyInstance, requests: SubjectRequests, opts: { publicUrl: string }): void {
+export function registerSubjectRequestRoutes(app: FastifyInstance, requests: SubjectRequests, opts: { publicUrl: string; operatorEmails?: readonly string[] }): void {
   const service = requests.service;
 
   // The HTML pages post ordinary forms: parse them here only, not for the whole API.
@@ -227,80 +227,133 @@ export function registerSubjectRequestRoutes(app: FastifyInstance, requests: Sub
     },
   );
 
-  app.get<{ Querystring: { status?: string } }>(
-    '/api/v1/privacy/requests',
+  // The queue, twice: an organisation's administrators see the requests it opened or that were
+  // routed to it; the installation's operator (OPERATOR_EMAILS) sees every request, as with
+  // `sealpost dsr`, and answers those where Sealpost is controller.
+  const queues = [
     {
-      schema: {
-        tags,
-        summary: 'The queue (administrators): requests your organisation opened or that were routed to it as controller, by due date, with days left and overdue flagged',
-        querystring: { type: 'object', properties: { status: { type: 'string', maxLength: 200 } }, additionalProperties: false },
-        response: errorResponses(400, 401, 403),
-      },
+      prefix: '/api/v1/privacy/requests',
+      who: 'administrators, requests your organisation opened',
+      listSummary: 'The queue (administrators): requests your organisation opened or that were routed to it as controller, by due date, with days left and overdue flagged',
+      resolve: administrator,
     },
-    async (req) => {
-      const { scope } = administrator(req);
-      const statuses = parseStatuses(req.query.status);
-      return { requests: await service.list(scope, statuses ? { statuses } : {}) };
-    },
-  );
-
-  app.get<{ Params: { id: string } }>(
-    '/api/v1/privacy/requests/:id',
-    { schema: { tags, summary: 'One request with its history and routings (administrators, within the queue)', params: uuidParams, response: errorResponses(401, 403, 404) } },
-    async (req) => service.get(administrator(req).scope, req.params.id),
-  );
-
-  app.post<{ Params: { id: string }; Body: { months: number; reason: string } }>(
-    '/api/v1/privacy/requests/:id/extend',
     {
-      schema: {
-        tags,
-        summary: 'Extend the time limit once by 1 or 2 months with a reason; the requester is emailed the reason and the new date (administrators, requests your organisation opened)',
-        params: uuidParams,
-        body: { type: 'object', properties: { months: { type: 'integer', minimum: 1, maximum: 2 }, reason: { type: 'string', minLength: 1, maxLength: 4000 } }, required: ['months', 'reason'], additionalProperties: false },
-        response: errorResponses(400, 401, 403, 404, 409),
+      prefix: '/api/v1/operator/requests',
+      who: 'operator',
+      listSummary: "The installation's queue (operator): every request, by due date, with days left and overdue flagged",
+      resolve: (req: FastifyRequest): { scope: RequestScope; actor: RequestActor } => ({ scope: { operator: true }, actor: { type: 'operator', id: requireOperator(req, opts.operatorEmails ?? []).user.id } }),
+    },
+  ];
+  for (const q of queues) {
+    app.get<{ Querystring: { status?: string } }>(
+      q.prefix,
+      {
+        schema: {
+          tags,
+          summary: q.listSummary,
+          querystring: { type: 'object', properties: { status: { type: 'string', maxLength: 200 } }, additionalProperties: false },
+          response: errorResponses(400, 401, 403),
+        },
       },
-    },
-    async (req) => {
-      const { scope, actor } = administrator(req);
-      return service.extend(scope, req.params.id, req.body, actor);
-    },
-  );
-
-  app.post<{ Params: { id: string }; Body: { reason: string } }>(
-    '/api/v1/privacy/requests/:id/pause',
-    {
-      schema: {
-        tags,
-        summary: 'Pause the clock while waiting for the requester to clarify; they are emailed what is needed (administrators, requests your organisation opened)',
-        params: uuidParams,
-        body: { type: 'object', properties: { reason: { type: 'string', minLength: 1, maxLength: 4000 } }, required: ['reason'], additionalProperties: false },
-        response: errorResponses(400, 401, 403, 404, 409),
+      async (req) => {
+        const { scope } = q.resolve(req);
+        const statuses = parseStatuses(req.query.status);
+        return { requests: await service.list(scope, statuses ? { statuses } : {}) };
       },
-    },
-    async (req) => {
-      const { scope, actor } = administrator(req);
-      return service.pause(scope, req.params.id, req.body, actor);
-    },
-  );
+    );
 
-  app.post<{ Params: { id: string } }>(
-    '/api/v1/privacy/requests/:id/resume',
-    { schema: { tags, summary: 'Restart a paused clock; the due date moves by the days paused (administrators, requests your organisation opened)', params: uuidParams, response: errorResponses(401, 403, 404, 409) } },
-    async (req) => {
-      const { scope, actor } = administrator(req);
-      return service.resume(scope, req.params.id, actor);
-    },
-  );
+    app.get<{ Params: { id: string } }>(
+      `${q.prefix}/:id`,
+      { schema: { tags, summary: `One request with its history and routings (${q.who})`, params: uuidParams, response: errorResponses(401, 403, 404) } },
+      async (req) => service.get(q.resolve(req).scope, req.params.id),
+    );
 
-  app.post<{ Params: { id: string } }>(
-    '/api/v1/privacy/requests/:id/run',
-    { schema: { tags, summary: 'Carry out a confirmed request (administrators, requests your organisation opened)', params: uuidParams, response: errorResponses(401, 403, 404, 409, 503) } },
-    async (req) => {
-      const { scope, actor } = administrator(req);
-      return service.run(req.params.id, actor, scope);
-    },
-  );
+    app.post<{ Params: { id: string }; Body: { months: number; reason: string } }>(
+      `${q.prefix}/:id/extend`,
+      {
+        schema: {
+          tags,
+          summary: `Extend the time limit once by 1 or 2 months with a reason; the requester is emailed the reason and the new date (${q.who})`,
+          params: uuidParams,
+          body: { type: 'object', properties: { months: { type: 'integer', minimum: 1, maximum: 2 }, reason: { type: 'string', minLength: 1, maxLength: 4000 } }, required: ['months', 'reason'], additionalProperties: false },
+          response: errorResponses(400, 401, 403, 404, 409),
+        },
+      },
+      async (req) => {
+        const { scope, actor } = q.resolve(req);
+        return service.extend(scope, req.params.id, req.body, actor);
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: { reason: string } }>(
+      `${q.prefix}/:id/pause`,
+      {
+        schema: {
+          tags,
+          summary: `Pause the clock while waiting for the requester to clarify; they are emailed what is needed (${q.who})`,
+          params: uuidParams,
+          body: { type: 'object', properties: { reason: { type: 'string', minLength: 1, maxLength: 4000 } }, required: ['reason'], additionalProperties: false },
+          response: errorResponses(400, 401, 403, 404, 409),
+        },
+      },
+      async (req) => {
+        const { scope, actor } = q.resolve(req);
+        return service.pause(scope, req.params.id, req.body, actor);
+      },
+    );
+
+    app.post<{ Params: { id: string } }>(
+      `${q.prefix}/:id/resume`,
+      { schema: { tags, summary: `Restart a paused clock; the due date moves by the days paused (${q.who})`, params: uuidParams, response: errorResponses(401, 403, 404, 409) } },
+      async (req) => {
+        const { scope, actor } = q.resolve(req);
+        return service.resume(scope, req.params.id, actor);
+      },
+    );
+
+    app.post<{ Params: { id: string } }>(
+      `${q.prefix}/:id/run`,
+      { schema: { tags, summary: `Carry out a confirmed request (${q.who})`, params: uuidParams, response: errorResponses(401, 403, 404, 409, 503) } },
+      async (req) => {
+        const { scope, actor } = q.resolve(req);
+        return service.run(req.params.id, actor, scope);
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: { reason: string } }>(
+      `${q.prefix}/:id/reject`,
+      {
+        schema: {
+          tags,
+          summary: `Refuse a request with a reason; the requester is told, with their right to complain (${q.who})`,
+          params: uuidParams,
+          body: { type: 'object', properties: { reason: { type: 'string', minLength: 1, maxLength: 4000 } }, required: ['reason'], additionalProperties: false },
+          response: errorResponses(400, 401, 403, 404, 409),
+        },
+      },
+      async (req) => {
+        const { scope, actor } = q.resolve(req);
+        return service.reject(scope, req.params.id, req.body, actor);
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: { note: string } }>(
+      `${q.prefix}/:id/complete`,
+      {
+        schema: {
+          tags,
+          summary: `Mark a rectification done with a note of what was corrected (sent to the requester) (${q.who})`,
+          params: uuidParams,
+          body: { type: 'object', properties: { note: { type: 'string', minLength: 1, maxLength: 4000 } }, required: ['note'], additionalProperties: false },
+          response: errorResponses(400, 401, 403, 404, 409),
+        },
+      },
+      async (req) => {
+        const { scope, actor } = q.resolve(req);
+        return service.completeRectification(scope, req.params.id, req.body, actor);
+      },
+    );
+  }
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/privacy/requests/:id/instruct-erasure',
@@ -316,40 +369,6 @@ export function registerSubjectRequestRoutes(app: FastifyInstance, requests: Sub
       const { scope, actor } = administrator(req);
       if (!('tenantId' in scope)) throw errors.forbidden('administrator_required', 'only an organisation can instruct the erasure of its own Content');
       return service.instructErasure(scope, req.params.id, actor);
-    },
-  );
-
-  app.post<{ Params: { id: string }; Body: { reason: string } }>(
-    '/api/v1/privacy/requests/:id/reject',
-    {
-      schema: {
-        tags,
-        summary: 'Refuse a request with a reason; the requester is told, with their right to complain (administrators, requests your organisation opened)',
-        params: uuidParams,
-        body: { type: 'object', properties: { reason: { type: 'string', minLength: 1, maxLength: 4000 } }, required: ['reason'], additionalProperties: false },
-        response: errorResponses(400, 401, 403, 404, 409),
-      },
-    },
-    async (req) => {
-      const { scope, actor } = administrator(req);
-      return service.reject(scope, req.params.id, req.body, actor);
-    },
-  );
-
-  app.post<{ Params: { id: string }; Body: { note: string } }>(
-    '/api/v1/privacy/requests/:id/complete',
-    {
-      schema: {
-        tags,
-        summary: 'Mark a rectification done with a note of what was corrected (sent to the requester) (administrators, requests your organisation opened)',
-        params: uuidParams,
-        body: { type: 'object', properties: { note: { type: 'string', minLength: 1, maxLength: 4000 } }, required: ['note'], additionalProperties: false },
-        response: errorResponses(400, 401, 403, 404, 409),
-      },
-    },
-    async (req) => {
-      const { scope, actor } = administrator(req);
-      return service.completeRectification(scope, req.params.id, req.body, actor);
     },
   );
 }

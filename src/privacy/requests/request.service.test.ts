@@ -152,6 +152,18 @@ describeEachDatabase('SubjectRequestService', (ctx) => {
     expect(shown.overdue).toBe(false);
   });
 
+  it('does refuse a request before identity is confirmed, without writing to the unconfirmed address', async () => {
+    const email = uniqueEmail('ulla');
+    const { id, code } = await submit('erasure', email);
+    const since = smtp.messages.length;
+    const refused = await dsr.service.reject(all, id, { reason: 'Opened by mistake, the person told us by phone.' }, { type: 'operator', id: 'cli:operator' });
+    expect(refused).toMatchObject({ status: 'rejected', dueOn: null });
+    expect(await row(id)).toMatchObject({ status: 'rejected', verified_at: null, outcome_note: 'Opened by mistake, the person told us by phone.' });
+    await expect(dsr.service.verify(id, code)).rejects.toMatchObject({ code: expect.stringMatching(/closed|expired|not_found/) });
+    while ((await runner!.runDue()) > 0);
+    expect(smtp.messages.slice(since).filter((m) => m.to.includes(email))).toEqual([]);
+  });
+
   it('does refuse wrong codes with attempts left, lock after five, and refuse an expired code', async () => {
     const email = uniqueEmail('cy');
     const { id, code } = await submit('erasure', email);

@@ -56,14 +56,9 @@ export function AppLayout({ children }: { children: ReactNode }) {
               </li>
             ) : null}
             {operator ? (
-              <>
-                <li>
-                  <Link to="/operator/register">Processing register</Link>
-                </li>
-                <li>
-                  <Link to="/operator/disclosures">Disclosure log</Link>
-                </li>
-              </>
+              <li>
+                <Link to="/operator/register">Operator</Link>
+              </li>
             ) : null}
           </ul>
         </nav>

@@ -92,6 +92,20 @@ interface SubjectRequestDetail extends SubjectRequest {
 
 const REQUESTS_PATH = '/admin/privacy-requests';
 
+/** Whose queue a page shows: an organisation's (its administrators) or the installation's (the operator). */
+export interface QueueScope {
+  /** The API's queue routes. */
+  api: string;
+  /** The page's own path. */
+  path: string;
+  /** The operator acts on every request; an organisation only on those it opened. */
+  operator: boolean;
+}
+
+const ORGANISATION_QUEUE: QueueScope = { api: '/api/v1/privacy/requests', path: REQUESTS_PATH, operator: false };
+/** The installation's queue (/operator/requests; users listed in OPERATOR_EMAILS). */
+export const OPERATOR_QUEUE: QueueScope = { api: '/api/v1/operator/requests', path: '/operator/requests', operator: true };
+
 function kindText(r: Pick<SubjectRequest, 'kind' | 'lift'>): string {
   return r.kind === 'restriction' && r.lift ? 'Lift a restriction' : (KIND_TEXT[r.kind] ?? r.kind);
 }
@@ -110,9 +124,9 @@ function DaysLeft({ r }: { r: Pick<SubjectRequest, 'daysLeft' | 'overdue'> }) {
 }
 
 /** /admin/privacy-requests and /admin/privacy-requests/:id. */
-export function PrivacyRequestsAdmin({ path }: { path: string }) {
-  const id = path.startsWith(`${REQUESTS_PATH}/`) ? decodeURIComponent(path.slice(REQUESTS_PATH.length + 1)) : null;
-  return id ? <RequestDetail id={id} /> : <RequestQueue />;
+export function PrivacyRequestsAdmin({ path, scope = ORGANISATION_QUEUE }: { path: string; scope?: QueueScope }) {
+  const id = path.startsWith(`${scope.path}/`) ? decodeURIComponent(path.slice(scope.path.length + 1)) : null;
+  return id ? <RequestDetail id={id} scope={scope} /> : <RequestQueue scope={scope} />;
 }
 
 const QUEUE_FILTERS = [
@@ -121,10 +135,10 @@ const QUEUE_FILTERS = [
   { value: 'all', text: 'All', status: '' },
 ];
 
-function RequestQueue() {
+function RequestQueue({ scope }: { scope: QueueScope }) {
   const [filter, setFilter] = useState('active');
   const status = QUEUE_FILTERS.find((f) => f.value === filter)?.status ?? '';
-  const list = useLoad(() => api<{ requests: SubjectRequest[] }>('GET', `/api/v1/privacy/requests${status ? `?status=${status}` : ''}`).then((r) => r.requests), [status]);
+  const list = useLoad(() => api<{ requests: SubjectRequest[] }>('GET', `${scope.api}${status ? `?status=${status}` : ''}`).then((r) => r.requests), [status]);
   const notice = useNotice();
   const { busy, run } = useAction(notice);
   const [form, setForm] = useState({ kind: 'access', email: '', name: '', details: '' });
@@ -153,7 +167,12 @@ function RequestQueue() {
             ))}
           </Select>
         </div>
-        <p className="hint">Requests your organisation opened, and requests routed to it as controller of messages about the person. The time limit is one month from when the person confirmed their identity; it can be extended once, with a reason.</p>
+        <p className="hint">
+          {scope.operator
+            ? "Every request received by this installation: Sealpost answers those where it is controller (its own accounts' data) and routes the Content part to the organisations that hold it."
+            : 'Requests your organisation opened, and requests routed to it as controller of messages about the person.'}{' '}
+          The time limit is one month from when the person confirmed their identity; it can be extended once, with a reason.
+        </p>
         {list.error ? <Alert tone="error">{errorText(list.error)}</Alert> : null}
         {list.loading && !list.value ? <Loading /> : null}
         {list.value && requests.length === 0 ? <p className="empty">No requests here.</p> : null}
@@ -174,11 +193,11 @@ function RequestQueue() {
                 {requests.map((r) => (
                   <tr key={r.id} className={r.overdue ? 'row-overdue' : undefined}>
                     <td>
-                      <Link to={`${REQUESTS_PATH}/${r.id}`}>{kindText(r)}</Link>
+                      <Link to={`${scope.path}/${r.id}`}>{kindText(r)}</Link>
                     </td>
                     <td>{r.email}</td>
                     <td>
-                      <StatusBadge status={r.status} /> {r.openedVia !== 'administrator' ? <span className="hint">routed</span> : null}
+                      <StatusBadge status={r.status} /> {!scope.operator && r.openedVia !== 'administrator' ? <span className="hint">routed</span> : null}
                     </td>
                     <td>{formatDate(r.receivedAt)}</td>
                     <td>{r.dueOn ? formatDate(`${r.dueOn}T12:00:00Z`) : '—'}</td>
@@ -192,6 +211,7 @@ function RequestQueue() {
           </div>
         ) : null}
       </section>
+      {scope.operator ? null : (
       <section className="card" aria-labelledby="dsr-open-h">
         <h2 id="dsr-open-h">Open a request on someone's behalf</h2>
         <p className="hint">For a request that reached you another way (a letter, a phone call). The person is emailed a code to confirm it is them.</p>
@@ -213,6 +233,7 @@ function RequestQueue() {
           </button>
         </form>
       </section>
+      )}
     </div>
   );
 }
@@ -225,9 +246,9 @@ function describeDetails(details: Record<string, unknown>): string {
     .join(' · ');
 }
 
-function RequestDetail({ id }: { id: string }) {
+function RequestDetail({ id, scope }: { id: string; scope: QueueScope }) {
   const { user } = useSession();
-  const request = useLoad(() => api<SubjectRequestDetail>('GET', `/api/v1/privacy/requests/${encodeURIComponent(id)}`), [id]);
+  const request = useLoad(() => api<SubjectRequestDetail>('GET', `${scope.api}/${encodeURIComponent(id)}`), [id]);
   const notice = useNotice();
   const { busy, run } = useAction(notice);
   const [extend, setExtend] = useState({ months: '2', reason: '' });
@@ -237,7 +258,7 @@ function RequestDetail({ id }: { id: string }) {
 
   const back = (
     <p>
-      <Link to={REQUESTS_PATH}>← All privacy requests</Link>
+      <Link to={scope.path}>← All privacy requests</Link>
     </p>
   );
   if (request.error)
@@ -251,7 +272,7 @@ function RequestDetail({ id }: { id: string }) {
   const r = request.value;
   // Requests routed to us (opened by the person or the operator) are answered directly by the
   // organisation for its own messages; the API refuses actions on them (403 subject_request_routed).
-  const ours = r.tenantId !== null && r.tenantId === user?.tenantId;
+  const ours = scope.operator || (r.tenantId !== null && r.tenantId === user?.tenantId);
   const active = r.status === 'open' || r.status === 'in_progress';
   const act = (fn: () => Promise<unknown>, text: string | ((x: any) => string), reset?: () => void) =>
     void run(fn, text, () => {
@@ -311,7 +332,7 @@ function RequestDetail({ id }: { id: string }) {
             <>
               <dt>Duplicate of</dt>
               <dd>
-                <Link to={`${REQUESTS_PATH}/${r.duplicateOf}`}>the earlier request</Link>
+                <Link to={`${scope.path}/${r.duplicateOf}`}>the earlier request</Link>
               </dd>
             </>
           ) : null}
@@ -357,14 +378,14 @@ function RequestDetail({ id }: { id: string }) {
           {active ? (
             <div className="stack">
               <div>
-                <button type="button" className="button button-primary" disabled={busy || r.status !== 'open'} onClick={() => act(() => api('POST', `/api/v1/privacy/requests/${r.id}/run`), 'The request was carried out. Its history below says what was done.')}>
+                <button type="button" className="button button-primary" disabled={busy || r.status !== 'open'} onClick={() => act(() => api('POST', `${scope.api}/${r.id}/run`), 'The request was carried out. Its history below says what was done.')}>
                   Carry out the request
                 </button>
                 <p className="hint">{r.kind === 'rectification' ? 'Rectification: correct the data, then mark it done below with a note.' : 'Access sends the person a one-time download link; erasure deletes and crypto-shreds; restriction and objection take effect at once.'}</p>
               </div>
               {r.pausedOn ? (
                 <div>
-                  <button type="button" className="button" disabled={busy} onClick={() => act(() => api('POST', `/api/v1/privacy/requests/${r.id}/resume`), 'Clock resumed. The due date moved by the days it was paused.')}>
+                  <button type="button" className="button" disabled={busy} onClick={() => act(() => api('POST', `${scope.api}/${r.id}/resume`), 'Clock resumed. The due date moved by the days it was paused.')}>
                     Resume the clock
                   </button>
                   <p className="hint">Resume once the person has answered.</p>
@@ -375,7 +396,7 @@ function RequestDetail({ id }: { id: string }) {
                   aria-labelledby="dsr-pause-h"
                   onSubmit={(e) => {
                     e.preventDefault();
-                    act(() => api('POST', `/api/v1/privacy/requests/${r.id}/pause`, { body: { reason: pauseReason.trim() } }), 'Clock paused. The person was emailed what you need.', () => setPauseReason(''));
+                    act(() => api('POST', `${scope.api}/${r.id}/pause`, { body: { reason: pauseReason.trim() } }), 'Clock paused. The person was emailed what you need.', () => setPauseReason(''));
                   }}
                   noValidate
                 >
@@ -392,7 +413,7 @@ function RequestDetail({ id }: { id: string }) {
                   aria-labelledby="dsr-extend-h"
                   onSubmit={(e) => {
                     e.preventDefault();
-                    act(() => api('POST', `/api/v1/privacy/requests/${r.id}/extend`, { body: { months: Number(extend.months), reason: extend.reason.trim() } }), 'Time limit extended. The person was emailed the reason and the new date.', () => setExtend({ months: '2', reason: '' }));
+                    act(() => api('POST', `${scope.api}/${r.id}/extend`, { body: { months: Number(extend.months), reason: extend.reason.trim() } }), 'Time limit extended. The person was emailed the reason and the new date.', () => setExtend({ months: '2', reason: '' }));
                   }}
                   noValidate
                 >
@@ -415,7 +436,7 @@ function RequestDetail({ id }: { id: string }) {
                   aria-labelledby="dsr-complete-h"
                   onSubmit={(e) => {
                     e.preventDefault();
-                    act(() => api('POST', `/api/v1/privacy/requests/${r.id}/complete`, { body: { note: note.trim() } }), 'Marked done. The note was sent to the person.', () => setNote(''));
+                    act(() => api('POST', `${scope.api}/${r.id}/complete`, { body: { note: note.trim() } }), 'Marked done. The note was sent to the person.', () => setNote(''));
                   }}
                   noValidate
                 >
@@ -431,7 +452,7 @@ function RequestDetail({ id }: { id: string }) {
                 aria-labelledby="dsr-reject-h"
                 onSubmit={(e) => {
                   e.preventDefault();
-                  act(() => api('POST', `/api/v1/privacy/requests/${r.id}/reject`, { body: { reason: rejectReason.trim() } }), 'Request refused. The person was told why and of their right to complain.', () => setRejectReason(''));
+                  act(() => api('POST', `${scope.api}/${r.id}/reject`, { body: { reason: rejectReason.trim() } }), 'Request refused. The person was told why and of their right to complain.', () => setRejectReason(''));
                 }}
                 noValidate
               >

@@ -4,10 +4,10 @@
 // notices and gag orders. Only users listed in OPERATOR_EMAILS may open it: everyone else gets
 // the API's 'operator_only' refusal, shown as "not available".
 import { useState, type FormEvent } from 'react';
-import { Alert, Badge, Field, Loading, Page, Select, TextArea } from '../components/ui.tsx';
+import { Alert, Badge, Field, Loading, Select, TextArea } from '../components/ui.tsx';
 import { api, ApiError } from '../lib/api.ts';
 import { formatDate } from '../lib/format.ts';
-import { errorText, useLoad, useTitle } from '../lib/hooks.ts';
+import { errorText, useLoad } from '../lib/hooks.ts';
 
 // The server's vocabulary (src/privacy/disclosures/disclosure.model.ts); the web app imports no server code.
 const KINDS = [
@@ -247,20 +247,17 @@ function ReportCard() {
   );
 }
 
-/** /operator/disclosures (the installation's operator). */
-export function DisclosuresPage() {
-  useTitle('Disclosure log');
+/** /operator/disclosures (the installation's operator): the Disclosure log tab of the operator's page. */
+export function DisclosureLog() {
   const [status, setStatus] = useState<Status | ''>('');
   const [selected, setSelected] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const list = useLoad(() => api<{ disclosures: Disclosure[] }>('GET', `/api/v1/operator/disclosures${status ? `?status=${status}` : ''}`), [status]);
   if (list.error instanceof ApiError && list.error.code === 'operator_only') {
     return (
-      <Page title="Not available" narrow>
-        <div className="card">
-          <p>The disclosure log is for the installation's operator. Ask whoever runs this Sealpost installation.</p>
-        </div>
-      </Page>
+      <div className="card">
+        <p>The disclosure log is for the installation's operator. Ask whoever runs this Sealpost installation.</p>
+      </div>
     );
   }
   const entries = list.value?.disclosures ?? [];
@@ -271,105 +268,103 @@ export function DisclosuresPage() {
     list.reload();
   };
   return (
-    <Page title="Disclosure log">
-      <div className="stack">
-        <p className="hint">Requests from law enforcement, courts, regulators and other third parties: who asked, the legal basis, the decision and who made it, and what was disclosed. Every change is recorded in the installation's audit log, never in a customer's own.</p>
-        <div role="status" aria-live="polite">
-          {notice ? <Alert tone="success">{notice}</Alert> : null}
-        </div>
-        <section className="card" aria-labelledby="dr-list-h" aria-busy={list.loading}>
-          <div className="space-between row">
-            <h2 id="dr-list-h">Requests</h2>
-            <a className="button button-small" href={`/api/v1/operator/disclosures.csv${status ? `?status=${status}` : ''}`} download>
-              Download CSV
-            </a>
-          </div>
-          <Select label="Status" value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
-            <option value="">Any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </Select>
-          {list.error ? <Alert tone="error">{errorText(list.error)}</Alert> : null}
-          {list.loading && !list.value ? <Loading /> : null}
-          {list.value && entries.length === 0 ? <p className="empty">No requests recorded.</p> : null}
-          {entries.length > 0 ? (
-            <div className="table-wrap">
-              <table className="table" aria-labelledby="dr-list-h">
-                <thead>
-                  <tr>
-                    <th scope="col">Reference</th>
-                    <th scope="col">Received</th>
-                    <th scope="col">Who asked</th>
-                    <th scope="col">Legal basis</th>
-                    <th scope="col">Status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {entries.map((d) => (
-                    <tr key={d.reference} aria-selected={d.reference === selected}>
-                      <th scope="row">
-                        <button type="button" className="linklike" onClick={() => setSelected(d.reference)}>
-                          {d.reference}
-                        </button>
-                      </th>
-                      <td>{formatDate(d.receivedAt)}</td>
-                      <td>
-                        {d.authority} ({kindText(d.requesterKind)})
-                      </td>
-                      <td>{d.legalBasis}</td>
-                      <td>
-                        <Badge tone={tone(d.status)}>{d.status}</Badge> {d.gag ? <Badge tone="bad">gag{d.gagUntil ? ` until ${formatDate(d.gagUntil)}` : ''}</Badge> : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          ) : null}
-        </section>
-        {current ? (
-          <section className="card" aria-labelledby="dr-one-h">
-            <h2 id="dr-one-h">{current.reference}</h2>
-            <dl className="meta">
-              <dt>Requested</dt>
-              <dd>
-                {current.requested}
-                {current.requestedCategories.length ? ` (${current.requestedCategories.join(', ')})` : ''}
-              </dd>
-              {current.jurisdiction ? (
-                <>
-                  <dt>Jurisdiction</dt>
-                  <dd>{current.jurisdiction}</dd>
-                </>
-              ) : null}
-              {current.approvedBy ? (
-                <>
-                  <dt>Decided by</dt>
-                  <dd>
-                    {current.approvedBy}
-                    {current.decidedAt ? ` on ${formatDate(current.decidedAt)}` : ''}
-                    {current.decisionReason ? `: ${current.decisionReason}` : ''}
-                  </dd>
-                </>
-              ) : null}
-              {current.status === 'disclosed' ? (
-                <>
-                  <dt>Disclosed</dt>
-                  <dd>
-                    {current.disclosedDescription} ({current.disclosedCategories.join(', ')}){current.disclosedAt ? ` on ${formatDate(current.disclosedAt)}` : ''}
-                  </dd>
-                </>
-              ) : null}
-            </dl>
-            <DecisionForm key={`${current.reference}-${current.status}`} d={current} onSaved={(d) => saved(d, `is now ${d.status}`)} />
-          </section>
-        ) : null}
-        <RecordForm onRecorded={(d) => saved(d, 'recorded')} />
-        <ReportCard />
+    <div className="stack">
+      <p className="hint">Requests from law enforcement, courts, regulators and other third parties: who asked, the legal basis, the decision and who made it, and what was disclosed. Every change is recorded in the installation's audit log, never in a customer's own.</p>
+      <div role="status" aria-live="polite">
+        {notice ? <Alert tone="success">{notice}</Alert> : null}
       </div>
-    </Page>
+      <section className="card" aria-labelledby="dr-list-h" aria-busy={list.loading}>
+        <div className="space-between row">
+          <h2 id="dr-list-h">Requests</h2>
+          <a className="button button-small" href={`/api/v1/operator/disclosures.csv${status ? `?status=${status}` : ''}`} download>
+            Download CSV
+          </a>
+        </div>
+        <Select label="Status" value={status} onChange={(e) => setStatus(e.target.value as Status | '')}>
+          <option value="">Any</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </Select>
+        {list.error ? <Alert tone="error">{errorText(list.error)}</Alert> : null}
+        {list.loading && !list.value ? <Loading /> : null}
+        {list.value && entries.length === 0 ? <p className="empty">No requests recorded.</p> : null}
+        {entries.length > 0 ? (
+          <div className="table-wrap">
+            <table className="table" aria-labelledby="dr-list-h">
+              <thead>
+                <tr>
+                  <th scope="col">Reference</th>
+                  <th scope="col">Received</th>
+                  <th scope="col">Who asked</th>
+                  <th scope="col">Legal basis</th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {entries.map((d) => (
+                  <tr key={d.reference} aria-selected={d.reference === selected}>
+                    <th scope="row">
+                      <button type="button" className="linklike" onClick={() => setSelected(d.reference)}>
+                        {d.reference}
+                      </button>
+                    </th>
+                    <td>{formatDate(d.receivedAt)}</td>
+                    <td>
+                      {d.authority} ({kindText(d.requesterKind)})
+                    </td>
+                    <td>{d.legalBasis}</td>
+                    <td>
+                      <Badge tone={tone(d.status)}>{d.status}</Badge> {d.gag ? <Badge tone="bad">gag{d.gagUntil ? ` until ${formatDate(d.gagUntil)}` : ''}</Badge> : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
+      </section>
+      {current ? (
+        <section className="card" aria-labelledby="dr-one-h">
+          <h2 id="dr-one-h">{current.reference}</h2>
+          <dl className="meta">
+            <dt>Requested</dt>
+            <dd>
+              {current.requested}
+              {current.requestedCategories.length ? ` (${current.requestedCategories.join(', ')})` : ''}
+            </dd>
+            {current.jurisdiction ? (
+              <>
+                <dt>Jurisdiction</dt>
+                <dd>{current.jurisdiction}</dd>
+              </>
+            ) : null}
+            {current.approvedBy ? (
+              <>
+                <dt>Decided by</dt>
+                <dd>
+                  {current.approvedBy}
+                  {current.decidedAt ? ` on ${formatDate(current.decidedAt)}` : ''}
+                  {current.decisionReason ? `: ${current.decisionReason}` : ''}
+                </dd>
+              </>
+            ) : null}
+            {current.status === 'disclosed' ? (
+              <>
+                <dt>Disclosed</dt>
+                <dd>
+                  {current.disclosedDescription} ({current.disclosedCategories.join(', ')}){current.disclosedAt ? ` on ${formatDate(current.disclosedAt)}` : ''}
+                </dd>
+              </>
+            ) : null}
+          </dl>
+          <DecisionForm key={`${current.reference}-${current.status}`} d={current} onSaved={(d) => saved(d, `is now ${d.status}`)} />
+        </section>
+      ) : null}
+      <RecordForm onRecorded={(d) => saved(d, 'recorded')} />
+      <ReportCard />
+    </div>
   );
 }

@@ -5,10 +5,10 @@
 // sub-processor change alerts the subscribers, with its effective date as advance notice.
 // Only users listed in OPERATOR_EMAILS may open it; everyone else gets 'operator_only'.
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { Alert, Badge, Field, Loading, Page, Select, TextArea } from '../components/ui.tsx';
+import { Alert, Badge, Field, Loading, Select, TextArea } from '../components/ui.tsx';
 import { api, ApiError } from '../lib/api.ts';
 import { formatDate, formatDateTime } from '../lib/format.ts';
-import { errorText, useLoad, useTitle } from '../lib/hooks.ts';
+import { errorText, useLoad } from '../lib/hooks.ts';
 
 // The server's vocabulary (src/privacy/register/purpose.model.ts); the web app imports no server code.
 const BASES = ['consent', 'contract', 'legal_obligation', 'vital_interests', 'public_task', 'legitimate_interests', 'not_applicable'] as const;
@@ -303,9 +303,8 @@ function NewSubprocessorForm({ onSaved }: { onSaved(what: string): void }) {
   );
 }
 
-/** /operator/register (the installation's operator). */
-export function RegisterPage() {
-  useTitle('Processing register');
+/** /operator/register (the installation's operator): the Processing register tab of the operator's page. */
+export function ProcessingRegister() {
   const register = useLoad(() => api<Register>('GET', '/api/v1/operator/register'), []);
   const [purposeKey, setPurposeKey] = useState<string | null>(null);
   const [subKey, setSubKey] = useState<string | null>(null);
@@ -313,11 +312,9 @@ export function RegisterPage() {
   const [version, setVersion] = useState(0);
   if (register.error instanceof ApiError && register.error.code === 'operator_only') {
     return (
-      <Page title="Not available" narrow>
-        <div className="card">
-          <p>The processing register is edited by the installation's operator. Ask whoever runs this Sealpost installation.</p>
-        </div>
-      </Page>
+      <div className="card">
+        <p>The processing register is edited by the installation's operator. Ask whoever runs this Sealpost installation.</p>
+      </div>
     );
   }
   const r = register.value;
@@ -329,115 +326,113 @@ export function RegisterPage() {
   const purpose = r?.purposes.find((p) => p.key === purposeKey);
   const sub = r?.subprocessors.find((s) => s.key === subKey);
   return (
-    <Page title="Processing register">
-      <div className="stack">
-        <p className="hint">
-          What the installation processes, why, on which lawful basis, who receives it and where. The record of processing, the privacy notice (<a href="/privacy">/privacy</a>) and the public
-          sub-processor list (<a href="/subprocessors">/subprocessors</a>) are generated from it; every change is kept in the history below and in the installation's audit log.
-        </p>
-        <div role="status" aria-live="polite">
-          {notice ? <Alert tone={notice.startsWith('Not changed') ? 'error' : 'success'}>{notice}</Alert> : null}
-        </div>
-        {register.error ? <Alert tone="error">{errorText(register.error)}</Alert> : null}
-        {!r ? <Loading /> : null}
-        {r ? (
-          <>
-            <section className="card" aria-labelledby="reg-settings-h">
-              <h2 id="reg-settings-h">Controller details</h2>
-              <SettingsForm key={`settings-${version}`} settings={r.settings} onSaved={saved} />
-            </section>
-
-            <section className="card" aria-labelledby="reg-purposes-h">
-              <h2 id="reg-purposes-h">Purposes of processing</h2>
-              <div className="table-wrap">
-                <table className="table" aria-labelledby="reg-purposes-h">
-                  <thead>
-                    <tr>
-                      <th scope="col">Key</th>
-                      <th scope="col">What we use it for</th>
-                      <th scope="col">Categories</th>
-                      <th scope="col">Status</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {r.purposes.map((p) => (
-                      <tr key={p.key} aria-selected={p.key === purposeKey}>
-                        <th scope="row">
-                          <button type="button" className="linklike" onClick={() => setPurposeKey(p.key)}>
-                            {p.key}
-                          </button>
-                        </th>
-                        <td>{p.name}</td>
-                        <td>{p.categories.join(', ')}</td>
-                        <td>{p.retiredAt ? <Badge>retired</Badge> : <Badge tone="good">in use</Badge>}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              {purpose ? (
-                <div className="stack">
-                  <h3>Edit {purpose.key}</h3>
-                  <PurposeForm key={`${purpose.key}-${version}`} p={purpose} subprocessors={r.subprocessors} onSaved={saved} />
-                </div>
-              ) : null}
-              <h3>Add a purpose</h3>
-              <NewPurposeForm onSaved={saved} />
-            </section>
-
-            <section className="card" aria-labelledby="reg-subs-h">
-              <h2 id="reg-subs-h">Sub-processors</h2>
-              <div className="table-wrap">
-                <table className="table" aria-labelledby="reg-subs-h">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Location</th>
-                      <th scope="col">Categories</th>
-                      <th scope="col">From</th>
-                      <th scope="col">Until</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {r.subprocessors.map((s) => (
-                      <tr key={s.key} aria-selected={s.key === subKey}>
-                        <th scope="row">
-                          <button type="button" className="linklike" onClick={() => setSubKey(s.key)}>
-                            {s.name}
-                          </button>
-                        </th>
-                        <td>{s.location}</td>
-                        <td>{s.categories.join(', ')}</td>
-                        <td>{s.effectiveFrom ? formatDate(s.effectiveFrom) : ''}</td>
-                        <td>{s.endsAt ? formatDate(s.endsAt) : ''}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              {sub ? (
-                <div className="stack">
-                  <h3>Edit {sub.name}</h3>
-                  <SubprocessorForm key={`${sub.key}-${version}`} s={sub} onSaved={saved} />
-                </div>
-              ) : null}
-              <h3>Add a sub-processor</h3>
-              <NewSubprocessorForm onSaved={saved} />
-            </section>
-
-            <section className="card" aria-labelledby="reg-history-h">
-              <h2 id="reg-history-h">Latest changes</h2>
-              <ul className="plain-list">
-                {r.changes.map((c) => (
-                  <li key={c.id}>
-                    {c.summary} <span className="hint">(effective {formatDateTime(c.effectiveAt)})</span>
-                  </li>
-                ))}
-              </ul>
-            </section>
-          </>
-        ) : null}
+    <div className="stack">
+      <p className="hint">
+        What the installation processes, why, on which lawful basis, who receives it and where. The record of processing, the privacy notice (<a href="/privacy">/privacy</a>) and the public
+        sub-processor list (<a href="/subprocessors">/subprocessors</a>) are generated from it; every change is kept in the history below and in the installation's audit log.
+      </p>
+      <div role="status" aria-live="polite">
+        {notice ? <Alert tone={notice.startsWith('Not changed') ? 'error' : 'success'}>{notice}</Alert> : null}
       </div>
-    </Page>
+      {register.error ? <Alert tone="error">{errorText(register.error)}</Alert> : null}
+      {!r ? <Loading /> : null}
+      {r ? (
+        <>
+          <section className="card" aria-labelledby="reg-settings-h">
+            <h2 id="reg-settings-h">Controller details</h2>
+            <SettingsForm key={`settings-${version}`} settings={r.settings} onSaved={saved} />
+          </section>
+
+          <section className="card" aria-labelledby="reg-purposes-h">
+            <h2 id="reg-purposes-h">Purposes of processing</h2>
+            <div className="table-wrap">
+              <table className="table" aria-labelledby="reg-purposes-h">
+                <thead>
+                  <tr>
+                    <th scope="col">Key</th>
+                    <th scope="col">What we use it for</th>
+                    <th scope="col">Categories</th>
+                    <th scope="col">Status</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {r.purposes.map((p) => (
+                    <tr key={p.key} aria-selected={p.key === purposeKey}>
+                      <th scope="row">
+                        <button type="button" className="linklike" onClick={() => setPurposeKey(p.key)}>
+                          {p.key}
+                        </button>
+                      </th>
+                      <td>{p.name}</td>
+                      <td>{p.categories.join(', ')}</td>
+                      <td>{p.retiredAt ? <Badge>retired</Badge> : <Badge tone="good">in use</Badge>}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {purpose ? (
+              <div className="stack">
+                <h3>Edit {purpose.key}</h3>
+                <PurposeForm key={`${purpose.key}-${version}`} p={purpose} subprocessors={r.subprocessors} onSaved={saved} />
+              </div>
+            ) : null}
+            <h3>Add a purpose</h3>
+            <NewPurposeForm onSaved={saved} />
+          </section>
+
+          <section className="card" aria-labelledby="reg-subs-h">
+            <h2 id="reg-subs-h">Sub-processors</h2>
+            <div className="table-wrap">
+              <table className="table" aria-labelledby="reg-subs-h">
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Location</th>
+                    <th scope="col">Categories</th>
+                    <th scope="col">From</th>
+                    <th scope="col">Until</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {r.subprocessors.map((s) => (
+                    <tr key={s.key} aria-selected={s.key === subKey}>
+                      <th scope="row">
+                        <button type="button" className="linklike" onClick={() => setSubKey(s.key)}>
+                          {s.name}
+                        </button>
+                      </th>
+                      <td>{s.location}</td>
+                      <td>{s.categories.join(', ')}</td>
+                      <td>{s.effectiveFrom ? formatDate(s.effectiveFrom) : ''}</td>
+                      <td>{s.endsAt ? formatDate(s.endsAt) : ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {sub ? (
+              <div className="stack">
+                <h3>Edit {sub.name}</h3>
+                <SubprocessorForm key={`${sub.key}-${version}`} s={sub} onSaved={saved} />
+              </div>
+            ) : null}
+            <h3>Add a sub-processor</h3>
+            <NewSubprocessorForm onSaved={saved} />
+          </section>
+
+          <section className="card" aria-labelledby="reg-history-h">
+            <h2 id="reg-history-h">Latest changes</h2>
+            <ul className="plain-list">
+              {r.changes.map((c) => (
+                <li key={c.id}>
+                  {c.summary} <span className="hint">(effective {formatDateTime(c.effectiveAt)})</span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        </>
+      ) : null}
+    </div>
   );
 }

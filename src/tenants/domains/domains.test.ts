@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -225,8 +225,23 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
     expect([object.region, await stores.uk.exists(object.blobKey)]).toEqual(['uk', true]);
 
     await verifyDomain(business.id, domain);
+    // A move that fails after the copy was made leaves the copy nowhere and the object where it was.
+    const files = async (region: 'uk' | 'eea') => (await readdir(path.join(dir, region), { recursive: true, withFileTypes: true }).catch(() => [])).filter((e) => e.isFile()).length;
+    await ctx.db().query(`CREATE FUNCTION fail_transfer() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
+    await ctx.db().query(`CREATE TRIGGER fail_transfer BEFORE UPDATE ON users FOR EACH ROW WHEN (OLD.id = '${fay.userId}') EXECUTE FUNCTION fail_transfer()`);
+    try {
+      await expect(regional.accept(fay.userId)).rejects.toMatchObject({ code: 'database_error' });
+    } finally {
+      await ctx.db().query('DROP TRIGGER fail_transfer ON users');
+      await ctx.db().query('DROP FUNCTION fail_transfer()');
+    }
+    expect([await files('uk'), await files('eea')]).toEqual([1, 0]);
+    expect(await content.get(fay.tenantId, object.id)).toMatchObject({ region: 'uk', blobKey: object.blobKey });
+    expect(Buffer.from(await content.openBytes(fay.tenantId, object.id)).equals(Buffer.from(bytes))).toBe(true);
+
     const done = await regional.accept(fay.userId);
     expect(done.moved).toMatchObject({ objects_rewrapped: 1, objects_moved_region: 1 });
+    expect([await files('uk'), await files('eea')]).toEqual([0, 1]);
     const moved = await content.get(business.id, object.id);
     expect(moved.region).toBe('eea');
     expect(moved.blobKey).not.toBe(object.blobKey);

@@ -12,7 +12,8 @@
 //   (TRANSFER_NOTICE_DAYS) — the seed does not let the person refuse, but the notice period lets
 //   them take a copy or have the account erased first (a subject request), which cancels the move;
 // - the move re-wraps every data key of the account's Content under the business tenant's KEK
-//   (payloads are not touched), moves the rows, and is audited in both tenants' chains.
+//   (payloads are not touched; Content stored in another region is first copied, unchanged,
+//   into the organisation's region store), moves the rows, and is audited in both tenants' chains.
 import { getTenant } from '../../accounts/tenant.repository.ts';
 import type { ContentStore } from '../../content/content.service.ts';
 import type { Region } from '../../shared/regions.ts';
@@ -263,96 +264,96 @@ export class AccountTransferService {
     let moved: Record<string, number>;
     try {
       moved = await this.db.transaction(async (tx) => {
-      const current = await repo.findTransfer(tx, transferId, true);
-      if (!current || current.status !== 'offered') throw errors.conflict('transfer_not_open', 'the transfer is no longer open');
-      const { rows: users } = await tx.query<{ id: string }>(`SELECT id FROM users WHERE tenant_id = $1 FOR UPDATE`, [from.id]);
-      if (users.length !== 1 || users[0]!.id !== t.userId) {
-        throw errors.conflict('free_tenant_shared', 'the free account is not the only user of its tenant; move it by hand');
-      }
-      await this.checkPlan(tx, from.id);
-      const now = this.now();
-      const counts: Record<string, number> = {};
-      const count = (k: string, n: number) => (counts[k] = (counts[k] ?? 0) + n);
+        const current = await repo.findTransfer(tx, transferId, true);
+        if (!current || current.status !== 'offered') throw errors.conflict('transfer_not_open', 'the transfer is no longer open');
+        const { rows: users } = await tx.query<{ id: string }>(`SELECT id FROM users WHERE tenant_id = $1 FOR UPDATE`, [from.id]);
+        if (users.length !== 1 || users[0]!.id !== t.userId) {
+          throw errors.conflict('free_tenant_shared', 'the free account is not the only user of its tenant; move it by hand');
+        }
+        await this.checkPlan(tx, from.id);
+        const now = this.now();
+        const counts: Record<string, number> = {};
+        const count = (k: string, n: number) => (counts[k] = (counts[k] ?? 0) + n);
 
-      // Labels: the messages keep their policy. Same name and policy in the business: use it;
-      // otherwise an archived copy (it applies to the moved messages, nobody can pick it).
-      const labelMap = await this.mapLabels(tx, from.id, to.id, now);
-      count('labels_copied', labelMap.copied);
+        // Labels: the messages keep their policy. Same name and policy in the business: use it;
+        // otherwise an archived copy (it applies to the moved messages, nobody can pick it).
+        const labelMap = await this.mapLabels(tx, from.id, to.id, now);
+        count('labels_copied', labelMap.copied);
 
-      // Content: re-wrap each data key under the business KEK, bound to the business tenant.
-      const { rows: objects } = await tx.query<{ id: string; key_id: string; kek_id: string | null; wrapped_key: Uint8Array | null; region: Region; blob_key: string }>(
-        `SELECT id, key_id, kek_id, wrapped_key, region, blob_key FROM sealed_objects WHERE tenant_id = $1 FOR UPDATE`,
-        [from.id],
-      );
-      for (const o of objects) {
-        if (o.kek_id && o.wrapped_key) {
-          const source = sourceKeks.get(o.kek_id);
-          if (!source) throw errors.conflict('transfer_conflict', 'the account changed while it was being moved; try again');
-          const dataKey = unwrapKey(source.key, o.wrapped_key, dataKeyContext(from.id, o.id, o.key_id));
-          const copy = copies.get(o.id);
-          // An object stored elsewhere since the copies were made: the account changed meanwhile.
-          if (o.region !== to.region && !copy) throw errors.conflict('transfer_conflict', 'the account changed while it was being moved; try again');
-          try {
-            await tx.query(`UPDATE sealed_objects SET tenant_id = $2, kek_id = $3, wrapped_key = $4, region = $5, blob_key = $6 WHERE id = $1`, [
-              o.id,
-              to.id,
-              target.id,
-              wrapKey(target.key, dataKey, dataKeyContext(to.id, o.id, o.key_id)),
-              to.region,
-              copy?.newKey ?? o.blob_key,
-            ]);
-          } finally {
-            dataKey.fill(0);
+        // Content: re-wrap each data key under the business KEK, bound to the business tenant.
+        const { rows: objects } = await tx.query<{ id: string; key_id: string; kek_id: string | null; wrapped_key: Uint8Array | null; region: Region; blob_key: string }>(
+          `SELECT id, key_id, kek_id, wrapped_key, region, blob_key FROM sealed_objects WHERE tenant_id = $1 FOR UPDATE`,
+          [from.id],
+        );
+        for (const o of objects) {
+          if (o.kek_id && o.wrapped_key) {
+            const source = sourceKeks.get(o.kek_id);
+            if (!source) throw errors.conflict('transfer_conflict', 'the account changed while it was being moved; try again');
+            const dataKey = unwrapKey(source.key, o.wrapped_key, dataKeyContext(from.id, o.id, o.key_id));
+            const copy = copies.get(o.id);
+            // An object stored elsewhere since the copies were made: the account changed meanwhile.
+            if (o.region !== to.region && !copy) throw errors.conflict('transfer_conflict', 'the account changed while it was being moved; try again');
+            try {
+              await tx.query(`UPDATE sealed_objects SET tenant_id = $2, kek_id = $3, wrapped_key = $4, region = $5, blob_key = $6 WHERE id = $1`, [
+                o.id,
+                to.id,
+                target.id,
+                wrapKey(target.key, dataKey, dataKeyContext(to.id, o.id, o.key_id)),
+                to.region,
+                copy?.newKey ?? o.blob_key,
+              ]);
+            } finally {
+              dataKey.fill(0);
+            }
+            count('objects_rewrapped', 1);
+            if (copy) count('objects_moved_region', 1);
+          } else {
+            await tx.query(`UPDATE sealed_objects SET tenant_id = $2 WHERE id = $1`, [o.id, to.id]);
+            count('objects_shredded_moved', 1);
           }
-          count('objects_rewrapped', 1);
-          if (copy) count('objects_moved_region', 1);
-        } else {
-          await tx.query(`UPDATE sealed_objects SET tenant_id = $2 WHERE id = $1`, [o.id, to.id]);
-          count('objects_shredded_moved', 1);
         }
-      }
-      // Recipients' link tokens, so links already sent keep working and can be resent.
-      const { rows: recipients } = await tx.query<{ id: string; link_kek_id: string | null; link_token_wrapped: Uint8Array | null }>(
-        `SELECT id, link_kek_id, link_token_wrapped FROM message_recipients WHERE tenant_id = $1 FOR UPDATE`,
-        [from.id],
-      );
-      for (const r of recipients) {
-        if (r.link_kek_id && r.link_token_wrapped) {
-          const source = sourceKeks.get(r.link_kek_id);
-          if (!source) throw errors.conflict('transfer_conflict', 'the account changed while it was being moved; try again');
-          const token = unwrapKey(source.key, r.link_token_wrapped, linkContext(from.id, r.id));
-          await tx.query(`UPDATE message_recipients SET tenant_id = $2, link_kek_id = $3, link_token_wrapped = $4 WHERE id = $1`, [r.id, to.id, target.id, wrapKey(target.key, token, linkContext(to.id, r.id))]);
-          token.fill(0);
-        } else {
-          await tx.query(`UPDATE message_recipients SET tenant_id = $2 WHERE id = $1`, [r.id, to.id]);
+        // Recipients' link tokens, so links already sent keep working and can be resent.
+        const { rows: recipients } = await tx.query<{ id: string; link_kek_id: string | null; link_token_wrapped: Uint8Array | null }>(
+          `SELECT id, link_kek_id, link_token_wrapped FROM message_recipients WHERE tenant_id = $1 FOR UPDATE`,
+          [from.id],
+        );
+        for (const r of recipients) {
+          if (r.link_kek_id && r.link_token_wrapped) {
+            const source = sourceKeks.get(r.link_kek_id);
+            if (!source) throw errors.conflict('transfer_conflict', 'the account changed while it was being moved; try again');
+            const token = unwrapKey(source.key, r.link_token_wrapped, linkContext(from.id, r.id));
+            await tx.query(`UPDATE message_recipients SET tenant_id = $2, link_kek_id = $3, link_token_wrapped = $4 WHERE id = $1`, [r.id, to.id, target.id, wrapKey(target.key, token, linkContext(to.id, r.id))]);
+            token.fill(0);
+          } else {
+            await tx.query(`UPDATE message_recipients SET tenant_id = $2 WHERE id = $1`, [r.id, to.id]);
+          }
         }
-      }
-      count('recipients', recipients.length);
-      for (const [oldId, newId] of labelMap.map) await tx.query(`UPDATE messages SET label_id = $3 WHERE tenant_id = $1 AND label_id = $2`, [from.id, oldId, newId]);
-      count('messages', (await tx.query(`UPDATE messages SET tenant_id = $2 WHERE tenant_id = $1`, [from.id, to.id])).rowCount);
-      count('pending_uploads', (await tx.query(`UPDATE pending_uploads SET tenant_id = $2 WHERE tenant_id = $1`, [from.id, to.id])).rowCount);
-      count('access_requests', (await tx.query(`UPDATE access_requests SET tenant_id = $2 WHERE tenant_id = $1`, [from.id, to.id])).rowCount);
-      count('api_tokens_revoked', (await tx.query(`UPDATE api_tokens SET tenant_id = $2, revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1`, [from.id, to.id, now])).rowCount);
-      count('sessions_ended', (await tx.query(`DELETE FROM sessions WHERE tenant_id = $1`, [from.id])).rowCount);
-      await tx.query(`DELETE FROM sign_in_links WHERE tenant_id = $1`, [from.id]);
-      for (const table of ['prevent_observations', 'prevent_decisions', 'prevent_exclusions', 'prevent_settings', 'prevent_keys']) {
-        count('smart_rows_deleted', (await tx.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [from.id])).rowCount);
-      }
-      // An administrator of their own free account becomes an author of the business.
-      await tx.query(`UPDATE users SET tenant_id = $2, role = CASE WHEN role = 'disabled' THEN role ELSE 'author' END, updated_at = $3 WHERE id = $1`, [t.userId, to.id, now]);
+        count('recipients', recipients.length);
+        for (const [oldId, newId] of labelMap.map) await tx.query(`UPDATE messages SET label_id = $3 WHERE tenant_id = $1 AND label_id = $2`, [from.id, oldId, newId]);
+        count('messages', (await tx.query(`UPDATE messages SET tenant_id = $2 WHERE tenant_id = $1`, [from.id, to.id])).rowCount);
+        count('pending_uploads', (await tx.query(`UPDATE pending_uploads SET tenant_id = $2 WHERE tenant_id = $1`, [from.id, to.id])).rowCount);
+        count('access_requests', (await tx.query(`UPDATE access_requests SET tenant_id = $2 WHERE tenant_id = $1`, [from.id, to.id])).rowCount);
+        count('api_tokens_revoked', (await tx.query(`UPDATE api_tokens SET tenant_id = $2, revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1`, [from.id, to.id, now])).rowCount);
+        count('sessions_ended', (await tx.query(`DELETE FROM sessions WHERE tenant_id = $1`, [from.id])).rowCount);
+        await tx.query(`DELETE FROM sign_in_links WHERE tenant_id = $1`, [from.id]);
+        for (const table of ['prevent_observations', 'prevent_decisions', 'prevent_exclusions', 'prevent_settings', 'prevent_keys']) {
+          count('smart_rows_deleted', (await tx.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [from.id])).rowCount);
+        }
+        // An administrator of their own free account becomes an author of the business.
+        await tx.query(`UPDATE users SET tenant_id = $2, role = CASE WHEN role = 'disabled' THEN role ELSE 'author' END, updated_at = $3 WHERE id = $1`, [t.userId, to.id, now]);
 
-      await repo.updateTransfer(tx, t.id, { status: 'completed', completedAt: now, moved: counts, ...(opts.accepted ? { acceptedAt: now } : {}) });
-      for (const tenantId of [to.id, from.id]) {
-        await appendAuditEvent(tx, {
-          tenantId,
-          actor,
-          action: 'account_transfer.completed',
-          target: { type: 'user', id: t.userId },
-          outcome: 'success',
-          details: { transferId: t.id, fromTenantId: from.id, toTenantId: to.id, accepted: opts.accepted, moved: counts },
-        });
-      }
-      return counts;
+        await repo.updateTransfer(tx, t.id, { status: 'completed', completedAt: now, moved: counts, ...(opts.accepted ? { acceptedAt: now } : {}) });
+        for (const tenantId of [to.id, from.id]) {
+          await appendAuditEvent(tx, {
+            tenantId,
+            actor,
+            action: 'account_transfer.completed',
+            target: { type: 'user', id: t.userId },
+            outcome: 'success',
+            details: { transferId: t.id, fromTenantId: from.id, toTenantId: to.id, accepted: opts.accepted, moved: counts },
+          });
+        }
+        return counts;
       });
     } catch (err) {
       await dropCopies();

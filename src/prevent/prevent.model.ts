@@ -2,6 +2,7 @@
 // read-only view of a tenant's Smart Data the checks consult. Shared by the learned model
 // (engine/), the rule checks (checks/), the service that enforces policy, the API and the web
 // app's pre-send panel. Pure types and constants: no I/O here.
+import type { AddressFormsTable } from './checks/address-forms.ts';
 
 /** Where an address sits on a message. */
 export const RECIPIENT_ROLES = ['to', 'cc', 'bcc'] as const;
@@ -115,4 +116,17 @@ export interface SmartView {
   domainFirstSeen(domain: string): Date | undefined;
   /** Whether an address belongs to the tenant (its own domains). */
   isInternal(address: string): boolean;
+  /**
+   * The sender's contacts as address ids with their derived forms, in the order of contacts();
+   * optional (the lookalike check scans contacts() without it). undefined: no contacts.
+   */
+  contactIndex?(sender: string): ContactIndex | undefined;
+}
+
+/** A sender's contacts as ids into a table of derived address forms (see SmartView.contactIndex). */
+export interface ContactIndex {
+  ids: Iterable<number>;
+  forms: AddressFormsTable;
+  /** The history with one of the ids. */
+  stats(id: number): ContactStats;
 }

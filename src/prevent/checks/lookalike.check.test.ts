@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ContactStats, Warning } from '../prevent.model.ts';
+import type { ContactStats, Observation, SmartView, Warning } from '../prevent.model.ts';
+import { SmartModel } from '../engine/smart-model.ts';
 import { checkLookalikeAddresses } from './lookalike.check.ts';
 import { buildDraft, buildTestView, contact, recipient, referenceEditDistance } from './test-view.ts';
 import { addressParts, allowedEdits, nameTokens, skeleton } from './text.ts';
@@ -173,3 +174,41 @@ describe('checkLookalikeAddresses against a brute-force scan', () => {
     );
   });
 });
+
+describe("checkLookalikeAddresses on the model's contact index", () => {
+  const local = fc.constantFrom('john.smith', 'jon.smith', 'john.smtih', 'j0hn.smith', 'anna', 'anne', 'info', 'sarah.jones', 'billing', 'bi11ing', 'mike', 'rnike', 'jörg');
+  const domain = fc.constantFrom('acme.com', 'acme.co', 'acrne.com', 'acme.org', 'partner.co.uk', 'gmail.com', 'müller.de', 'xn--mller-kva.de', 'apple.com');
+  const name = fc.option(fc.constantFrom('John Smith', 'Sarah Jones', 'Anna Berg', 'Mike', 'john  SMITH'), { nil: undefined });
+  const address = fc.tuple(local, fc.constantFrom('', '1', 'x'), domain).map(([l, extra, d]) => `${l}${extra}@${d}`);
+
+  it('does warn exactly as the scan of contact records, after renames and erasures', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ to: fc.array(address, { minLength: 1, maxLength: 3 }), name, inbound: fc.boolean() }), { minLength: 1, maxLength: 25 }),
+        fc.array(fc.record({ address, name }), { minLength: 1, maxLength: 8 }),
+        fc.option(address, { nil: undefined }),
+        (mail, rcpts, forgotten) => {
+          const sender = 'alice@acme.com';
+          const history: Observation[] = mail.map((m, i) => ({
+            id: `m${i}`,
+            at: new Date(Date.UTC(2026, 0, 1 + i)),
+            from: m.inbound ? m.to[0]! : sender,
+            to: m.inbound ? [sender] : m.to,
+            cc: [],
+            bcc: [],
+            subject: 'Figures',
+            ...(m.name ? { names: { [m.to[0]!]: m.name } } : {}),
+          }));
+          const model = SmartModel.fromHistory(history, { tenantDomains: ['acme.com'] });
+          if (forgotten) model.forget(forgotten);
+          // The same model seen without its index: checkLookalikeAddresses scans the records.
+          const records: SmartView = { contact: (a, b) => model.contact(a, b), contacts: (a) => model.contacts(a), domainFirstSeen: (d) => model.domainFirstSeen(d), isInternal: (a) => model.isInternal(a) };
+          const draft = buildDraft({ from: sender, recipients: rcpts.map((r) => ({ address: r.address, role: 'to' as const, ...(r.name ? { name: r.name } : {}) })) });
+          expect(checkLookalikeAddresses(draft, model)).toEqual(checkLookalikeAddresses(draft, records));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+

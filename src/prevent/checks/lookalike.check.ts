@@ -2,10 +2,11 @@
 // Only recipients who are not contacts are examined, so two real contacts that look alike
 // (anna@ and anne@) never warn; what warns is reaching a new address that is one slip away
 // from a known one.
-import type { ContactStats, Draft, Severity, SmartView, Warning } from '../prevent.model.ts';
+import type { ContactIndex, ContactStats, Draft, Severity, SmartView, Warning } from '../prevent.model.ts';
+import { fullNameKey } from './address-forms.ts';
 import type { RuleCheckSettings } from './settings.ts';
 import {
-  addressParts, allowedEdits, bitCount, charMask, codePointLength, editDistance, findContact, historyText, mixedScripts, nameTokens,
+  addressParts, allowedEdits, bitCount, charMask, codePointLength, editDistance, findContact, historyText, mixedScripts,
   skeleton, type AddressParts,
 } from './text.ts';
 
@@ -98,6 +99,66 @@ class NewRecipients {
     for (const r of this.byLocal.get(k.parts.local) ?? NONE) offer(r, contact, k, 'same_local_part');
   }
 
+  /**
+   * The same comparison over a sender's contacts given as ids into the model's table of derived
+   * forms: integers are compared, text only for near-miss spellings, and a contact's own record
+   * is read only when it matches. Visits contacts in the same order as compare(), so the
+   * outcome is the same (a property test checks this).
+   */
+  compareIndexed(index: ContactIndex): void {
+    const t = index.forms;
+    const ids = (forms: (r: NewRecipient) => string, keep: (r: NewRecipient) => boolean = () => true) => {
+      const m = new Map<number, NewRecipient[]>();
+      for (const r of this.list) if (keep(r)) push(m, t.idOf(forms(r)), r);
+      m.delete(-1);
+      return m;
+    };
+    const byCanonical = new Map<number, NewRecipient>();
+    for (const r of this.list) byCanonical.set(t.idOf(r.parts.canonical), r);
+    byCanonical.delete(-1);
+    const bySkeleton = ids((r) => r.forms.skeleton);
+    const byName = ids((r) => r.name, (r) => r.name !== '');
+    const byLocal = ids((r) => r.parts.local, (r) => r.forms.localLength >= 3 && !ROLE_LOCAL_PARTS.has(r.parts.local));
+    const near = new Map<number, readonly NewRecipient[]>();
+    const matched = new Map<number, { contact: ContactStats; forms: AddressForms }>();
+    const offerId = (r: NewRecipient, c: number, how: Resemblance) => {
+      let m = matched.get(c);
+      if (!m) {
+        const contact = index.stats(c);
+        m = { contact, forms: formsOf(contact.address) };
+        matched.set(c, m);
+      }
+      offer(r, m.contact, m.forms, how);
+    };
+    for (const c of index.ids) {
+      const canonical = t.canonical[c]!;
+      if (canonical < 0) continue; // erased
+      const same = byCanonical.get(canonical);
+      if (same) same.isContact = true;
+      for (const r of bySkeleton.get(t.skeleton[c]!) ?? NONE) offerId(r, c, 'confusable');
+      const domain = t.domain[c]!;
+      let close = near.get(domain);
+      if (!close) {
+        const text = t.text(domain);
+        close = this.list.filter((r) => {
+          const rf = r.forms;
+          const allowed = allowedEdits(Math.min(rf.domainLength, t.domainLength[c]!));
+          return withinEdits(rf.parts.domain, text, Math.abs(rf.domainLength - t.domainLength[c]!), rf.domainMask, t.domainMask[c]!, allowed);
+        });
+        near.set(domain, close);
+      }
+      for (const r of close) {
+        const rf = r.forms;
+        const length = t.localLength[c]!;
+        const allowed = allowedEdits(Math.min(rf.localLength, length));
+        if (withinEdits(rf.parts.local, t.text(t.local[c]!), Math.abs(rf.localLength - length), rf.localMask, t.localMask[c]!, allowed)) offerId(r, c, 'misspelt');
+      }
+      const name = t.name[c]!;
+      if (name >= 0) for (const r of byName.get(name) ?? NONE) offerId(r, c, 'same_name');
+      for (const r of byLocal.get(t.local[c]!) ?? NONE) offerId(r, c, 'same_local_part');
+    }
+  }
+
   /** Recipients whose domain is within the allowed edits of this contact's domain. */
   private nearDomain(k: AddressForms): readonly NewRecipient[] {
     let near = this.byNearDomain.get(k.parts.domain);
@@ -157,18 +218,13 @@ function fullNameOf(name: string | undefined): string {
   if (!name) return '';
   let full = nameCache.get(name);
   if (full === undefined) {
-    full = fullName(name);
+    full = fullNameKey(name);
     if (nameCache.size >= 50_000) nameCache.clear();
     nameCache.set(name, full);
   }
   return full;
 }
 
-// A full name is two or more words; "Sarah" alone is shared by too many people to mean anything.
-const fullName = (name: string | undefined) => {
-  const t = nameTokens(name ?? '');
-  return t.length >= 2 ? t.join(' ') : '';
-};
 
 /** How to show an address so look-alike characters are visible: with its ASCII (punycode) form. */
 function shown(p: AddressParts): string {
@@ -214,9 +270,12 @@ export function checkLookalikeAddresses(draft: Draft, view: SmartView, _settings
   }
   if (unknown.length === 0) return [];
 
-  // One pass over the address book for all of them: the contacts are the long list.
+  // One pass over the address book for all of them: the contacts are the long list. The model
+  // offers them as ids into its table of derived forms; other views give the records.
   const index = new NewRecipients(unknown);
-  for (const contact of view.contacts(draft.from)) index.compare(contact, formsOf(contact.address), fullNameOf(contact.name));
+  const contacts = view.contactIndex?.(draft.from);
+  if (contacts) index.compareIndexed(contacts);
+  else if (!view.contactIndex) for (const contact of view.contacts(draft.from)) index.compare(contact, formsOf(contact.address), fullNameOf(contact.name));
 
   const warnings: Warning[] = [];
   for (const { parts, best, isContact } of unknown) {

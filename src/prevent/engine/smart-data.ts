@@ -3,7 +3,8 @@
 // profile per contact; per tenant, who appears together on messages, conversations and their
 // members, per-address topic profiles and when each domain was first seen. Everything is
 // updated in O(recipients² + recipients·tokens) per message, so observing stays well under 1 ms.
-import type { ContactStats, SmartView } from '../prevent.model.ts';
+import { AddressFormsTable } from '../checks/address-forms.ts';
+import type { ContactIndex, ContactStats, SmartView } from '../prevent.model.ts';
 import { domainOf } from './text.ts';
 
 /** A retained message in compact form: interned address and token ids, no body, no raw subject. */
@@ -25,6 +26,8 @@ export class Interner {
   readonly tokens: string[] = [];
   /** Display names last seen per address id. */
   readonly names = new Map<number, string>();
+  /** What the lookalike check compares, per address id (filled as addresses are first seen). */
+  readonly forms = new AddressFormsTable();
 
   address(a: string): number {
     let id = this.addressIds.get(a);
@@ -32,8 +35,15 @@ export class Interner {
       id = this.addresses.length;
       this.addressIds.set(a, id);
       this.addresses.push(a);
+      this.forms.set(id, a);
     }
     return id;
+  }
+
+  /** Records the display name last seen for an address id. */
+  setName(id: number, name: string): void {
+    this.names.set(id, name);
+    this.forms.setName(id, name);
   }
 
   token(t: string): number {
@@ -53,6 +63,7 @@ export class Interner {
     this.addressIds.delete(a);
     this.addresses[id] = '';
     this.names.delete(id);
+    this.forms.clear(id);
   }
 }
 
@@ -228,6 +239,13 @@ export class SmartData implements SmartView {
     const u = s === undefined ? undefined : this.users.get(s);
     if (!u) return;
     for (const [a, c] of u.contacts) yield this.stats(a, c);
+  }
+
+  contactIndex(sender: string): ContactIndex | undefined {
+    const s = this.names.addressIds.get(sender);
+    const u = s === undefined ? undefined : this.users.get(s);
+    if (!u) return undefined;
+    return { ids: u.contacts.keys(), forms: this.names.forms, stats: (id) => this.stats(id, u.contacts.get(id)!) };
   }
 
   domainFirstSeen(domain: string): Date | undefined {

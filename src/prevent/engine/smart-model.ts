@@ -9,7 +9,7 @@
 // true recipient's, or an address the sender never dealt with). The regression is fitted on
 // those, and the warning threshold is set on the newest tenth of the replay, so that about
 // `falseWarnRate` of clean messages there would have warned.
-import type { ContactStats, Draft, Observation, SmartView, Warning } from '../prevent.model.ts';
+import type { ContactIndex, ContactStats, Draft, Observation, SmartView, Warning } from '../prevent.model.ts';
 import { type Candidate, DIMS, FEATURES, featureRows, bestRival } from './features.ts';
 import { ThresholdEncoder } from './encoding.ts';
 import { fitLogistic, sigmoid, type TrainingSet } from './logistic.ts';
@@ -289,6 +289,10 @@ export class SmartModel implements SmartView {
     return this.data.contacts(normalise(sender));
   }
 
+  contactIndex(sender: string): ContactIndex | undefined {
+    return this.data.contactIndex(normalise(sender));
+  }
+
   domainFirstSeen(domain: string): Date | undefined {
     return this.data.domainFirstSeen(domain);
   }
@@ -321,7 +325,7 @@ export class SmartModel implements SmartView {
     if (!rcpts.length) return null;
     for (const [a, name] of Object.entries(o.names ?? {})) {
       const id = normalise(a);
-      if (name && (id === from || rcpts.includes(id))) this.names.names.set(this.names.address(id), name);
+      if (name && (id === from || rcpts.includes(id))) this.names.setName(this.names.address(id), name);
     }
     const conv = conversationKey(o.subject ?? '', o.threadId);
     const m: StoredMessage = {

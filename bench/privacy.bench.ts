@@ -95,7 +95,7 @@ try {
   // The timed use cases run on the profiled Database (the same one unless BENCH_PROFILE is set).
   const profiler = profiledDatabase(db);
   const prevent = createPrevent({ db: profiler.db, keys });
-  const engine = createSubjectEngine({ db: profiler.db, content, blobs, provider, prevent: prevent.service });
+  const engine = createSubjectEngine({ db: profiler.db, content, provider, prevent: prevent.service });
 
   log(reused ? `bench:privacy: reusing ${name} (load ${load()})` : `bench:privacy: building ${PEOPLE} people, ${MESSAGES} messages in ${name} (load ${load()})`);
   const [, buildS] = await timed(async () => {

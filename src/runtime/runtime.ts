@@ -142,7 +142,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     // config.dnsServers (DOMAIN_VERIFICATION_DNS_SERVERS): which DNS servers verify TXT records.
     const domains = createDomains({ db, keys, content, mailer, publicUrl: config.publicUrl, dnsServers: config.dnsServers, onEnqueued: () => runner.wake() });
     // Access exports are Sealpost-as-controller data: sealed under the home region's root key and store.
-    const subjects = createSubjectEngine({ db, content, blobs, provider: keyProvider, prevent: prevent.service });
+    const subjects = createSubjectEngine({ db, content, provider: keyProvider, prevent: prevent.service });
     const subjectRequests = createSubjectRequests({ db, mailer, blobs, provider: keyProvider, publicUrl: config.publicUrl, engine: subjects, consent: consent.preferences, onEnqueued: () => runner.wake() });
     const runner = new JobRunner(db, { ...messaging.jobs, ...consent.jobs, ...domains.jobs, ...subjectRequests.jobs }, logger);
     const admin = createAdmin({ db, mailer, accounts, regions: content.regions });

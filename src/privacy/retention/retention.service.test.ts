@@ -332,7 +332,7 @@ describeEachDatabase('retention', (ctx) => {
     await h.verify(h.linkFor('erased-later@partner.example'));
     await h.send(ida, { to: ['kept@partner.example'] });
     const prevent = createPrevent({ db, keys: h.stack.keys });
-    const engine = createSubjectEngine({ db, content: h.stack.content, blobs: h.stack.blobs, provider: h.stack.provider, prevent: prevent.service });
+    const engine = createSubjectEngine({ db, content: h.stack.content, provider: h.stack.provider, prevent: prevent.service });
     await engine.erase({ emails: ['erased-later@partner.example'], userIds: [] });
     const overlays = async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM audit_pseudonymisations WHERE chain = $1`, [ida.tenantId])).rows[0]!.n);
     expect(await overlays()).toBeGreaterThan(0);

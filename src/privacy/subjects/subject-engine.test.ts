@@ -2,10 +2,17 @@
 // account), through the real messaging, Prevent and Content services; outcomes asserted in the
 // database and the blob store. Runs on PGlite and, with TEST_DATABASE_URL, on PostgreSQL.
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { strFromU8, unzipSync } from 'fflate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { appendAuditEvent, verifyAuditChains } from '../../audit/audit.service.ts';
+import { ContentStore } from '../../content/content.service.ts';
+import { RegionMap } from '../../shared/regions.ts';
+import type { BlobStore } from '../../storage/blob/blob-store.ts';
+import { FsBlobStore } from '../../storage/blob/fs-blob-store.ts';
 import { createMessaging, type Messaging } from '../../messages/messaging.ts';
 import type { Sender } from '../../messages/message.service.ts';
 import { JobRunner } from '../../jobs/job.runner.ts';
@@ -73,7 +80,7 @@ describeEachDatabase('subject-data engine', (ctx) => {
     prevent = createPrevent({ db, keys: stack.keys });
     messaging = createMessaging({ db, content: stack.content, keys: stack.keys, mailer, publicUrl: 'https://sealpost.example', generateCode: () => CODE, guard: prevent.guard });
     runner = new JobRunner(db, messaging.jobs, createLogger('silent'));
-    engine = createSubjectEngine({ db, content: stack.content, blobs: stack.blobs, provider: stack.provider, prevent: prevent.service });
+    engine = createSubjectEngine({ db, content: stack.content, provider: stack.provider, prevent: prevent.service });
   });
   afterAll(async () => stack.cleanup());
 
@@ -305,6 +312,24 @@ describeEachDatabase('subject-data engine', (ctx) => {
     expect(await account()).toBe(0);
     expect((await engine.verifyErased(report.identifiers!)).remaining).toEqual([]);
     expect((await verifyAuditChains(db)).ok).toBe(true);
+  });
+
+  it("deletes a shredded object's blob from its own region's store", async () => {
+    const db = ctx.db();
+    const w = await world();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sealpost-erase-regions-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const eea = new FsBlobStore(dir);
+    const content = new ContentStore(db, new RegionMap<BlobStore>({ uk: stack.blobs, eea }), stack.keys, { segmentSize: 1024 });
+    const regional = createSubjectEngine({ db, content, provider: stack.provider, prevent: prevent.service });
+    // An upload of hers kept in another region than her account's.
+    const object = await content.putBytes(w.free.id, Buffer.from('kept in the EEA'), { region: 'eea' });
+    await db.query('INSERT INTO pending_uploads (object_id, tenant_id, user_id) VALUES ($1, $2, $3)', [object.id, w.free.id, w.erin.userId]);
+    expect(await eea.exists(object.blobKey)).toBe(true);
+
+    await regional.erase({ emails: [w.erin.email], userIds: [] });
+    await expect(content.open(w.free.id, object.id)).rejects.toMatchObject({ code: 'content_shredded' });
+    expect(await eea.exists(object.blobKey)).toBe(false);
   });
 
   it('verifies by whole names: another person whose name only begins with hers is not a remainder', async () => {

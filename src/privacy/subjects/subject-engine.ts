@@ -17,7 +17,7 @@ import type { ContentStore } from '../../content/content.service.ts';
 import { decodeEnvelope } from '../../messages/envelope.ts';
 import { errors, isAppError } from '../../shared/app-error.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
-import type { BlobStore } from '../../storage/blob/blob-store.ts';
+import type { Region } from '../../shared/regions.ts';
 import type { Database, Sql } from '../../storage/database/database.ts';
 import { REGISTRY, type DataCategory } from '../../storage/database/registry.ts';
 import { csvRow } from '../csv.ts';
@@ -42,9 +42,8 @@ export interface PreventRights {
 /** What the engine needs. */
 export interface SubjectEngineDeps {
   db: Database;
+  /** Shredded objects' blobs are deleted through it, each from its own region's store. */
   content: ContentStore;
-  /** The blob store the Content store writes to: shredded objects' blobs are deleted from it. */
-  blobs: BlobStore;
   /** Holds the root key that wraps the installation's masking key. */
   provider: KeyProvider;
   prevent: PreventRights;
@@ -336,8 +335,8 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
           details: { objects: Number(t.n), reason: 'subject_erasure' },
         });
       }
-      const { rows: blobs } = await tx.query<{ blob_key: string }>('SELECT blob_key FROM sealed_objects WHERE id = ANY($1::uuid[])', [objectIds]);
-      return blobs.map((r) => r.blob_key);
+      const { rows: blobs } = await tx.query<{ region: Region; blob_key: string }>('SELECT region, blob_key FROM sealed_objects WHERE id = ANY($1::uuid[])', [objectIds]);
+      return blobs;
     });
     const pseudonymising = db.transaction((tx) => pseudonymiseAudit(tx, s, b, mask, opts.requestId));
     const firstParts = Promise.all([shredding, pseudonymising]);
@@ -345,7 +344,7 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
     const routing = customersOf(s, b);
     firstParts.catch(() => undefined);
     routing.catch(() => undefined);
-    let blobKeys: string[];
+    let blobKeys: Array<{ region: Region; blob_key: string }>;
     try {
       blobKeys = await db.transaction(async (tx) => {
         // Accounts that other rows still refer to get a tombstone with a fresh id (the rows are rekeyed below).
@@ -471,7 +470,7 @@ export function createSubjectEngine(deps: SubjectEngineDeps): SubjectDataEngine 
     // Deleted a few at a time (each is a round trip to the blob store).
     const queue = [...blobKeys];
     await Promise.all(Array.from({ length: Math.min(8, queue.length) }, async () => {
-      for (let key = queue.pop(); key !== undefined; key = queue.pop()) await deps.blobs.delete(key).catch(() => undefined);
+      for (let b = queue.pop(); b !== undefined; b = queue.pop()) await deps.content.deleteBlob(b.region, b.blob_key).catch(() => undefined);
     }));
     report.routedTo = (await routing).filter((c) => !instructed.includes(c.tenantId));
     return report;

@@ -193,7 +193,7 @@ describeEachDatabase('verified domains and free-to-business transfer', (ctx) => 
     while ((await runner.runDue()) > 0);
     expect((await transfers.openOffer(gil.userId))?.status).toBe('offered');
 
-    const engine = createSubjectEngine({ db: ctx.db(), content: h.stack.content, blobs: h.stack.blobs, provider: h.stack.provider, prevent: createPrevent({ db: ctx.db(), keys: h.stack.keys }).service });
+    const engine = createSubjectEngine({ db: ctx.db(), content: h.stack.content, provider: h.stack.provider, prevent: createPrevent({ db: ctx.db(), keys: h.stack.keys }).service });
     await engine.erase({ emails: [gil.email], userIds: [] });
     expect(await transfers.openOffer(gil.userId)).toBeNull();
 

@@ -114,7 +114,7 @@ for (const target of e2eTargets()) {
       expect(JSON.stringify(pub.body)).toContain('Northwind Hosting');
 
       const removed = await api(operator, 'POST', '/api/v1/operator/register/subprocessors/northwind_hosting/remove', { endsAt: 'soon' });
-      expect([removed.status, removed.body.error.code]).toEqual([400, 'privacy_register_invalid']);
+      expect([removed.status, removed.body.error.code]).toEqual([400, 'invalid_date']);
       const retired = await api(operator, 'POST', `/api/v1/operator/register/purposes/${purposeKey}/retire`);
       expect(retired.body.purpose.retiredAt).not.toBeNull();
       await api(operator, 'POST', `/api/v1/operator/register/purposes/${purposeKey}/restore`);

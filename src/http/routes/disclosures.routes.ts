@@ -7,8 +7,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DISCLOSURE_STATUSES, REQUESTER_KINDS } from '../../privacy/disclosures/disclosure.model.ts';
 import { DisclosureService, disclosuresToCsv } from '../../privacy/disclosures/disclosure.service.ts';
-import { errors } from '../../shared/app-error.ts';
 import { requireOperator } from '../auth.ts';
+import { optionalDate } from './input.ts';
 import { errorResponses } from './schemas.ts';
 
 const tags = ['operator'];
@@ -16,13 +16,6 @@ const date = { type: 'string', maxLength: 40 } as const;
 
 function operator(req: FastifyRequest, operatorEmails: readonly string[]) {
   return { type: 'user' as const, id: requireOperator(req, operatorEmails).user.id };
-}
-
-function parseDate(value: string | undefined, name: string): Date | undefined {
-  if (value === undefined || value === '') return undefined;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw errors.invalid('invalid_date', `${name} must be a date such as 2026-01-31`);
-  return d;
 }
 
 /** Registers the operator's disclosure-log routes. */
@@ -33,8 +26,8 @@ export function registerDisclosureRoutes(app: FastifyInstance, disclosures: Disc
     additionalProperties: false,
   } as const;
   const list = async (req: FastifyRequest<{ Querystring: { from?: string; to?: string; status?: string } }>) => {
-    const from = parseDate(req.query.from, 'from');
-    const to = parseDate(req.query.to, 'to');
+    const from = optionalDate(req.query.from, 'from');
+    const to = optionalDate(req.query.to, 'to');
     return disclosures.list({ ...(from ? { from } : {}), ...(to ? { to } : {}), ...(req.query.status ? { status: req.query.status } : {}) });
   };
 

@@ -7,19 +7,12 @@
 // (privacy.routes.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Privacy } from '../../privacy/privacy.ts';
-import { errors } from '../../shared/app-error.ts';
 import { requireOperator } from '../auth.ts';
+import { optionalDate } from './input.ts';
 import { errorResponses } from './schemas.ts';
 
 const tags = ['operator'];
 const keyParam = { type: 'object', properties: { key: { type: 'string', maxLength: 120 } }, required: ['key'] } as const;
-
-function parseDate(value: unknown, name: string): Date | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const d = typeof value === 'string' ? new Date(value) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw errors.invalid('privacy_register_invalid', `invalid ${name}: must be a date such as 2027-01-31 or an ISO-8601 time`);
-  return d;
-}
 
 /** Registers the operator's register routes. */
 export function registerOperatorRegisterRoutes(app: FastifyInstance, privacy: Privacy, operatorEmails: readonly string[]): void {
@@ -100,7 +93,7 @@ export function registerOperatorRegisterRoutes(app: FastifyInstance, privacy: Pr
     },
     async (req) => {
       const { effectiveAt, ...patch } = req.body;
-      return { subprocessor: await privacy.register.updateSubprocessor(actor(req), req.params.key, patch, parseDate(effectiveAt, 'effectiveAt')) };
+      return { subprocessor: await privacy.register.updateSubprocessor(actor(req), req.params.key, patch, optionalDate(effectiveAt, 'effectiveAt')) };
     },
   );
 
@@ -115,6 +108,6 @@ export function registerOperatorRegisterRoutes(app: FastifyInstance, privacy: Pr
         response: errorResponses(400, 401, 403, 404, 409),
       },
     },
-    async (req) => ({ subprocessor: await privacy.register.removeSubprocessor(actor(req), req.params.key, parseDate(req.body?.endsAt, 'endsAt')) }),
+    async (req) => ({ subprocessor: await privacy.register.removeSubprocessor(actor(req), req.params.key, optionalDate(req.body?.endsAt, 'endsAt')) }),
   );
 }

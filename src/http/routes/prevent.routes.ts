@@ -2,10 +2,10 @@
 // dashboard, and importing mail history to learn from — /api/v1/prevent/*.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireRole } from '../auth.ts';
-import { errors } from '../../shared/app-error.ts';
 import type { Prevent } from '../../prevent/prevent.ts';
 import { resolveDraft, type DraftInput } from '../../prevent/draft-input.ts';
 import { parseJsonlHistory, parseMboxHistory } from '../../prevent/history-import.ts';
+import { optionalDate } from './input.ts';
 import { errorResponses } from './schemas.ts';
 
 const tags = ['prevent'];
@@ -30,13 +30,6 @@ const warningSchema = {
 function principal(req: FastifyRequest, ...roles: Array<'administrator' | 'author' | 'auditor'>) {
   const { user } = requireRole(req, ...roles);
   return { tenantId: user.tenantId, userId: user.id, email: user.email };
-}
-
-function parseDate(value: string | undefined, field: string, fallback: Date): Date {
-  if (value === undefined) return fallback;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw errors.invalid('invalid_date', `${field}: "${value.slice(0, 40)}" is not a date`, { field });
-  return d;
 }
 
 /** Registers /api/v1/prevent/*. */
@@ -106,8 +99,8 @@ export function registerPreventRoutes(app: FastifyInstance, prevent: Prevent): v
     },
     async (req) => {
       const who = principal(req, 'administrator', 'auditor');
-      const to = parseDate(req.query.to, 'to', new Date());
-      const from = parseDate(req.query.from, 'from', new Date(to.getTime() - 84 * 86_400_000));
+      const to = optionalDate(req.query.to, 'to') ?? new Date();
+      const from = optionalDate(req.query.from, 'from') ?? new Date(to.getTime() - 84 * 86_400_000);
       return prevent.service.dashboard(who.tenantId, from, to);
     },
   );

@@ -138,15 +138,7 @@ class NewRecipients {
       for (const r of bySkeleton.get(t.skeleton[c]!) ?? NONE) offerId(r, c, 'confusable');
       const domain = t.domain[c]!;
       let close = near.get(domain);
-      if (!close) {
-        const text = t.text(domain);
-        close = this.list.filter((r) => {
-          const rf = r.forms;
-          const allowed = allowedEdits(Math.min(rf.domainLength, t.domainLength[c]!));
-          return withinEdits(rf.parts.domain, text, Math.abs(rf.domainLength - t.domainLength[c]!), rf.domainMask, t.domainMask[c]!, allowed);
-        });
-        near.set(domain, close);
-      }
+      if (!close) near.set(domain, (close = this.near(t.text(domain), t.domainLength[c]!, t.domainMask[c]!)));
       for (const r of close) {
         const rf = r.forms;
         const length = t.localLength[c]!;
@@ -159,18 +151,19 @@ class NewRecipients {
     }
   }
 
-  /** Recipients whose domain is within the allowed edits of this contact's domain. */
+  /** Recipients whose domain is within the allowed edits of this contact's domain (once per domain). */
   private nearDomain(k: AddressForms): readonly NewRecipient[] {
     let near = this.byNearDomain.get(k.parts.domain);
-    if (!near) {
-      near = this.list.filter((r) => {
-        const rf = r.forms;
-        const allowed = allowedEdits(Math.min(rf.domainLength, k.domainLength));
-        return withinEdits(rf.parts.domain, k.parts.domain, Math.abs(rf.domainLength - k.domainLength), rf.domainMask, k.domainMask, allowed);
-      });
-      this.byNearDomain.set(k.parts.domain, near);
-    }
+    if (!near) this.byNearDomain.set(k.parts.domain, (near = this.near(k.parts.domain, k.domainLength, k.domainMask)));
     return near;
+  }
+
+  /** Recipients whose domain is within the allowed edits of `domain`. */
+  private near(domain: string, length: number, mask: number): NewRecipient[] {
+    return this.list.filter((r) => {
+      const rf = r.forms;
+      return withinEdits(rf.parts.domain, domain, Math.abs(rf.domainLength - length), rf.domainMask, mask, allowedEdits(Math.min(rf.domainLength, length)));
+    });
   }
 }
 
@@ -224,7 +217,6 @@ function fullNameOf(name: string | undefined): string {
   }
   return full;
 }
-
 
 /** How to show an address so look-alike characters are visible: with its ASCII (punycode) form. */
 function shown(p: AddressParts): string {

@@ -8,19 +8,11 @@
 // checked through the API as well. Screenshots go to test-artifacts/browser/.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { parseCsv } from '../../src/privacy/csv.ts';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { apiClient, codeIn, startE2eServer, type E2eServer } from '../support/e2e.ts';
-import { audit, launchChromium, screenshot, watchPage } from './support/browser.ts';
-
-async function signIn(page: Page, env: E2eServer, user: TestUser): Promise<void> {
-  await page.goto(`${env.server.url}/sign-in`);
-  await page.getByLabel('Email address').fill(user.email);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/sent');
-}
+import { audit, launchChromium, screenshot, signIn, watchPage } from './support/browser.ts';
 
 describe("the operator's pages in the browser", () => {
   let env: E2eServer;
@@ -47,7 +39,7 @@ describe("the operator's pages in the browser", () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
     watched.push(watchPage(page));
-    await signIn(page, env, operator);
+    await signIn(page, env.server.url, operator);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operator' }).click();
     await page.getByRole('navigation', { name: 'Operator' }).getByRole('link', { name: 'Disclosure log' }).click();
     await page.getByText('No requests recorded.').waitFor();
@@ -119,7 +111,7 @@ describe("the operator's pages in the browser", () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     watched.push(watchPage(page));
-    await signIn(page, env, operator);
+    await signIn(page, env.server.url, operator);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operator' }).click();
     await page.getByRole('navigation', { name: 'Operator' }).getByRole('link', { name: 'Processing register' }).click();
     await page.getByRole('heading', { name: 'Controller details' }).waitFor();
@@ -177,7 +169,7 @@ describe("the operator's pages in the browser", () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     watched.push(watchPage(page));
-    await signIn(page, env, operator);
+    await signIn(page, env.server.url, operator);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operator' }).click();
     await page.getByRole('navigation', { name: 'Operator' }).getByRole('link', { name: 'Privacy requests' }).click();
     const row = page.getByRole('table', { name: 'Privacy requests' }).getByRole('row', { name: /sam@person\.example/ });
@@ -197,7 +189,7 @@ describe("the operator's pages in the browser", () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     watched.push(watchPage(page));
-    await signIn(page, env, admin);
+    await signIn(page, env.server.url, admin);
     await page.getByRole('link', { name: 'Administration' }).waitFor();
     await expect(page.getByRole('link', { name: 'Operator' }).count()).resolves.toBe(0);
     await page.goto(`${env.server.url}/operator/disclosures`);

@@ -16,21 +16,13 @@ import { parseCsv } from '../../src/privacy/csv.ts';
 import { createTestUser, type TestUser } from '../support/api-users.ts';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.ts';
 import { apiClient, codeIn, startE2eServer, type E2eServer } from '../support/e2e.ts';
-import { audit, launchChromium, screenshot, watchPage } from './support/browser.ts';
+import { audit, launchChromium, screenshot, signIn, watchPage } from './support/browser.ts';
 
 const PERSON = 'pat@customer.example';
 
 /** The date as the app shows a calendar date (the page's locale). */
 function shownDate(page: Page, day: string): Promise<string> {
   return page.evaluate((d) => new Date(`${d}T12:00:00Z`).toLocaleDateString(undefined, { dateStyle: 'medium' }), day);
-}
-
-async function signIn(page: Page, env: E2eServer, user: TestUser): Promise<void> {
-  await page.goto(`${env.server.url}/sign-in`);
-  await page.getByLabel('Email address').fill(user.email);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/sent');
 }
 
 describe('privacy operations in the browser', () => {
@@ -52,7 +44,7 @@ describe('privacy operations in the browser', () => {
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     watched.push(watchPage(page));
-    await signIn(page, env, admin);
+    await signIn(page, env.server.url, admin);
   });
 
   afterAll(async () => {
@@ -201,7 +193,7 @@ describe('privacy operations in the browser', () => {
   it('lets a user turn an email preference on and shows the change in the history', async () => {
     const userPage = await (await browser.newContext({ viewport: { width: 1100, height: 900 } })).newPage();
     watched.push(watchPage(userPage));
-    await signIn(userPage, env, author);
+    await signIn(userPage, env.server.url, author);
     await userPage.getByRole('link', { name: 'Email preferences' }).click();
     await userPage.waitForURL('**/settings/preferences');
     await userPage.getByText('No changes yet.').waitFor();
@@ -275,7 +267,7 @@ describe('privacy operations in the browser', () => {
     const auditor = await createTestUser(env.server, { email: 'aud@firm.example', role: 'auditor', tenantId: admin.tenantId });
     const auditorPage = await (await browser.newContext({ viewport: { width: 1100, height: 900 } })).newPage();
     watched.push(watchPage(auditorPage));
-    await signIn(auditorPage, env, auditor);
+    await signIn(auditorPage, env.server.url, auditor);
     await auditorPage.goto(`${env.server.url}/admin/statistics`);
     await auditorPage.getByRole('table', { name: 'Messages sent per week, by label' }).waitFor();
     await expect(auditorPage.getByRole('navigation', { name: 'Administration' }).getByRole('link').allTextContents()).resolves.toEqual(['Statistics']);
@@ -327,7 +319,7 @@ describe('privacy operations in the browser', () => {
     it('shows a person their pending offer on their settings page and moves the account when they accept', async () => {
       const gusPage = await (await browser.newContext({ viewport: { width: 1100, height: 900 } })).newPage();
       watched.push(watchPage(gusPage));
-      await signIn(gusPage, env, gus);
+      await signIn(gusPage, env.server.url, gus);
       await gusPage.getByRole('link', { name: 'Email preferences' }).click();
       await gusPage.getByRole('heading', { name: 'Your account is moving to an organisation' }).waitFor();
       const offer = (await call(gus, 'GET', '/api/v1/account/transfer')).body.transfer;
@@ -352,7 +344,7 @@ describe('privacy operations in the browser', () => {
       // Signed out everywhere: signing in again works, now as a member of the organisation.
       await gusPage.getByRole('button', { name: 'Sign in again' }).click();
       await gusPage.waitForURL('**/sign-in');
-      await signIn(gusPage, env, gus);
+      await signIn(gusPage, env.server.url, gus);
       await gusPage.getByRole('link', { name: 'Email preferences' }).click();
       await gusPage.getByText('No changes yet.').waitFor();
       expect(await gusPage.getByRole('heading', { name: 'Your account is moving to an organisation' }).count()).toBe(0);

@@ -54,6 +54,15 @@ export function watchPage(page: Page): { errors: string[] } {
   return { errors };
 }
 
+/** Signs in on the sign-in page with a password and waits for the sent-messages page. */
+export async function signIn(page: Page, baseUrl: string, user: { email: string; password: string }): Promise<void> {
+  await page.goto(`${baseUrl}/sign-in`);
+  await page.getByLabel('Email address').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/sent');
+}
+
 /** Number of main landmarks and the visible form controls without an accessible name. */
 export async function audit(page: Page): Promise<{ mains: number; unlabelled: string[] }> {
   return page.evaluate(() => {

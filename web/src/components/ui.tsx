@@ -1,7 +1,8 @@
 // Building blocks every page uses: the page frame (one <main> per page), labelled fields,
 // alerts announced to screen readers, progress bars with text equivalents.
-import { useEffect, useId, useRef, type ReactNode, type InputHTMLAttributes, type TextareaHTMLAttributes, type SelectHTMLAttributes } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode, type InputHTMLAttributes, type TextareaHTMLAttributes, type SelectHTMLAttributes } from 'react';
 import { formatBytes } from '../lib/format.ts';
+import { errorText } from '../lib/hooks.ts';
 
 /** The main landmark of a page, with its heading (focused on navigation for screen readers). */
 export function Page({ title, children, narrow, actions }: { title: string; children: ReactNode; narrow?: boolean; actions?: ReactNode }) {
@@ -63,6 +64,51 @@ export function Select({ label, hint, error, children, ...input }: { label: stri
       {hint ? <div className="hint" id={`${id}-hint`}>{hint}</div> : null}
       {error ? <p className="field-error" id={`${id}-error`}>{error}</p> : null}
     </div>
+  );
+}
+
+/** Checkboxes for choosing any of `options` (shown with underscores as spaces), under a legend. */
+export function CheckboxGroup({ legend, options, value, onChange }: { legend: string; options: readonly string[]; value: string[]; onChange(v: string[]): void }) {
+  return (
+    <fieldset className="field">
+      <legend>{legend}</legend>
+      {options.map((o) => (
+        <label key={o} className="check">
+          <input type="checkbox" checked={value.includes(o)} onChange={(e) => onChange(e.target.checked ? [...value, o] : value.filter((x) => x !== o))} /> {o.replace(/_/g, ' ')}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+/** A form that saves through `save` (disabled while it runs) and shows the server's refusal in place. */
+export function SaveForm({ label, button, errorTitle = 'Not saved', save, children }: { label: string; button: string; errorTitle?: string; save(): Promise<void>; children: ReactNode }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await save();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="stack" onSubmit={submit} noValidate aria-label={label}>
+      {error ? (
+        <Alert tone="error" title={errorTitle}>
+          {error}
+        </Alert>
+      ) : null}
+      {children}
+      <button type="submit" className="button button-primary" disabled={busy}>
+        {button}
+      </button>
+    </form>
   );
 }
 

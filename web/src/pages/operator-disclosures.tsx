@@ -4,7 +4,7 @@
 // notices and gag orders. Only users listed in OPERATOR_EMAILS may open it: everyone else gets
 // the API's 'operator_only' refusal, shown as "not available".
 import { useState, type FormEvent } from 'react';
-import { Alert, Badge, Field, Loading, Select, TextArea } from '../components/ui.tsx';
+import { Alert, Badge, CheckboxGroup, Field, Loading, SaveForm, Select, TextArea } from '../components/ui.tsx';
 import { api, ApiError } from '../lib/api.ts';
 import { formatDate } from '../lib/format.ts';
 import { errorText, useLoad } from '../lib/hooks.ts';
@@ -55,54 +55,29 @@ interface Report {
 const kindText = (k: string) => KINDS.find(([v]) => v === k)?.[1] ?? k;
 const tone = (s: Status) => (s === 'disclosed' ? 'warn' : s === 'refused' ? 'good' : s === 'challenged' ? 'info' : 'neutral');
 
-function Categories({ legend, value, onChange }: { legend: string; value: string[]; onChange(v: string[]): void }) {
-  return (
-    <fieldset className="field">
-      <legend>{legend}</legend>
-      {CATEGORIES.map((c) => (
-        <label key={c} className="check">
-          <input type="checkbox" checked={value.includes(c)} onChange={(e) => onChange(e.target.checked ? [...value, c] : value.filter((x) => x !== c))} /> {c}
-        </label>
-      ))}
-    </fieldset>
-  );
-}
-
 const EMPTY_NEW = { requesterKind: 'law_enforcement', authority: '', jurisdiction: '', legalBasis: '', requested: '', tenantId: '', requestedCategories: [] as string[], gag: false, gagUntil: '' };
 
 function RecordForm({ onRecorded }: { onRecorded(d: Disclosure): void }) {
   const [f, setF] = useState(EMPTY_NEW);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const body = {
-        requesterKind: f.requesterKind,
-        authority: f.authority,
-        legalBasis: f.legalBasis,
-        requested: f.requested,
-        requestedCategories: f.requestedCategories,
-        ...(f.jurisdiction.trim() ? { jurisdiction: f.jurisdiction } : {}),
-        ...(f.tenantId.trim() ? { tenantId: f.tenantId.trim() } : {}),
-        ...(f.gag ? { gag: true, ...(f.gagUntil ? { gagUntil: f.gagUntil } : {}) } : {}),
-      };
-      const { disclosure } = await api<{ disclosure: Disclosure }>('POST', '/api/v1/operator/disclosures', { body });
-      setF(EMPTY_NEW);
-      onRecorded(disclosure);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+  const save = async () => {
+    const body = {
+      requesterKind: f.requesterKind,
+      authority: f.authority,
+      legalBasis: f.legalBasis,
+      requested: f.requested,
+      requestedCategories: f.requestedCategories,
+      ...(f.jurisdiction.trim() ? { jurisdiction: f.jurisdiction } : {}),
+      ...(f.tenantId.trim() ? { tenantId: f.tenantId.trim() } : {}),
+      ...(f.gag ? { gag: true, ...(f.gagUntil ? { gagUntil: f.gagUntil } : {}) } : {}),
+    };
+    const { disclosure } = await api<{ disclosure: Disclosure }>('POST', '/api/v1/operator/disclosures', { body });
+    setF(EMPTY_NEW);
+    onRecorded(disclosure);
   };
   return (
     <section className="card" aria-labelledby="dr-new-h">
       <h2 id="dr-new-h">Record a request</h2>
-      {error ? <Alert tone="error" title="Not recorded">{error}</Alert> : null}
-      <form className="stack" onSubmit={submit} noValidate>
+      <SaveForm label="Record a request" button="Record request" errorTitle="Not recorded" save={save}>
         <Select label="Who asked" value={f.requesterKind} onChange={(e) => setF({ ...f, requesterKind: e.target.value })}>
           {KINDS.map(([v, t]) => (
             <option key={v} value={v}>
@@ -114,50 +89,35 @@ function RecordForm({ onRecorded }: { onRecorded(d: Disclosure): void }) {
         <Field label="Jurisdiction (optional)" value={f.jurisdiction} onChange={(e) => setF({ ...f, jurisdiction: e.target.value })} />
         <Field label="Legal basis cited" value={f.legalBasis} onChange={(e) => setF({ ...f, legalBasis: e.target.value })} hint="The law or order they rely on, e.g. IPA 2016 s.61." />
         <TextArea label="What was requested" value={f.requested} onChange={(e) => setF({ ...f, requested: e.target.value })} rows={3} />
-        <Categories legend="Data categories requested" value={f.requestedCategories} onChange={(v) => setF({ ...f, requestedCategories: v })} />
+        <CheckboxGroup options={CATEGORIES} legend="Data categories requested" value={f.requestedCategories} onChange={(v) => setF({ ...f, requestedCategories: v })} />
         <Field label="Customer concerned (tenant id, optional)" value={f.tenantId} onChange={(e) => setF({ ...f, tenantId: e.target.value })} />
         <label className="check">
           <input type="checkbox" checked={f.gag} onChange={(e) => setF({ ...f, gag: e.target.checked })} /> A non-disclosure order (gag) forbids telling the customer or the person
         </label>
         {f.gag ? <Field label="Gag until (optional)" type="date" value={f.gagUntil} onChange={(e) => setF({ ...f, gagUntil: e.target.value })} /> : null}
-        <button type="submit" className="button button-primary" disabled={busy}>
-          Record request
-        </button>
-      </form>
+      </SaveForm>
     </section>
   );
 }
 
 function DecisionForm({ d, onSaved }: { d: Disclosure; onSaved(d: Disclosure): void }) {
   const next = NEXT[d.status];
-  const [status, setStatus] = useState<Status | ''>(next[0] ?? '');
+  const [status, setStatus] = useState<Status>(next[0] ?? d.status);
   const [approvedBy, setApprovedBy] = useState('');
   const [reason, setReason] = useState('');
   const [categories, setCategories] = useState<string[]>([]);
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   if (next.length === 0) return <p className="hint">A disclosure is final; corrections go through the CLI (`sealpost privacy disclosures update`).</p>;
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const body =
-        status === 'disclosed'
-          ? { status, disclosedCategories: categories, disclosedDescription: description }
-          : { status, ...(approvedBy.trim() ? { approvedBy } : {}), ...(reason.trim() ? { decisionReason: reason } : {}) };
-      const { disclosure } = await api<{ disclosure: Disclosure }>('PATCH', `/api/v1/operator/disclosures/${encodeURIComponent(d.reference)}`, { body });
-      onSaved(disclosure);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+  const save = async () => {
+    const body =
+      status === 'disclosed'
+        ? { status, disclosedCategories: categories, disclosedDescription: description }
+        : { status, ...(approvedBy.trim() ? { approvedBy } : {}), ...(reason.trim() ? { decisionReason: reason } : {}) };
+    const { disclosure } = await api<{ disclosure: Disclosure }>('PATCH', `/api/v1/operator/disclosures/${encodeURIComponent(d.reference)}`, { body });
+    onSaved(disclosure);
   };
   return (
-    <form className="stack" onSubmit={submit} noValidate aria-label={`Decision on ${d.reference}`}>
-      {error ? <Alert tone="error" title="Not saved">{error}</Alert> : null}
+    <SaveForm label={`Decision on ${d.reference}`} button="Save" save={save}>
       <Select label="New status" value={status} onChange={(e) => setStatus(e.target.value as Status)}>
         {next.map((s) => (
           <option key={s} value={s}>
@@ -167,7 +127,7 @@ function DecisionForm({ d, onSaved }: { d: Disclosure; onSaved(d: Disclosure): v
       </Select>
       {status === 'disclosed' ? (
         <>
-          <Categories legend="Data categories disclosed" value={categories} onChange={setCategories} />
+          <CheckboxGroup options={CATEGORIES} legend="Data categories disclosed" value={categories} onChange={setCategories} />
           <TextArea label="What was disclosed" value={description} onChange={(e) => setDescription(e.target.value)} rows={2} hint="Describe it (e.g. one account record); never paste the data itself." />
         </>
       ) : (
@@ -176,10 +136,7 @@ function DecisionForm({ d, onSaved }: { d: Disclosure; onSaved(d: Disclosure): v
           <TextArea label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} rows={2} />
         </>
       )}
-      <button type="submit" className="button button-primary" disabled={busy || !status}>
-        Save
-      </button>
-    </form>
+    </SaveForm>
   );
 }
 

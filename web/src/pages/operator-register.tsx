@@ -4,8 +4,8 @@
 // privacy notice and the public sub-processor list are generated from what is saved here; a
 // sub-processor change alerts the subscribers, with its effective date as advance notice.
 // Only users listed in OPERATOR_EMAILS may open it; everyone else gets 'operator_only'.
-import { useState, type FormEvent, type ReactNode } from 'react';
-import { Alert, Badge, Field, Loading, Select, TextArea } from '../components/ui.tsx';
+import { useState } from 'react';
+import { Alert, Badge, CheckboxGroup, Field, Loading, SaveForm, Select, TextArea } from '../components/ui.tsx';
 import { api, ApiError } from '../lib/api.ts';
 import { formatDate, formatDateTime } from '../lib/format.ts';
 import { errorText, useLoad } from '../lib/hooks.ts';
@@ -74,46 +74,6 @@ const humanise = (s: string) => s.replace(/_/g, ' ');
 const orNull = (s: string) => (s.trim() === '' ? null : s);
 const lines = (s: string) => s.split('\n').map((x) => x.trim()).filter((x) => x !== '');
 
-function Choices({ legend, options, value, onChange }: { legend: string; options: readonly string[]; value: string[]; onChange(v: string[]): void }) {
-  return (
-    <fieldset className="field">
-      <legend>{legend}</legend>
-      {options.map((o) => (
-        <label key={o} className="check">
-          <input type="checkbox" checked={value.includes(o)} onChange={(e) => onChange(e.target.checked ? [...value, o] : value.filter((x) => x !== o))} /> {humanise(o)}
-        </label>
-      ))}
-    </fieldset>
-  );
-}
-
-/** A form that saves through `save` and reports the server's refusal in place. */
-function SaveForm({ label, button, save, children }: { label: string; button: string; save(): Promise<void>; children: ReactNode }) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await save();
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form className="stack" onSubmit={submit} noValidate aria-label={label}>
-      {error ? <Alert tone="error" title="Not saved">{error}</Alert> : null}
-      {children}
-      <button type="submit" className="button button-primary" disabled={busy}>
-        {button}
-      </button>
-    </form>
-  );
-}
-
 const SETTINGS_FIELDS = ['controllerName', 'controllerContact', 'dpoContact', 'representative', 'organisationalMeasures', 'transferStatement'] as const;
 
 function SettingsForm({ settings, onSaved }: { settings: Settings; onSaved(what: string): void }) {
@@ -144,7 +104,7 @@ function SettingsForm({ settings, onSaved }: { settings: Settings; onSaved(what:
   );
 }
 
-function PurposeForm({ p, subprocessors, onSaved }: { p: Purpose; subprocessors: Subprocessor[]; onSaved(what: string): void }) {
+function PurposeForm({ p, subprocessors, onSaved }: { p: Purpose; subprocessors: Subprocessor[]; onSaved(what: string, tone?: 'success' | 'error'): void }) {
   const [f, setF] = useState({
     name: p.name,
     reasons: p.reasons ?? '',
@@ -186,11 +146,11 @@ function PurposeForm({ p, subprocessors, onSaved }: { p: Purpose; subprocessors:
       >
         <TextArea label="What we use it for" value={f.name} rows={2} onChange={(e) => setF({ ...f, name: e.target.value })} />
         <TextArea label="Reasons" value={f.reasons} rows={3} onChange={(e) => setF({ ...f, reasons: e.target.value })} />
-        <Choices legend="Lawful basis (the person is an individual)" options={BASES} value={f.basisIndividual} onChange={(v) => setF({ ...f, basisIndividual: v })} />
-        <Choices legend="Lawful basis (the person is a business)" options={BASES} value={f.basisBusiness} onChange={(v) => setF({ ...f, basisBusiness: v })} />
-        <Choices legend="Data categories" options={CATEGORIES} value={f.categories} onChange={(v) => setF({ ...f, categories: v })} />
+        <CheckboxGroup legend="Lawful basis (the person is an individual)" options={BASES} value={f.basisIndividual} onChange={(v) => setF({ ...f, basisIndividual: v })} />
+        <CheckboxGroup legend="Lawful basis (the person is a business)" options={BASES} value={f.basisBusiness} onChange={(v) => setF({ ...f, basisBusiness: v })} />
+        <CheckboxGroup legend="Data categories" options={CATEGORIES} value={f.categories} onChange={(v) => setF({ ...f, categories: v })} />
         <TextArea label="Data subjects" hint="One per line." value={f.dataSubjects} rows={2} onChange={(e) => setF({ ...f, dataSubjects: e.target.value })} />
-        <Choices legend="Recipients (sub-processors)" options={subprocessors.map((s) => s.key)} value={f.recipients} onChange={(v) => setF({ ...f, recipients: v })} />
+        <CheckboxGroup legend="Recipients (sub-processors)" options={subprocessors.map((s) => s.key)} value={f.recipients} onChange={(v) => setF({ ...f, recipients: v })} />
         <Field label="Retention rules" hint="Rule names from the registry, comma-separated; empty: as the registry declares per table." value={f.retentionRules} onChange={(e) => setF({ ...f, retentionRules: e.target.value })} />
         <TextArea label="Transfers" value={f.transfers} rows={2} onChange={(e) => setF({ ...f, transfers: e.target.value })} />
         <TextArea label="Transfer safeguards" value={f.transferSafeguards} rows={2} onChange={(e) => setF({ ...f, transferSafeguards: e.target.value })} />
@@ -202,7 +162,7 @@ function PurposeForm({ p, subprocessors, onSaved }: { p: Purpose; subprocessors:
         onClick={() =>
           void api('POST', `${path}/${p.retiredAt ? 'restore' : 'retire'}`).then(
             () => onSaved(`Purpose ${p.key} ${p.retiredAt ? 'restored' : 'retired'}.`),
-            (err: unknown) => onSaved(`Not changed: ${errorText(err)}`),
+            (err: unknown) => onSaved(`Not changed: ${errorText(err)}`, 'error'),
           )
         }
       >
@@ -257,8 +217,8 @@ function SubprocessorForm({ s, onSaved }: { s: Subprocessor; onSaved(what: strin
         </Select>
         <TextArea label="What it does" value={f.purpose} rows={2} onChange={(e) => setF({ ...f, purpose: e.target.value })} />
         <Field label="Location" value={f.location} onChange={(e) => setF({ ...f, location: e.target.value })} />
-        <Choices legend="Regions" options={REGIONS} value={f.regions} onChange={(v) => setF({ ...f, regions: v })} />
-        <Choices legend="Data categories received" options={CATEGORIES} value={f.categories} onChange={(v) => setF({ ...f, categories: v })} />
+        <CheckboxGroup legend="Regions" options={REGIONS} value={f.regions} onChange={(v) => setF({ ...f, regions: v })} />
+        <CheckboxGroup legend="Data categories received" options={CATEGORIES} value={f.categories} onChange={(v) => setF({ ...f, categories: v })} />
         <TextArea label="Transfer safeguards" value={f.transferSafeguards} rows={2} onChange={(e) => setF({ ...f, transferSafeguards: e.target.value })} />
         <Field label="The change applies from (optional)" type="date" hint="A later date gives subscribers advance notice." value={f.effectiveAt} onChange={(e) => setF({ ...f, effectiveAt: e.target.value })} />
       </SaveForm>
@@ -296,8 +256,8 @@ function NewSubprocessorForm({ onSaved }: { onSaved(what: string): void }) {
       <Field label="Name" value={f.name} onChange={(e) => setF({ ...f, name: e.target.value })} />
       <TextArea label="What it does" value={f.purpose} rows={2} onChange={(e) => setF({ ...f, purpose: e.target.value })} />
       <Field label="Location" value={f.location} onChange={(e) => setF({ ...f, location: e.target.value })} />
-      <Choices legend="Regions" options={REGIONS} value={f.regions} onChange={(v) => setF({ ...f, regions: v })} />
-      <Choices legend="Data categories received" options={CATEGORIES} value={f.categories} onChange={(v) => setF({ ...f, categories: v })} />
+      <CheckboxGroup legend="Regions" options={REGIONS} value={f.regions} onChange={(v) => setF({ ...f, regions: v })} />
+      <CheckboxGroup legend="Data categories received" options={CATEGORIES} value={f.categories} onChange={(v) => setF({ ...f, categories: v })} />
       <Field label="Engaged from (optional)" type="date" hint="A later date gives subscribers advance notice." value={f.effectiveFrom} onChange={(e) => setF({ ...f, effectiveFrom: e.target.value })} />
     </SaveForm>
   );
@@ -308,7 +268,7 @@ export function ProcessingRegister() {
   const register = useLoad(() => api<Register>('GET', '/api/v1/operator/register'), []);
   const [purposeKey, setPurposeKey] = useState<string | null>(null);
   const [subKey, setSubKey] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ text: string; tone: 'success' | 'error' } | null>(null);
   const [version, setVersion] = useState(0);
   if (register.error instanceof ApiError && register.error.code === 'operator_only') {
     return (
@@ -318,8 +278,8 @@ export function ProcessingRegister() {
     );
   }
   const r = register.value;
-  const saved = (what: string) => {
-    setNotice(what);
+  const saved = (text: string, tone: 'success' | 'error' = 'success') => {
+    setNotice({ text, tone });
     setVersion((v) => v + 1);
     register.reload();
   };
@@ -332,7 +292,7 @@ export function ProcessingRegister() {
         sub-processor list (<a href="/subprocessors">/subprocessors</a>) are generated from it; every change is kept in the history below and in the installation's audit log.
       </p>
       <div role="status" aria-live="polite">
-        {notice ? <Alert tone={notice.startsWith('Not changed') ? 'error' : 'success'}>{notice}</Alert> : null}
+        {notice ? <Alert tone={notice.tone}>{notice.text}</Alert> : null}
       </div>
       {register.error ? <Alert tone="error">{errorText(register.error)}</Alert> : null}
       {!r ? <Loading /> : null}

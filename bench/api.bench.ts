@@ -21,8 +21,9 @@
 //   the machine does touches both alike; latencies are pooled over the windows.
 // - send: POST /api/v1/messages with a 1 KiB body to one recipient; the notification job is
 //   enqueued and the server's job runner delivers it to the outbox meanwhile.
-// Detail goes to stderr (BENCH_SAMPLE_DB=1 and BENCH_CPU_PROFILE_DIR add diagnostics; see
-// docs/development.md). Nothing is asserted: the figures are what this machine did.
+// Detail goes to stderr, including where the CPU went in each scenario and how busy the
+// server's event loop was (bench/support/cpu-shares.ts); BENCH_SAMPLE_DB=1 and
+// BENCH_CPU_PROFILE_DIR add diagnostics (see docs/development.md). Nothing is asserted: the figures are what this machine did.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +38,7 @@ import { startServer, type RunningServer } from '../src/runtime/server.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { openPostgresDatabase } from '../src/storage/database/postgres-database.ts';
 import { createTestUser } from '../test/support/api-users.ts';
+import { CpuShares } from './support/cpu-shares.ts';
 import type { DriverReply, HttpJob, SqlJob, Window } from './support/load-driver.ts';
 
 const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -318,6 +320,7 @@ try {
   const openWindows: Window[] = [];
   const rawWindows: Window[] = [];
   const sampler = new DbSampler(databaseUrl.toString());
+  const cpu = new CpuShares(() => ({ server: process.pid, driver: driver?.pid }));
   await profiled('open', async () => {
     if (WARMUP_SECONDS > 0) {
       await drive(driver!, openJob(WARMUP_SECONDS));
@@ -325,9 +328,9 @@ try {
     }
     for (let r = 0; r < ROUNDS; r++) {
       await settled();
-      openWindows.push(await sampler.during('open', () => drive(driver!, openJob(window))));
+      openWindows.push(await cpu.during('open', () => sampler.during('open', () => drive(driver!, openJob(window)))));
       await settled();
-      rawWindows.push(await sampler.during('raw_sql', () => drive(driver!, rawJob(window))));
+      rawWindows.push(await cpu.during('raw_sql', () => sampler.during('raw_sql', () => drive(driver!, rawJob(window)))));
       log(`  round ${r + 1}: open ${(openWindows.at(-1)!.ok / openWindows.at(-1)!.seconds).toFixed(0)}/s, raw_sql ${(rawWindows.at(-1)!.ok / rawWindows.at(-1)!.seconds).toFixed(0)}/s; load average ${load()}`);
     }
   });
@@ -351,12 +354,13 @@ try {
   const send = await profiled('send', async () => {
     if (WARMUP_SECONDS > 0) await drive(driver!, sendJob(WARMUP_SECONDS));
     await settled();
-    return summarise([await sampler.during('send', () => drive(driver!, sendJob(SECONDS)))]);
+    return summarise([await cpu.during('send', () => sampler.during('send', () => drive(driver!, sendJob(SECONDS))))]);
   });
   const { rows: jobs } = await runtime.db.query<{ status: string; n: string }>(`SELECT status, count(*) AS n FROM jobs GROUP BY status ORDER BY status`);
   log(`  send:    ${describe(send, 'req')}`);
   log(`  notification jobs at the end: ${jobs.map((j) => `${j.status} ${j.n}`).join(', ')}`);
   sampler.report();
+  cpu.report(log);
   // The raw loop appended to the same chain as the API: the whole chain must still verify.
   const t0 = performance.now();
   const verified = await verifyAuditChains(runtime.db, { tenantId: sender.tenantId, pageSize: 5000 });

@@ -1,14 +1,18 @@
 // The database work of one key release (POST /api/v1/access/open), done straight through
 // node-postgres with no HTTP, no validation and no key crypto: the ceiling the API could
 // reach on this machine. Keep the statements in step with what RecipientAccessService.open
-// (src/messages/recipient-access.service.ts), ContentStore.dataKeys, KeyService.unwrapDataKeys
-// and the audit batcher (src/audit/audit.batch.ts, appendAuditEvents) send, in the same order
-// and the same transactions: the release event is group-committed with the other releases
-// waiting for the chain, then the opened times are updated on their own.
+// (src/messages/recipient-access.service.ts), ContentStore.dataKeys (key.repository.ts
+// findObjectKeys) and the audit batcher (src/audit/audit.batch.ts, appendAuditEvents) send, in
+// the same order and the same transactions: one read of the session with the message, label,
+// attachments and visible recipients; one read of the objects' wrapped keys joined with their
+// KEKs; the release event group-committed with the other releases waiting for the chain; then
+// the opened times, group-committed as one UPDATE. Both group commits use the server's own
+// GroupCommit (src/storage/database/group-commit.ts).
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { computeAuditHash, GENESIS_HASH } from '../../src/audit/audit.chain.ts';
 import type { AuditEventRecord } from '../../src/audit/audit.model.ts';
+import { GroupCommit, type Queued } from '../../src/storage/database/group-commit.ts';
 
 /** What the raw loop needs; `sessions` are recipient session tokens as the API hands them out. */
 export interface RawOpenOptions {
@@ -22,18 +26,22 @@ export interface RawOpenOptions {
   ip: string;
 }
 
-// Verbatim from recipient-access.service.ts (ACCESS_SELECT joined with the session).
+// Verbatim from recipient-access.service.ts (ACCESS_SELECT with OPENING_COLUMNS, joined with the session).
 const SESSION_SQL = `
-  SELECT s.auth_level, s.expires_at AS session_expires_at, r.id AS recipient_id, r.tenant_id, r.email, r.kind, r.revoked_at AS recipient_revoked_at, r.removed_at, r.disclaimer_accepted_at,
-         m.id AS message_id, m.thread_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
+  SELECT s.auth_level, s.expires_at AS session_expires_at,
+  (SELECT to_jsonb(l) FROM labels l WHERE l.tenant_id = m.tenant_id AND l.id = m.label_id) AS label,
+  ARRAY(SELECT a.object_id::text FROM message_attachments a WHERE a.message_id = m.id ORDER BY a.position) AS attachment_object_ids,
+  ARRAY(SELECT v.email FROM message_recipients v WHERE v.message_id = m.id AND v.removed_at IS NULL AND v.kind = 'to' ORDER BY v.added_at, v.email) AS to_emails,
+  ARRAY(SELECT v.email FROM message_recipients v WHERE v.message_id = m.id AND v.removed_at IS NULL AND v.kind = 'cc' ORDER BY v.added_at, v.email) AS cc_emails,
+  r.id AS recipient_id, r.tenant_id, r.email, r.kind, r.revoked_at AS recipient_revoked_at, r.removed_at, r.disclaimer_accepted_at,
+         m.id AS message_id, m.thread_id, m.sender_user_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
     FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`;
-const LABEL_SQL = 'SELECT * FROM labels WHERE tenant_id = $1 AND id = $2';
-const ATTACHMENTS_SQL = 'SELECT object_id FROM message_attachments WHERE message_id = $1 ORDER BY position';
-// content.repository.ts findSealedObjects and key.repository.ts findKeks (ContentStore.dataKeys).
-const SEALED_OBJECTS_SQL = 'SELECT * FROM sealed_objects WHERE tenant_id = $1 AND id = ANY($2::uuid[])';
-const KEKS_SQL = 'SELECT * FROM key_encryption_keys WHERE id = ANY($1::uuid[])';
-const VISIBLE_SQL = `SELECT email, kind FROM message_recipients WHERE message_id = $1 AND removed_at IS NULL AND kind IN ('to', 'cc') ORDER BY added_at, email`;
-const OPENED_SQL = 'UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = $1';
+// key.repository.ts findObjectKeys (ContentStore.dataKeys).
+const OBJECT_KEYS_SQL = `SELECT o.id, o.tenant_id, o.key_id, o.kek_id, o.wrapped_key, o.shredded_at,
+            k.id AS k_id, k.tenant_id AS k_tenant_id, k.region AS k_region, k.version AS k_version, k.state AS k_state, k.root_key_id AS k_root_key_id, k.wrapped_key AS k_wrapped_key
+       FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id
+      WHERE o.tenant_id = $1 AND o.id = ANY($2::uuid[])`;
+const OPENED_SQL = 'UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = ANY($1::uuid[])';
 // audit.repository.ts: lockChain, readHeadForBatch, insertAuditEvents.
 const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text))`;
 const HEAD_SQL = `SELECT h.chain_seq, h.hash, ARRAY(SELECT gen_random_uuid()::text FROM generate_series(1, $2::int)) AS ids,
@@ -43,96 +51,61 @@ const HEAD_SQL = `SELECT h.chain_seq, h.hash, ARRAY(SELECT gen_random_uuid()::te
 const INSERT_COLUMNS = 'chain, chain_seq, id, tenant_id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, ip, user_agent, details, prev_hash, hash';
 const MAX_BATCH = 256; // as audit.batch.ts
 
-/** One release event waiting for its chain. */
-interface PendingEvent {
-  fields: Omit<AuditEventRecord, 'chain' | 'chainSeq' | 'id' | 'occurredAt' | 'prevHash' | 'hash'>;
-  done: (err?: Error) => void;
-}
+/** The fields of a release event that the loop chooses. */
+type EventFields = Omit<AuditEventRecord, 'chain' | 'chainSeq' | 'id' | 'occurredAt' | 'prevHash' | 'hash'>;
 
-/** The batcher's group commit (audit.batch.ts + appendAuditEvents), in raw SQL. */
-class RawAuditBatcher {
-  private readonly queues = new Map<string, PendingEvent[]>();
-
-  constructor(private readonly pool: pg.Pool) {}
-
-  append(chain: string, fields: PendingEvent['fields']): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = (err?: Error) => (err ? reject(err) : resolve());
-      const queue = this.queues.get(chain);
-      if (queue) return void queue.push({ fields, done });
-      const fresh = [{ fields, done }];
-      this.queues.set(chain, fresh);
-      void this.drain(chain, fresh);
+/** The batcher's transaction (appendAuditEvents) for one chain, in raw SQL. */
+async function appendBatch(pool: pg.Pool, chain: string, batch: Queued<EventFields, void>[]): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(LOCK_SQL, [chain]);
+    const head = (await client.query<{ chain_seq: string | null; hash: Buffer | null; ids: string[]; occurred_at: Date }>(HEAD_SQL, [chain, batch.length])).rows[0]!;
+    let seq = head.chain_seq !== null ? BigInt(head.chain_seq) : 0n;
+    let prevHash: Uint8Array = head.hash ?? GENESIS_HASH;
+    const params: unknown[] = [];
+    const values = batch.map((p, i) => {
+      seq++;
+      const f = { chain, chainSeq: seq.toString(), id: head.ids[i]!, occurredAt: head.occurred_at, ...p.item };
+      const hash = computeAuditHash(prevHash, f);
+      const at = params.length;
+      params.push(f.chain, f.chainSeq, f.id, f.tenantId, f.occurredAt, f.actorType, f.actorId, f.action, f.targetType, f.targetId, f.outcome, f.ip, f.userAgent, JSON.stringify(f.details), prevHash, hash);
+      prevHash = hash;
+      return `(${Array.from({ length: 16 }, (_, k) => `$${at + k + 1}${k === 13 ? '::jsonb' : ''}`).join(', ')})`;
     });
+    await client.query(`INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES ${values.join(', ')}`, params);
+    await client.query('COMMIT');
+    client.release();
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release(true);
+    throw err;
   }
-
-  private async drain(chain: string, queue: PendingEvent[]): Promise<void> {
-    try {
-      while (queue.length > 0) {
-        const batch = queue.splice(0, MAX_BATCH);
-        try {
-          await this.appendBatch(chain, batch);
-          for (const p of batch) p.done();
-        } catch (err) {
-          for (const p of batch) p.done(err as Error);
-        }
-      }
-    } finally {
-      this.queues.delete(chain);
-    }
-  }
-
-  private async appendBatch(chain: string, batch: PendingEvent[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(LOCK_SQL, [chain]);
-      const head = (await client.query<{ chain_seq: string | null; hash: Buffer | null; ids: string[]; occurred_at: Date }>(HEAD_SQL, [chain, batch.length])).rows[0]!;
-      let seq = head.chain_seq !== null ? BigInt(head.chain_seq) : 0n;
-      let prevHash: Uint8Array = head.hash ?? GENESIS_HASH;
-      const params: unknown[] = [];
-      const values = batch.map((p, i) => {
-        seq++;
-        const fields = { chain, chainSeq: seq.toString(), id: head.ids[i]!, occurredAt: head.occurred_at, ...p.fields };
-        const hash = computeAuditHash(prevHash, fields);
-        const f = fields;
-        const at = params.length;
-        params.push(f.chain, f.chainSeq, f.id, f.tenantId, f.occurredAt, f.actorType, f.actorId, f.action, f.targetType, f.targetId, f.outcome, f.ip, f.userAgent, JSON.stringify(f.details), prevHash, hash);
-        prevHash = hash;
-        return `(${Array.from({ length: 16 }, (_, k) => `$${at + k + 1}${k === 13 ? '::jsonb' : ''}`).join(', ')})`;
-      });
-      await client.query(`INSERT INTO audit_events (${INSERT_COLUMNS}) VALUES ${values.join(', ')}`, params);
-      await client.query('COMMIT');
-      client.release();
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(true);
-      throw err;
-    }
-  }
+  for (const p of batch) p.resolve();
 }
 
 interface SessionRow {
   recipient_id: string;
   tenant_id: string;
   message_id: string;
-  label_id: string;
   envelope_object_id: string;
+  attachment_object_ids: string[];
+}
+
+/** The two group commits of the loop. */
+interface Writers {
+  audit: GroupCommit<EventFields, void>;
+  opened: GroupCommit<string, void>;
 }
 
 /** One key release's SQL. The audit hash is computed as the server does (SHA-256 of a few hundred bytes), so the chain stays verifiable. */
-async function openOnce(pool: pg.Pool, audit: RawAuditBatcher, tokenHash: Buffer, ip: string): Promise<void> {
+async function openOnce(pool: pg.Pool, writers: Writers, tokenHash: Buffer, ip: string): Promise<void> {
   const { rows } = await pool.query<SessionRow>(SESSION_SQL, [tokenHash]);
   const row = rows[0];
   if (!row) throw new Error('recipient session not found');
-  await pool.query(LABEL_SQL, [row.tenant_id, row.label_id]);
-  const attachments = await pool.query<{ object_id: string }>(ATTACHMENTS_SQL, [row.message_id]);
-  const objectIds = [row.envelope_object_id, ...attachments.rows.map((a) => a.object_id)];
-  const objects = await pool.query<{ kek_id: string }>(SEALED_OBJECTS_SQL, [row.tenant_id, [...new Set(objectIds)]]);
-  await pool.query(KEKS_SQL, [[...new Set(objects.rows.map((o) => o.kek_id))]]);
-  await pool.query(VISIBLE_SQL, [row.message_id]);
-
-  await audit.append(row.tenant_id, {
+  const objectIds = [row.envelope_object_id, ...row.attachment_object_ids];
+  await pool.query(OBJECT_KEYS_SQL, [row.tenant_id, [...new Set(objectIds)]]);
+  await writers.audit.add(row.tenant_id, {
     tenantId: row.tenant_id,
     actorType: 'recipient',
     actorId: row.recipient_id,
@@ -144,20 +117,26 @@ async function openOnce(pool: pg.Pool, audit: RawAuditBatcher, tokenHash: Buffer
     userAgent: null,
     details: { objects: objectIds.length },
   });
-  await pool.query(OPENED_SQL, [row.recipient_id]);
+  await writers.opened.add('opened', row.recipient_id);
 }
 
 /** A pool and the workers that drive it; run() measures one window, the pool stays open between windows. */
 export class RawOpenLoop {
   private readonly pool: pg.Pool;
-  private readonly audit: RawAuditBatcher;
+  private readonly writers: Writers;
   private readonly hashes: Buffer[];
   private next = 0;
 
   constructor(private readonly opts: RawOpenOptions) {
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax, application_name: 'sealpost-bench-raw' });
     this.pool.on('error', () => {});
-    this.audit = new RawAuditBatcher(this.pool);
+    this.writers = {
+      audit: new GroupCommit((chain, batch) => appendBatch(this.pool, chain, batch), MAX_BATCH),
+      opened: new GroupCommit(async (_key, batch) => {
+        await this.pool.query(OPENED_SQL, [batch.map((q) => q.item)]);
+        for (const q of batch) q.resolve();
+      }, 1000),
+    };
     // The server hashes the session token per request too; it is not the database's work.
     this.hashes = opts.sessions.map((s) => createHash('sha256').update(Buffer.from(s, 'base64url')).digest());
   }
@@ -172,7 +151,7 @@ export class RawOpenLoop {
       while (performance.now() < deadline) {
         const t0 = performance.now();
         try {
-          await openOnce(this.pool, this.audit, this.hashes[this.next++ % this.hashes.length]!, this.opts.ip);
+          await openOnce(this.pool, this.writers, this.hashes[this.next++ % this.hashes.length]!, this.opts.ip);
           latencies.push(performance.now() - t0);
         } catch (err) {
           if (failed++ === 0) process.stderr.write(`raw_sql: first failure: ${(err as Error).message}\n`);

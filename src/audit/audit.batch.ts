@@ -6,7 +6,8 @@
 // a few hundred appends a second; every request that appends queues behind it (bench:api,
 // docs/development.md#benchmarks). The batcher queues this process's events per chain and
 // appends all that are waiting in one transaction — one lock, one head read, one INSERT, one
-// commit — so the hold is shared by the whole batch. When the chain is idle an event goes out
+// commit — so the hold is shared by the whole batch (the queueing is GroupCommit's,
+// src/storage/database/group-commit.ts). When the chain is idle an event goes out
 // at once, alone: batching adds no wait, it only forms while a hold is under way.
 //
 // What stays true: events are chained in the order of append() calls from this process; each
@@ -16,63 +17,37 @@
 // the event must commit or roll back with a change, call appendAuditEvent inside that
 // change's transaction instead.
 import type { Database } from '../storage/database/database.ts';
+import { GroupCommit, type Queued } from '../storage/database/group-commit.ts';
 import { SYSTEM_CHAIN, type AuditEventInput, type AuditEventRecord } from './audit.model.ts';
 import { appendAuditEvent, appendAuditEvents } from './audit.service.ts';
 
 /** Most events appended in one transaction (16 parameters each; PostgreSQL allows 65 535). */
 const MAX_BATCH = 256;
 
-interface Pending {
-  input: AuditEventInput;
-  resolve: (record: AuditEventRecord) => void;
-  reject: (err: unknown) => void;
-}
-
 /** Queues audit events per chain and appends each chain's waiting events in one transaction. */
 export class AuditBatcher {
-  private readonly queues = new Map<string, Pending[]>();
+  private readonly queue: GroupCommit<AuditEventInput, AuditEventRecord>;
 
   constructor(
     private readonly db: Database,
-    private readonly maxBatch = MAX_BATCH,
+    maxBatch = MAX_BATCH,
   ) {
-    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new TypeError('maxBatch must be a positive integer');
+    this.queue = new GroupCommit((_chain, batch) => this.appendBatch(batch), maxBatch);
   }
 
   /** Appends one event; resolves with it as stored once it is committed. */
   append(input: AuditEventInput): Promise<AuditEventRecord> {
-    const chain = input.tenantId ?? SYSTEM_CHAIN;
-    return new Promise((resolve, reject) => {
-      const queue = this.queues.get(chain);
-      if (queue) {
-        queue.push({ input, resolve, reject });
-        return;
-      }
-      const fresh = [{ input, resolve, reject }];
-      this.queues.set(chain, fresh);
-      void this.drain(chain, fresh);
-    });
+    return this.queue.add(input.tenantId ?? SYSTEM_CHAIN, input);
   }
 
-  /** Appends what is queued for `chain`, batch after batch, until the queue is empty. */
-  private async drain(chain: string, queue: Pending[]): Promise<void> {
+  private async appendBatch(batch: Queued<AuditEventInput, AuditEventRecord>[]): Promise<void> {
     try {
-      while (queue.length > 0) {
-        const batch = queue.splice(0, this.maxBatch);
-        try {
-          const records = await appendAuditEvents(this.db, batch.map((p) => p.input));
-          batch.forEach((p, i) => p.resolve(records[i]!));
-        } catch (err) {
-          if (batch.length === 1) {
-            batch[0]!.reject(err);
-            continue;
-          }
-          // One invalid event (or a failed transaction) must not fail the others: each alone, in order.
-          for (const p of batch) await appendAuditEvent(this.db, p.input).then(p.resolve, p.reject);
-        }
-      }
-    } finally {
-      this.queues.delete(chain);
+      const records = await appendAuditEvents(this.db, batch.map((p) => p.item));
+      batch.forEach((p, i) => p.resolve(records[i]!));
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.reject(err);
+      // One invalid event (or a failed transaction) must not fail the others: each alone, in order.
+      for (const p of batch) await appendAuditEvent(this.db, p.item).then(p.resolve, p.reject);
     }
   }
 }

@@ -1,4 +1,5 @@
 // SQL for sealed_objects (one row per sealed Content object).
+import { JOINED_KEK_COLUMNS, joinedKek, type JoinedKekRow, type KekRecord } from '../keys/key.repository.ts';
 import type { Region } from '../shared/regions.ts';
 import type { Sql } from '../storage/database/database.ts';
 
@@ -64,10 +65,18 @@ export async function findSealedObject(sql: Sql, tenantId: string, id: string): 
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
-/** Several of a tenant's objects in one query, in no particular order (missing ids are absent). */
-export async function findSealedObjects(sql: Sql, tenantId: string, ids: string[]): Promise<SealedObjectRecord[]> {
-  const { rows } = await sql.query<Row>('SELECT * FROM sealed_objects WHERE tenant_id = $1 AND id = ANY($2::uuid[])', [tenantId, ids]);
-  return rows.map(toRecord);
+/**
+ * A tenant's objects with the KEK each is wrapped by (null: none, or no such KEK), in one query
+ * and in no particular order (missing ids are absent). The KEK rows are as current as the
+ * objects', so a destroyed KEK is seen at once.
+ */
+export async function findSealedObjectsWithKeks(sql: Sql, tenantId: string, ids: string[]): Promise<Array<{ object: SealedObjectRecord; kek: KekRecord | null }>> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql.query<Row & JoinedKekRow>(
+    `SELECT o.*, ${JOINED_KEK_COLUMNS} FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id WHERE o.tenant_id = $1 AND o.id = ANY($2::uuid[])`,
+    [tenantId, ids],
+  );
+  return rows.map((r) => ({ object: toRecord(r), kek: joinedKek(r) }));
 }
 
 /** Erases an object's wrapped data key (crypto-shredding). Returns false if already shredded. */

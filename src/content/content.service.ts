@@ -15,7 +15,7 @@ import { isUuid } from '../crypto/format/bytes.ts';
 import { DecryptionError, DEFAULT_SEGMENT_SIZE, FORMAT_VERSION, HEADER_LENGTH, planRange, sealedLength } from '../crypto/format/sealed-object.ts';
 import { createOpenRangeStream, createOpenStream, createSealStream } from '../crypto/node/sealed-stream.ts';
 import { getTenant, type Tenant } from '../accounts/tenant.repository.ts';
-import type { KeyService } from '../keys/key.service.ts';
+import type { KeyService, UnwrappedKek } from '../keys/key.service.ts';
 import { AppError, errors, isAppError } from '../shared/app-error.ts';
 import { RegionMap, regionNotServed, type Region } from '../shared/regions.ts';
 import { discardBody, type BlobStore, type ByteRange } from '../storage/blob/blob-store.ts';
@@ -37,6 +37,11 @@ export interface StageInput {
   /** The tenant's row when the caller has it already (saves a read); ignored if it is another tenant's. */
   tenant?: Tenant;
   region?: Region;
+  /**
+   * The tenant's active KEK in the object's region when the caller has read it already (saves a
+   * read). Never trusted: `record` wraps the data key again if it is not the KEK active then.
+   */
+  activeKek?: UnwrappedKek;
   plaintextLength: number;
   source: Readable | AsyncIterable<Uint8Array>;
   actor?: ContentActor;
@@ -143,7 +148,7 @@ export class ContentStore {
       const target = this.blobs(region);
       const id = randomId();
       const keyId = randomId();
-      const wrapping = await this.keys.newDataKey(tenant.id, region, id, keyId);
+      const wrapping = await this.keys.newDataKey(tenant.id, region, id, keyId, input.activeKek);
       dataKey = wrapping.dataKey;
       object = { id, tenantId: tenant.id, region, keyId, kekId: wrapping.kekId, wrappedKey: wrapping.wrappedKey };
       const seal = createSealStream({ key: dataKey, objectId: id, keyId, plaintextLength: input.plaintextLength, segmentSize: this.opts.segmentSize });
@@ -212,7 +217,7 @@ export class ContentStore {
   }
 
   /** {@link stage} for an in-memory value. */
-  async stageBytes(tenantId: string, bytes: Uint8Array, opts: { region?: Region; tenant?: Tenant; actor?: ContentActor } = {}): Promise<StagedContent> {
+  async stageBytes(tenantId: string, bytes: Uint8Array, opts: { region?: Region; tenant?: Tenant; activeKek?: UnwrappedKek; actor?: ContentActor } = {}): Promise<StagedContent> {
     return this.stage({ tenantId, ...opts, plaintextLength: bytes.length, source: Readable.from([Buffer.from(bytes)]) });
   }
 
@@ -232,12 +237,18 @@ export class ContentStore {
    * as a failed read) if the payload was tampered with, truncated or swapped.
    */
   async open(tenantId: string, objectId: string, range?: ContentRange): Promise<OpenedContent> {
-    const object = await this.get(tenantId, objectId);
+    // The object and its KEK in one query (as get() would find it, plus the KEK).
+    const tenant = tenantId.toLowerCase();
+    const id = objectId.toLowerCase();
+    if (!isUuid(tenant) || !isUuid(id)) throw errors.notFound('content_not_found', 'no such content object');
+    const [found] = await repo.findSealedObjectsWithKeks(this.db, tenant, [id]);
+    if (!found) throw errors.notFound('content_not_found', 'no such content object');
+    const { object, kek } = found;
     if (object.shreddedAt || !object.wrappedKey || !object.kekId) {
       throw new AppError('not_found', 'content_shredded', 'this content has been erased and can no longer be opened');
     }
     // The row's ids, not the caller's spelling of them: they are what the key and header are bound to.
-    const dataKey = await this.keys.unwrapDataKey({ tenantId: object.tenantId, objectId: object.id, keyId: object.keyId, kekId: object.kekId, wrappedKey: object.wrappedKey });
+    const dataKey = (await this.keys.unwrapDataKeys([{ tenantId: object.tenantId, objectId: object.id, keyId: object.keyId, kekId: object.kekId, wrappedKey: object.wrappedKey }], kek ? [kek] : []))[0]!;
     const expect = { objectId: object.id, keyId: object.keyId };
     // Each opener is built before its blob stream is opened: an opener that throws (a header
     // that fails its checks) must not leave an open file handle behind.
@@ -261,16 +272,17 @@ export class ContentStore {
   }
 
   /**
-   * {@link dataKey} for several objects, in the order given, with two queries whatever their
-   * number (the objects, then their KEKs): a key release names a message's envelope and every
-   * attachment. All or nothing: if any object is unknown, shredded or under a destroyed KEK it
-   * throws, and no key is returned.
+   * {@link dataKey} for several objects, in the order given, with one query whatever their
+   * number (the objects joined with their KEKs): a key release names a message's envelope and
+   * every attachment. All or nothing: if any object is unknown, shredded or under a destroyed
+   * KEK it throws, and no key is returned.
    */
   async dataKeys(tenantId: string, objectIds: string[]): Promise<Array<{ objectId: string; keyId: string; dataKey: Buffer }>> {
     const tenant = tenantId.toLowerCase();
     const ids = objectIds.map((id) => id.toLowerCase());
     if (!isUuid(tenant) || !ids.every(isUuid)) throw errors.notFound('content_not_found', 'no such content object');
-    const byId = new Map((ids.length > 0 ? await repo.findSealedObjects(this.db, tenant, [...new Set(ids)]) : []).map((o) => [o.id, o]));
+    const found = await repo.findSealedObjectsWithKeks(this.db, tenant, [...new Set(ids)]);
+    const byId = new Map(found.map((o) => [o.object.id, o.object]));
     const wrapped = ids.map((id) => {
       const object = byId.get(id);
       if (!object) throw errors.notFound('content_not_found', 'no such content object');
@@ -279,7 +291,7 @@ export class ContentStore {
       }
       return { tenantId: object.tenantId, objectId: object.id, keyId: object.keyId, kekId: object.kekId, wrappedKey: object.wrappedKey };
     });
-    const keys = await this.keys.unwrapDataKeys(wrapped);
+    const keys = await this.keys.unwrapDataKeys(wrapped, found.flatMap((o) => (o.kek ? [o.kek] : [])));
     return wrapped.map((w, i) => ({ objectId: w.objectId, keyId: w.keyId, dataKey: keys[i]! }));
   }
 

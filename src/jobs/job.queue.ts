@@ -52,9 +52,9 @@ export async function claimJobs(sql: Sql, kinds: string[], limit: number, leaseS
   return rows.map((r) => ({ id: r.id, kind: r.kind, payload: r.payload, attempt: r.attempts, maxAttempts: r.max_attempts }));
 }
 
-/** Marks a job done. */
-export async function completeJob(sql: Sql, id: string): Promise<void> {
-  await sql.query(`UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, finished_at = now() WHERE id = $1`, [id]);
+/** Marks jobs done, in one statement. */
+export async function completeJobs(sql: Sql, ids: string[]): Promise<void> {
+  await sql.query(`UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, finished_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
 }
 
 /**

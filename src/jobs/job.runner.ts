@@ -2,7 +2,8 @@
 // with its handler, retries with backoff, and stops cleanly (finishing what it started).
 import type { Logger } from '../shared/logger.ts';
 import type { Database } from '../storage/database/database.ts';
-import { backoffSeconds, claimJobs, completeJob, failJob, type Job } from './job.queue.ts';
+import { GroupCommit } from '../storage/database/group-commit.ts';
+import { backoffSeconds, claimJobs, completeJobs, failJob, type Job } from './job.queue.ts';
 
 /** Handles one kind of job. Throwing schedules a retry; `onGiveUp` runs after the last attempt. */
 export interface JobHandler {
@@ -15,13 +16,20 @@ export class JobRunner {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
+  /** Jobs of a batch finish at about the same time: their completions go as one UPDATE. */
+  private readonly completions: GroupCommit<string, void>;
 
   constructor(
     private readonly db: Database,
     private readonly handlers: Record<string, JobHandler>,
     private readonly logger: Logger,
     private readonly opts: { pollMs: number; batch: number; leaseSeconds: number } = { pollMs: 500, batch: 10, leaseSeconds: 120 },
-  ) {}
+  ) {
+    this.completions = new GroupCommit(async (_key, batch) => {
+      await completeJobs(this.db, batch.map((q) => q.item));
+      for (const q of batch) q.resolve();
+    }, 1000);
+  }
 
   start(): void {
     if (!this.stopped) return;
@@ -84,7 +92,7 @@ export class JobRunner {
     const handler = this.handlers[job.kind]!;
     try {
       await handler.run(job);
-      await completeJob(this.db, job.id);
+      await this.completions.add('done', job.id);
     } catch (err) {
       const message = (err as { code?: string; message?: string }).code ?? (err as Error).message ?? 'failed';
       const retry = await failJob(this.db, job, message, backoffSeconds(job.attempt));

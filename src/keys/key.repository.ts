@@ -55,6 +55,28 @@ export async function findKeks(sql: Sql, ids: string[]): Promise<KekRecord[]> {
   return rows.map(toKek);
 }
 
+/**
+ * The columns of a KEK joined as `k`, prefixed `k_`, for a query that reads KEKs together with
+ * what they wrap (content.repository.ts findSealedObjectsWithKeks); {@link joinedKek} maps them.
+ */
+export const JOINED_KEK_COLUMNS = 'k.id AS k_id, k.tenant_id AS k_tenant_id, k.region AS k_region, k.version AS k_version, k.state AS k_state, k.root_key_id AS k_root_key_id, k.wrapped_key AS k_wrapped_key';
+
+/** The KEK columns of a row read with {@link JOINED_KEK_COLUMNS}. */
+export interface JoinedKekRow {
+  k_id: string | null;
+  k_tenant_id: string;
+  k_region: Region;
+  k_version: number;
+  k_state: KekState;
+  k_root_key_id: string;
+  k_wrapped_key: Uint8Array | null;
+}
+
+/** The joined KEK of a row, or null when the join found none. */
+export function joinedKek(r: JoinedKekRow): KekRecord | null {
+  return r.k_id === null ? null : toKek({ id: r.k_id, tenant_id: r.k_tenant_id, region: r.k_region, version: r.k_version, state: r.k_state, root_key_id: r.k_root_key_id, wrapped_key: r.k_wrapped_key });
+}
+
 /** All KEKs of a tenant, newest version first. */
 export async function listKeks(sql: Sql, tenantId: string): Promise<KekRecord[]> {
   const { rows } = await sql.query<KekRow>('SELECT * FROM key_encryption_keys WHERE tenant_id = $1 ORDER BY region, version DESC', [tenantId]);

@@ -136,9 +136,12 @@ export class KeyService {
     return this.unwrapKek(record);
   }
 
-  /** Generates a data key and wraps it with the tenant's active KEK. */
-  async newDataKey(tenantId: string, region: Region, objectId: string, keyId: string): Promise<{ dataKey: Buffer; kekId: string; wrappedKey: Buffer }> {
-    const kek = await this.activeKek(tenantId, region);
+  /**
+   * Generates a data key and wraps it with the tenant's active KEK (`activeKek` when the caller
+   * read it already; {@link currentWrapping} re-checks it when the object's row is inserted).
+   */
+  async newDataKey(tenantId: string, region: Region, objectId: string, keyId: string, activeKek?: UnwrappedKek): Promise<{ dataKey: Buffer; kekId: string; wrappedKey: Buffer }> {
+    const kek = activeKek ?? (await this.activeKek(tenantId, region));
     const dataKey = generateKey();
     return { dataKey, kekId: kek.id, wrappedKey: wrapKey(kek.key, dataKey, dataKeyContext(tenantId, objectId, keyId)) };
   }
@@ -170,12 +173,14 @@ export class KeyService {
   }
 
   /**
-   * {@link unwrapDataKey} for several objects, in order, reading their KEKs in one query. All
-   * or nothing: on any failure the keys unwrapped so far are zeroed and it throws.
+   * {@link unwrapDataKey} for several objects, in order, reading their KEKs in one query (or
+   * using `keks`, read in the same statement as the objects). All or nothing: on any failure the keys unwrapped so far are zeroed and it throws.
    */
-  async unwrapDataKeys(objects: WrappedDataKey[]): Promise<Buffer[]> {
-    // One indexed lookup per release, so a destroyed KEK is refused at once, not after a cache TTL.
-    const records = new Map((await repo.findKeks(this.db, [...new Set(objects.map((o) => o.kekId))])).map((r) => [r.id, r]));
+  async unwrapDataKeys(objects: WrappedDataKey[], keks?: repo.KekRecord[]): Promise<Buffer[]> {
+    // One indexed lookup per release, so a destroyed KEK is refused at once, not after a cache
+    // TTL; or the KEK rows the caller read in the same statement as the objects
+    // (content.repository.ts findSealedObjectsWithKeks).
+    const records = new Map((keks ?? (await repo.findKeks(this.db, [...new Set(objects.map((o) => o.kekId))]))).map((r) => [r.id, r]));
     const keys: Buffer[] = [];
     try {
       for (const o of objects) {

@@ -56,7 +56,8 @@ export const DEFAULT_LABELS: LabelInput[] = [
 /** The default label of a new tenant's set (administrators may choose another). */
 export const DEFAULT_LABEL_NAME = 'internal';
 
-interface LabelRow {
+/** A labels row as stored (also as `to_jsonb(labels)`: every field is JSON-safe). */
+export interface LabelRow {
   id: string;
   name: string;
   rank: number;
@@ -71,7 +72,7 @@ interface LabelRow {
   is_default: boolean;
 }
 
-const toLabel = (r: LabelRow): Label => ({
+export const toLabel = (r: LabelRow): Label => ({
   id: r.id,
   name: r.name,
   rank: r.rank,

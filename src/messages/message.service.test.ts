@@ -74,6 +74,27 @@ describeEachDatabase('secure messages', (ctx) => {
     return (await messaging.access.verifyCode(link, nextCode, { ip: '192.0.2.1' })).sessionToken;
   }
 
+  it('does answer a send with what reading the message back gives (answered from what was written, not re-read)', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `answer-${tenant.id.slice(0, 8)}@acme.example`);
+    const upload = await messaging.uploads.upload(sender, { length: 3, source: Readable.from([Buffer.from('abc')]) });
+    const sent = await messaging.messages.send(sender, {
+      to: ['zed@partner.example', 'a.b@partner.example', 'ab@partner.example', 'A-c@partner.example'],
+      cc: ['Cc.2@partner.example', 'cc-1@partner.example'],
+      bcc: ['b@hidden.example', 'a@hidden.example'],
+      subject: 'Figures',
+      text: 'x',
+      label: 'confidential',
+      attachments: [{ uploadId: upload.uploadId, filename: 'a.txt', contentType: 'text/plain' }],
+    });
+    expect(sent.recipients.map((r) => r.email)).toEqual(['a-c@partner.example', 'a.b@partner.example', 'ab@partner.example', 'zed@partner.example', 'cc-1@partner.example', 'cc.2@partner.example', 'a@hidden.example', 'b@hidden.example']);
+    expect(sent.recipients.every((r) => r.status === 'pending')).toBe(true);
+    expect(sent.expiresAt).not.toBeNull();
+    // Read back before the notifications are delivered: the same, field for field.
+    expect(await messaging.messages.getSent(sender, sent.id)).toEqual(sent);
+    await runner.runDue();
+  });
+
   it('does send, notify each recipient with a link (never the body), verify a code and release keys only the client can use', async () => {
     const tenant = await buildTenant(ctx.db());
     const sender = await buildUser(ctx.db(), tenant.id, `sender-${tenant.id.slice(0, 8)}@acme.example`);

@@ -246,14 +246,15 @@ export class MessageService {
     }
     const expiresAt = this.resolveExpiry(draft.expiresAt, label);
     const recordDecisions = await this.opts.guard?.review(sender, guarded({ recipients, subject: draft.subject, text: draft.text, html: draft.html ?? null, label, thread }, this.now()), draft.prevent);
-    const { messageId, envelope } = await this.compose(
+    const sent = await this.compose(
       { kind: 'user', tenantId: sender.tenantId, userId: sender.userId, email: sender.email },
       { recipients, subject: draft.subject, text: draft.text, html: draft.html, label, expiresAt, attachments: draft.attachments, thread },
       ctx,
     );
-    await recordDecisions?.(messageId);
-    // The envelope was sealed and the label read a moment ago: answer from them instead of reading them back.
-    return this.getSent(sender, messageId, envelope, label);
+    await recordDecisions?.(sent.messageId);
+    // Answered from what was just written, as committed, instead of reading it back (a
+    // notification delivered meanwhile shows in the next status read).
+    return sentView(sent.message, sent.envelope, label, sortRecipients(sent.recipients), this.now());
   }
 
   /**
@@ -265,7 +266,7 @@ export class MessageService {
     return (await this.compose(author, m, ctx)).messageId;
   }
 
-  private async compose(author: Author, m: Composition, ctx: RequestContext): Promise<{ messageId: string; envelope: Envelope }> {
+  private async compose(author: Author, m: Composition, ctx: RequestContext): Promise<{ messageId: string; envelope: Envelope; message: SentMessageRow; recipients: RecipientRow[] }> {
     const subject = m.subject.trim();
     if (subject.length > MAX_SUBJECT_LENGTH) throw errors.invalid('subject_too_long', `the subject is longer than ${MAX_SUBJECT_LENGTH} characters`);
     if (Buffer.byteLength(m.text, 'utf8') > MAX_TEXT_BYTES) throw errors.invalid('body_too_long', `the body is larger than ${MAX_TEXT_BYTES} bytes`);
@@ -297,18 +298,22 @@ export class MessageService {
     const tenant = await getTenant(this.db, author.tenantId);
     // The envelope's row and its 'content.sealed' event commit in the send's transaction: one
     // transaction and one hold of the audit chain's lock per send, not two.
-    const sealedEnvelope = await this.content.stageBytes(author.tenantId, encodeEnvelope(envelope), { tenant, ...(m.region !== undefined ? { region: m.region } : {}) });
+    // The active KEK wraps the link tokens, and the envelope's data key when it is stored in the tenant's region.
+    const kek = await this.keys.activeKek(tenant.id, tenant.region);
+    const region = m.region ?? tenant.region;
+    const sealedEnvelope = await this.content.stageBytes(author.tenantId, encodeEnvelope(envelope), { tenant, region, ...(region === tenant.region ? { activeKek: kek } : {}) });
     const messageId = randomId();
+    const createdAt = this.now();
     const actor = author.kind === 'user' ? { type: 'user' as const, id: author.userId } : { type: 'recipient' as const, id: author.recipientId };
+    const recipientIds: string[] = [];
     try {
-      const kek = await this.keys.activeKek(tenant.id, tenant.region);
       const learn = await this.opts.guard?.learn(author, guarded({ ...m, subject, html: m.html ?? null }, this.now()));
       await this.db.transaction(async (tx) => {
         const { audit: sealed } = await sealedEnvelope.record(tx);
         await tx.query(
           `INSERT INTO messages (id, tenant_id, thread_id, in_reply_to, sender_user_id, sender_recipient_id, sender_email, label_id, envelope_object_id, attachment_count, created_at, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-          [messageId, author.tenantId, m.thread?.threadId ?? messageId, m.thread?.inReplyTo ?? null, author.kind === 'user' ? author.userId : null, author.kind === 'recipient' ? author.recipientId : null, author.email, m.label.id, sealedEnvelope.id, attachments.length, this.now(), m.expiresAt],
+          [messageId, author.tenantId, m.thread?.threadId ?? messageId, m.thread?.inReplyTo ?? null, author.kind === 'user' ? author.userId : null, author.kind === 'recipient' ? author.recipientId : null, author.email, m.label.id, sealedEnvelope.id, attachments.length, createdAt, m.expiresAt],
         );
         for (const [position, a] of attachments.entries()) {
           // Deleting the pending row first makes a concurrent send of the same upload fail.
@@ -316,7 +321,7 @@ export class MessageService {
           if (rowCount !== 1) throw errors.conflict('upload_already_attached', `attachment ${position + 1} was attached to another message meanwhile`);
           await tx.query(`INSERT INTO message_attachments (message_id, position, object_id) VALUES ($1, $2, $3)`, [messageId, position, a.objectId]);
         }
-        for (const r of m.recipients) await this.insertRecipient(tx, author.tenantId, messageId, r, kek);
+        for (const r of m.recipients) recipientIds.push(await this.insertRecipient(tx, author.tenantId, messageId, r, kek));
         await learn?.(tx, messageId);
         // Last, so the chain's lock is held only from here to the commit.
         await appendAuditEvents(tx, [
@@ -339,7 +344,12 @@ export class MessageService {
       throw err;
     }
     this.opts.onEnqueued?.();
-    return { messageId, envelope };
+    return {
+      messageId,
+      envelope,
+      message: { id: messageId, thread_id: m.thread?.threadId ?? messageId, in_reply_to: m.thread?.inReplyTo ?? null, created_at: createdAt, expires_at: m.expiresAt, revoked_at: null },
+      recipients: m.recipients.map((r, i) => ({ ...NEW_RECIPIENT, id: recipientIds[i]!, email: r.email, kind: r.kind })),
+    };
   }
 
   private resolveExpiry(requested: Date | null | undefined, label: Label): Date | null {
@@ -439,40 +449,16 @@ export class MessageService {
   }
 
   /** The sender's view of one of their messages; not_found for anyone else. */
-  async getSent(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string, knownEnvelope?: Envelope, knownLabel?: Label): Promise<SentMessage> {
+  async getSent(sender: Pick<Sender, 'tenantId' | 'userId'>, messageId: string): Promise<SentMessage> {
     const message = await this.ownMessage(sender, messageId);
-    const envelope = knownEnvelope ?? (await this.envelopeUnlessErased(sender.tenantId, message.envelope_object_id));
-    const label = knownLabel?.id === message.label_id ? knownLabel : await getLabel(this.db, sender.tenantId, message.label_id);
+    const envelope = await this.envelopeUnlessErased(sender.tenantId, message.envelope_object_id);
+    const label = await getLabel(this.db, sender.tenantId, message.label_id);
     const { rows } = await this.db.query<RecipientRow>(
       `SELECT id, email, kind, removed_at, revoked_at, delivery_status, delivery_attempts, delivery_error, notified_at, first_opened_at, last_opened_at
-         FROM message_recipients WHERE message_id = $1 ORDER BY CASE kind WHEN 'to' THEN 0 WHEN 'cc' THEN 1 ELSE 2 END, added_at, email`,
+         FROM message_recipients WHERE message_id = $1 ORDER BY CASE kind WHEN 'to' THEN 0 WHEN 'cc' THEN 1 ELSE 2 END, added_at, email COLLATE "C"`,
       [messageId],
     );
-    const now = this.now();
-    return {
-      id: message.id,
-      threadId: message.thread_id,
-      inReplyTo: message.in_reply_to,
-      subject: envelope?.subject ?? '',
-      contentErased: envelope === null,
-      label: label.name,
-      createdAt: message.created_at,
-      expiresAt: message.expires_at,
-      revokedAt: message.revoked_at,
-      attachments: envelope?.attachments ?? [],
-      recipients: rows.map((r) => ({
-        id: r.id,
-        email: r.email,
-        kind: r.kind,
-        status: recipientStatus(message, r, now),
-        deliveryAttempts: r.delivery_attempts,
-        deliveryError: r.delivery_error,
-        notifiedAt: r.notified_at,
-        firstOpenedAt: r.first_opened_at,
-        lastOpenedAt: r.last_opened_at,
-        revokedAt: r.revoked_at,
-      })),
-    };
+    return sentView(message, envelope, label, rows, this.now());
   }
 
   /** The sender's messages, newest first (subjects opened server-side for the sender only). */
@@ -664,6 +650,56 @@ export class MessageService {
   }
 }
 
+
+/** What the sender's view needs of a message row. */
+type SentMessageRow = Pick<MessageRow, 'id' | 'thread_id' | 'in_reply_to' | 'created_at' | 'expires_at' | 'revoked_at'>;
+
+/** A recipient row as a send inserts it. */
+const NEW_RECIPIENT: Omit<RecipientRow, 'id' | 'email' | 'kind'> = {
+  removed_at: null,
+  revoked_at: null,
+  delivery_status: 'pending',
+  delivery_attempts: 0,
+  delivery_error: null,
+  notified_at: null,
+  first_opened_at: null,
+  last_opened_at: null,
+};
+
+const KIND_ORDER: Record<RecipientKind, number> = { to: 0, cc: 1, bcc: 2 };
+
+/** Recipients added together (same added_at) in getSent's order: To, Cc, Bcc, then by address (code point order, as COLLATE "C"). */
+function sortRecipients(rows: RecipientRow[]): RecipientRow[] {
+  return [...rows].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+}
+
+/** The sender's view of a message from its rows (`envelope` null: its content was erased). */
+function sentView(message: SentMessageRow, envelope: Envelope | null, label: Label, rows: RecipientRow[], now: Date): SentMessage {
+  return {
+    id: message.id,
+    threadId: message.thread_id,
+    inReplyTo: message.in_reply_to,
+    subject: envelope?.subject ?? '',
+    contentErased: envelope === null,
+    label: label.name,
+    createdAt: message.created_at,
+    expiresAt: message.expires_at,
+    revokedAt: message.revoked_at,
+    attachments: envelope?.attachments ?? [],
+    recipients: rows.map((r) => ({
+      id: r.id,
+      email: r.email,
+      kind: r.kind,
+      status: recipientStatus(message, r, now),
+      deliveryAttempts: r.delivery_attempts,
+      deliveryError: r.delivery_error,
+      notifiedAt: r.notified_at,
+      firstOpenedAt: r.first_opened_at,
+      lastOpenedAt: r.last_opened_at,
+      revokedAt: r.revoked_at,
+    })),
+  };
+}
 
 function recipientStatus(m: Pick<MessageRow, 'revoked_at' | 'expires_at'>, r: RecipientRow, now: Date): string {
   if (r.removed_at) return 'removed';

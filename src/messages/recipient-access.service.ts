@@ -16,9 +16,10 @@ import { KeyReleaseError, type KeyRelease } from '../crypto/format/key-release.t
 import type { Mailer } from '../mail/mailer.ts';
 import { AppError, errors } from '../shared/app-error.ts';
 import type { Database, Sql } from '../storage/database/database.ts';
+import { GroupCommit } from '../storage/database/group-commit.ts';
 import type { RateLimiter, RateLimitRule } from '../rate-limit/rate-limiter.ts';
 import { maskAddress } from './addresses.ts';
-import { getLabel, type Label } from './labels.ts';
+import { getLabel, toLabel, type Label, type LabelRow } from './labels.ts';
 import { linkTokenHash, type RequestContext, type RecipientKind } from './message.service.ts';
 import { attemptsLeftMessage, CODE_LIFETIME_MS, CODE_MAX_ATTEMPTS, codeHash, codeMatches, generateCode } from './one-time-code.ts';
 
@@ -83,6 +84,33 @@ const ACCESS_SELECT = `
   SELECT r.id AS recipient_id, r.tenant_id, r.email, r.kind, r.revoked_at AS recipient_revoked_at, r.removed_at, r.disclaimer_accepted_at,
          m.id AS message_id, m.thread_id, m.sender_user_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
     FROM message_recipients r JOIN messages m ON m.id = r.message_id`;
+
+/** What a key release reads along with the session (one query): the label, attachments and the visible recipients. */
+interface OpeningExtras {
+  label: LabelRow | null;
+  attachment_object_ids: string[];
+  to_emails: string[];
+  cc_emails: string[];
+}
+const OPENING_COLUMNS = `
+  (SELECT to_jsonb(l) FROM labels l WHERE l.tenant_id = m.tenant_id AND l.id = m.label_id) AS label,
+  ARRAY(SELECT a.object_id::text FROM message_attachments a WHERE a.message_id = m.id ORDER BY a.position) AS attachment_object_ids,
+  ARRAY(SELECT v.email FROM message_recipients v WHERE v.message_id = m.id AND v.removed_at IS NULL AND v.kind = 'to' ORDER BY v.added_at, v.email) AS to_emails,
+  ARRAY(SELECT v.email FROM message_recipients v WHERE v.message_id = m.id AND v.removed_at IS NULL AND v.kind = 'cc' ORDER BY v.added_at, v.email) AS cc_emails, `;
+
+/** Records that recipients opened their message: the opens waiting on one database go as one UPDATE. */
+const openedTimeWriters = new WeakMap<Database, GroupCommit<string, void>>();
+function openedTimes(db: Database): GroupCommit<string, void> {
+  let writer = openedTimeWriters.get(db);
+  if (!writer) {
+    writer = new GroupCommit(async (_key, batch) => {
+      await db.query(`UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = ANY($1::uuid[])`, [batch.map((q) => q.item)]);
+      for (const q of batch) q.resolve();
+    }, 1000);
+    openedTimeWriters.set(db, writer);
+  }
+  return writer;
+}
 
 /** The one error for links that are malformed, unknown or of a removed recipient. */
 const linkNotFound = () => errors.notFound('link_not_found', 'this link is not valid; check that you copied all of it');
@@ -241,10 +269,10 @@ export class RecipientAccessService {
   }
 
   /** Resolves a recipient session token; unauthenticated 'recipient_session_invalid' otherwise. */
-  private async session(sessionToken: string): Promise<AccessRow & { auth_level: string }> {
+  private async session<Extra extends object = object>(sessionToken: string, extraColumns = ''): Promise<AccessRow & { auth_level: string } & Extra> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(sessionToken)) throw errors.unauthenticated('recipient_session_invalid', 'your session has ended; open the link again');
-    const { rows } = await this.db.query<AccessRow & { auth_level: string; session_expires_at: Date }>(
-      `${ACCESS_SELECT.replace('SELECT ', 'SELECT s.auth_level, s.expires_at AS session_expires_at, ')} JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`,
+    const { rows } = await this.db.query<AccessRow & { auth_level: string; session_expires_at: Date } & Extra>(
+      `${ACCESS_SELECT.replace('SELECT ', `SELECT s.auth_level, s.expires_at AS session_expires_at, ${extraColumns}`)} JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`,
       [sha256(Buffer.from(sessionToken, 'base64url'))],
     );
     const row = rows[0];
@@ -262,9 +290,12 @@ export class RecipientAccessService {
     return { row, label: await this.authorise(row, action, ctx) };
   }
 
-  /** Checks the policy for a verified recipient; throws the reason (and audits it) when refused. */
-  private async authorise(row: AccessRow & { auth_level: string }, action: string, ctx: RequestContext): Promise<Label> {
-    const label = await getLabel(this.db, row.tenant_id, row.label_id);
+  /**
+   * Checks the policy for a verified recipient (with the message's label, read here unless the
+   * caller read it with the row); throws the reason (and audits it) when refused.
+   */
+  private async authorise(row: AccessRow & { auth_level: string }, action: string, ctx: RequestContext, label?: Label): Promise<Label> {
+    label ??= await getLabel(this.db, row.tenant_id, row.label_id);
     let refusal: AppError | undefined;
     if (row.removed_at) refusal = errors.forbidden('recipient_removed', 'you are no longer a recipient of this message');
     else if (row.message_revoked_at || row.recipient_revoked_at) refusal = errors.forbidden('message_revoked', 'the sender has withdrawn this message');
@@ -300,10 +331,11 @@ export class RecipientAccessService {
    * whole policy. Every release and refusal is audited.
    */
   async open(sessionToken: string, clientPublicKey: string, ctx: RequestContext = {}): Promise<OpenedMessage> {
-    const row = await this.session(sessionToken);
-    const label = await this.authorise(row, 'message.keys_released', ctx);
-    const { rows: attachmentRows } = await this.db.query<{ object_id: string }>(`SELECT object_id FROM message_attachments WHERE message_id = $1 ORDER BY position`, [row.message_id]);
-    const objectIds = [row.envelope_object_id, ...attachmentRows.map((a) => a.object_id)];
+    // One query for the session, the message, its label, attachments and visible recipients.
+    const row = await this.session<OpeningExtras>(sessionToken, OPENING_COLUMNS);
+    if (!row.label) throw errors.notFound('label_not_found', 'no such label');
+    const label = await this.authorise(row, 'message.keys_released', ctx, toLabel(row.label));
+    const objectIds = [row.envelope_object_id, ...row.attachment_object_ids];
     const dataKeys = [];
     try {
       dataKeys.push(...(await this.content.dataKeys(row.tenant_id, objectIds)));
@@ -314,16 +346,13 @@ export class RecipientAccessService {
         if (err instanceof KeyReleaseError) throw errors.invalid(err.code, err.message);
         throw err;
       }
-      const { rows: visible } = await this.db.query<{ email: string; kind: RecipientKind }>(
-        `SELECT email, kind FROM message_recipients WHERE message_id = $1 AND removed_at IS NULL AND kind IN ('to', 'cc') ORDER BY added_at, email`,
-        [row.message_id],
-      );
       // The release is on the audit chain before any key leaves: group-committed with the other
       // releases waiting for the tenant's chain (audit.batch.ts), since one append per chain lock
-      // hold capped opens per tenant (bench:api). The opened times follow, outside that hold; if
-      // they fail the request fails and the log over-reports a release, never under-reports one.
+      // hold capped opens per tenant (bench:api). The opened times follow, outside that hold and
+      // group-committed too (one UPDATE for the opens waiting); if they fail the request fails
+      // and the log over-reports a release, never under-reports one.
       await auditBatcher(this.db).append({ tenantId: row.tenant_id, actor: { type: 'recipient', id: row.recipient_id }, action: 'message.keys_released', target: { type: 'message', id: row.message_id }, outcome: 'success', ...ctx, details: { objects: objectIds.length } });
-      await this.db.query(`UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = $1`, [row.recipient_id]);
+      await openedTimes(this.db).add('opened', row.recipient_id);
       return {
         message: {
           id: row.message_id,
@@ -333,9 +362,9 @@ export class RecipientAccessService {
           expiresAt: row.expires_at,
           label: { name: label.name, noForward: label.noForward, noDownload: label.noDownload, watermark: label.watermark },
           envelopeObjectId: row.envelope_object_id,
-          attachmentObjectIds: attachmentRows.map((a) => a.object_id),
-          to: visible.filter((v) => v.kind === 'to').map((v) => v.email),
-          cc: visible.filter((v) => v.kind === 'cc').map((v) => v.email),
+          attachmentObjectIds: row.attachment_object_ids,
+          to: row.to_emails,
+          cc: row.cc_emails,
         },
         you: { recipientId: row.recipient_id, email: row.email, kind: row.kind },
         keyRelease,

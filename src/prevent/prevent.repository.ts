@@ -126,14 +126,19 @@ export async function insertTermKey(sql: Sql, tenantId: string, k: { keyId: stri
   return rowCount === 1;
 }
 
-/** Stored settings as JSON, or null for defaults. */
-export async function findSettings(sql: Sql, tenantId: string): Promise<{ policy: unknown; rules: unknown; internalDomains: string[]; updatedAt: Date } | null> {
-  const { rows } = await sql.query<{ policy: unknown; rules: unknown; internal_domains: string[]; updated_at: Date }>(
-    'SELECT policy, rules, internal_domains, updated_at FROM prevent_settings WHERE tenant_id = $1',
+/**
+ * Stored settings as JSON, or null for defaults; with the mail domains of the tenant's users
+ * (the default set of internal domains) in the same query.
+ */
+export async function findSettings(sql: Sql, tenantId: string): Promise<{ stored: { policy: unknown; rules: unknown; internalDomains: string[]; updatedAt: Date } | null; userDomains: string[] }> {
+  const { rows } = await sql.query<{ policy: unknown; rules: unknown; internal_domains: string[] | null; updated_at: Date | null; user_domains: string[] }>(
+    `SELECT s.policy, s.rules, s.internal_domains, s.updated_at,
+            ARRAY(SELECT DISTINCT split_part(email, '@', 2) FROM users WHERE tenant_id = $1 ORDER BY 1) AS user_domains
+       FROM (SELECT 1) AS one LEFT JOIN prevent_settings s ON s.tenant_id = $1`,
     [tenantId],
   );
-  const r = rows[0];
-  return r ? { policy: r.policy, rules: r.rules, internalDomains: r.internal_domains, updatedAt: r.updated_at } : null;
+  const r = rows[0]!;
+  return { stored: r.updated_at ? { policy: r.policy, rules: r.rules, internalDomains: r.internal_domains ?? [], updatedAt: r.updated_at } : null, userDomains: r.user_domains };
 }
 
 /** Creates or replaces the tenant's settings. */
@@ -143,12 +148,6 @@ export async function upsertSettings(sql: Sql, tenantId: string, s: { policy: un
      ON CONFLICT (tenant_id) DO UPDATE SET policy = EXCLUDED.policy, rules = EXCLUDED.rules, internal_domains = EXCLUDED.internal_domains, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`,
     [tenantId, JSON.stringify(s.policy), JSON.stringify(s.rules), JSON.stringify(s.internalDomains), now, by],
   );
-}
-
-/** Mail domains of the tenant's users: the default set of internal domains. */
-export async function userDomains(sql: Sql, tenantId: string): Promise<string[]> {
-  const { rows } = await sql.query<{ domain: string }>(`SELECT DISTINCT split_part(email, '@', 2) AS domain FROM users WHERE tenant_id = $1 ORDER BY 1`, [tenantId]);
-  return rows.map((r) => r.domain);
 }
 
 /** Hashes of the addresses the tenant's model must not learn from. */

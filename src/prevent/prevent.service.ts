@@ -384,8 +384,8 @@ export class PreventService<Rules = unknown> {
 
   /** The tenant's settings (defaults where none were saved). */
   async settings(tenantId: string): Promise<PreventSettings<Rules>> {
-    const stored = await repo.findSettings(this.db, tenantId);
-    if (!stored) return { policy: DEFAULT_PREVENT_POLICY, rules: this.rules.defaults, internalDomains: await repo.userDomains(this.db, tenantId) };
+    const { stored, userDomains } = await repo.findSettings(this.db, tenantId);
+    if (!stored) return { policy: DEFAULT_PREVENT_POLICY, rules: this.rules.defaults, internalDomains: userDomains };
     return { policy: parsePreventPolicy(stored.policy), rules: this.rules.parse(stored.rules), internalDomains: stored.internalDomains };
   }
 

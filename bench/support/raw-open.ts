@@ -2,12 +2,13 @@
 // node-postgres with no HTTP, no validation and no key crypto: the ceiling the API could
 // reach on this machine. Keep the statements in step with what RecipientAccessService.open
 // (src/messages/recipient-access.service.ts), ContentStore.dataKeys (key.repository.ts
-// findObjectKeys) and the audit batcher (src/audit/audit.batch.ts, appendAuditEvents) send, in
+// findSealedObjectsWithKeks) and the audit batcher (src/audit/audit.batch.ts, appendAuditEvents) send, in
 // the same order and the same transactions: one read of the session with the message, label,
 // attachments and visible recipients; one read of the objects' wrapped keys joined with their
 // KEKs; the release event group-committed with the other releases waiting for the chain; then
 // the opened times, group-committed as one UPDATE. Both group commits use the server's own
-// GroupCommit (src/storage/database/group-commit.ts).
+// GroupCommit (src/storage/database/group-commit.ts). The statements the server prepares
+// (src/storage/database/prepared.ts) are run as named statements here too.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { computeAuditHash, GENESIS_HASH } from '../../src/audit/audit.chain.ts';
@@ -36,8 +37,8 @@ const SESSION_SQL = `
   r.id AS recipient_id, r.tenant_id, r.email, r.kind, r.revoked_at AS recipient_revoked_at, r.removed_at, r.disclaimer_accepted_at,
          m.id AS message_id, m.thread_id, m.sender_user_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
     FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`;
-// key.repository.ts findObjectKeys (ContentStore.dataKeys).
-const OBJECT_KEYS_SQL = `SELECT o.id, o.tenant_id, o.key_id, o.kek_id, o.wrapped_key, o.shredded_at,
+// content.repository.ts findSealedObjectsWithKeks (ContentStore.dataKeys).
+const OBJECT_KEYS_SQL = `SELECT o.id, o.tenant_id, o.region, o.key_id, o.kek_id, o.wrapped_key, o.blob_key, o.format_version, o.segment_size, o.plaintext_length, o.created_at, o.shredded_at,
             k.id AS k_id, k.tenant_id AS k_tenant_id, k.region AS k_region, k.version AS k_version, k.state AS k_state, k.root_key_id AS k_root_key_id, k.wrapped_key AS k_wrapped_key
        FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id
       WHERE o.tenant_id = $1 AND o.id = ANY($2::uuid[])`;
@@ -51,6 +52,9 @@ const HEAD_SQL = `SELECT h.chain_seq, h.hash, ARRAY(SELECT gen_random_uuid()::te
 const INSERT_COLUMNS = 'chain, chain_seq, id, tenant_id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, ip, user_agent, details, prev_hash, hash';
 const MAX_BATCH = 256; // as audit.batch.ts
 
+/** A statement prepared once per connection, as the server's prepared() texts are. */
+const named = (text: string, values: unknown[]): pg.QueryConfig => ({ name: `raw_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text, values });
+
 /** The fields of a release event that the loop chooses. */
 type EventFields = Omit<AuditEventRecord, 'chain' | 'chainSeq' | 'id' | 'occurredAt' | 'prevHash' | 'hash'>;
 
@@ -59,8 +63,8 @@ async function appendBatch(pool: pg.Pool, chain: string, batch: Queued<EventFiel
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query(LOCK_SQL, [chain]);
-    const head = (await client.query<{ chain_seq: string | null; hash: Buffer | null; ids: string[]; occurred_at: Date }>(HEAD_SQL, [chain, batch.length])).rows[0]!;
+    await client.query(named(LOCK_SQL, [chain]));
+    const head = (await client.query<{ chain_seq: string | null; hash: Buffer | null; ids: string[]; occurred_at: Date }>(named(HEAD_SQL, [chain, batch.length]))).rows[0]!;
     let seq = head.chain_seq !== null ? BigInt(head.chain_seq) : 0n;
     let prevHash: Uint8Array = head.hash ?? GENESIS_HASH;
     const params: unknown[] = [];
@@ -100,11 +104,11 @@ interface Writers {
 
 /** One key release's SQL. The audit hash is computed as the server does (SHA-256 of a few hundred bytes), so the chain stays verifiable. */
 async function openOnce(pool: pg.Pool, writers: Writers, tokenHash: Buffer, ip: string): Promise<void> {
-  const { rows } = await pool.query<SessionRow>(SESSION_SQL, [tokenHash]);
+  const { rows } = await pool.query<SessionRow>(named(SESSION_SQL, [tokenHash]));
   const row = rows[0];
   if (!row) throw new Error('recipient session not found');
   const objectIds = [row.envelope_object_id, ...row.attachment_object_ids];
-  await pool.query(OBJECT_KEYS_SQL, [row.tenant_id, [...new Set(objectIds)]]);
+  await pool.query(named(OBJECT_KEYS_SQL, [row.tenant_id, [...new Set(objectIds)]]));
   await writers.audit.add(row.tenant_id, {
     tenantId: row.tenant_id,
     actorType: 'recipient',
@@ -133,7 +137,7 @@ export class RawOpenLoop {
     this.writers = {
       audit: new GroupCommit((chain, batch) => appendBatch(this.pool, chain, batch), MAX_BATCH),
       opened: new GroupCommit(async (_key, batch) => {
-        await this.pool.query(OPENED_SQL, [batch.map((q) => q.item)]);
+        await this.pool.query(named(OPENED_SQL, [batch.map((q) => q.item)]));
         for (const q of batch) q.resolve();
       }, 1000),
     };

@@ -1,6 +1,7 @@
 // SQL for audit_events. No logic about what is valid or how hashes are made: see audit.service.ts.
 import type { Sql } from '../storage/database/database.ts';
 import type { AuditEventRecord, JsonObject } from './audit.model.ts';
+import { prepared } from '../storage/database/prepared.ts';
 
 /** A row of audit_events as the driver returns it. */
 export interface AuditEventRow {
@@ -30,7 +31,7 @@ const COLUMNS =
  * chain names only make two chains share a lock, which is harmless.
  */
 export async function lockChain(tx: Sql, chain: string): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text))`, [chain]);
+  await tx.query(prepared(`SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text))`), [chain]);
 }
 
 /** Position and hash of the chain's last event, or null for an empty chain. */
@@ -53,9 +54,9 @@ export async function readChainHead(sql: Sql, chain: string): Promise<{ chainSeq
  */
 export async function readHeadForAppend(tx: Sql, chain: string): Promise<{ head: { chainSeq: string; hash: Uint8Array } | null; id: string; occurredAt: Date }> {
   const { rows } = await tx.query<{ chain_seq: string | null; hash: Uint8Array | null; id: string; occurred_at: Date }>(
-    `SELECT h.chain_seq, h.hash, gen_random_uuid()::text AS id, date_trunc('milliseconds', clock_timestamp()) AS occurred_at
+    prepared(`SELECT h.chain_seq, h.hash, gen_random_uuid()::text AS id, date_trunc('milliseconds', clock_timestamp()) AS occurred_at
        FROM (SELECT 1) AS one
-       LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`,
+       LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`),
     [chain],
   );
   const row = rows[0]!;
@@ -72,10 +73,10 @@ export async function readHeadForBatch(
   count: number,
 ): Promise<{ head: { chainSeq: string; hash: Uint8Array } | null; ids: string[]; occurredAt: Date }> {
   const { rows } = await tx.query<{ chain_seq: string | null; hash: Uint8Array | null; ids: string[]; occurred_at: Date }>(
-    `SELECT h.chain_seq, h.hash, ARRAY(SELECT gen_random_uuid()::text FROM generate_series(1, $2::int)) AS ids,
+    prepared(`SELECT h.chain_seq, h.hash, ARRAY(SELECT gen_random_uuid()::text FROM generate_series(1, $2::int)) AS ids,
             date_trunc('milliseconds', clock_timestamp()) AS occurred_at
        FROM (SELECT 1) AS one
-       LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`,
+       LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`),
     [chain, count],
   );
   const row = rows[0]!;

@@ -2,6 +2,7 @@
 import { JOINED_KEK_COLUMNS, joinedKek, type JoinedKekRow, type KekRecord } from '../keys/key.repository.ts';
 import type { Region } from '../shared/regions.ts';
 import type { Sql } from '../storage/database/database.ts';
+import { prepared } from '../storage/database/prepared.ts';
 
 /** Metadata and wrapped key of a sealed object. */
 export interface SealedObjectRecord {
@@ -34,6 +35,9 @@ interface Row {
   shredded_at: Date | null;
 }
 
+/** Every column of sealed_objects, for statements that name them (prepared ones must). */
+const OBJECT_COLUMNS = 'id, tenant_id, region, key_id, kek_id, wrapped_key, blob_key, format_version, segment_size, plaintext_length, created_at, shredded_at';
+
 const toRecord = (r: Row): SealedObjectRecord => ({
   id: r.id,
   tenantId: r.tenant_id,
@@ -52,8 +56,8 @@ const toRecord = (r: Row): SealedObjectRecord => ({
 /** Inserts the row of a freshly sealed object. */
 export async function insertSealedObject(sql: Sql, o: Omit<SealedObjectRecord, 'createdAt' | 'shreddedAt'>): Promise<SealedObjectRecord> {
   const { rows } = await sql.query<Row>(
-    `INSERT INTO sealed_objects (id, tenant_id, region, key_id, kek_id, wrapped_key, blob_key, format_version, segment_size, plaintext_length)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+    prepared(`INSERT INTO sealed_objects (id, tenant_id, region, key_id, kek_id, wrapped_key, blob_key, format_version, segment_size, plaintext_length)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${OBJECT_COLUMNS}`),
     [o.id, o.tenantId, o.region, o.keyId, o.kekId, o.wrappedKey, o.blobKey, o.formatVersion, o.segmentSize, o.plaintextLength],
   );
   return toRecord(rows[0]!);
@@ -65,6 +69,10 @@ export async function findSealedObject(sql: Sql, tenantId: string, id: string): 
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
+const OBJECTS_WITH_KEKS_SQL = prepared(
+  `SELECT ${OBJECT_COLUMNS.replace(/(\w+)/g, 'o.$1')}, ${JOINED_KEK_COLUMNS} FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id WHERE o.tenant_id = $1 AND o.id = ANY($2::uuid[])`,
+);
+
 /**
  * A tenant's objects with the KEK each is wrapped by (null: none, or no such KEK), in one query
  * and in no particular order (missing ids are absent). The KEK rows are as current as the
@@ -73,7 +81,7 @@ export async function findSealedObject(sql: Sql, tenantId: string, id: string): 
 export async function findSealedObjectsWithKeks(sql: Sql, tenantId: string, ids: string[]): Promise<Array<{ object: SealedObjectRecord; kek: KekRecord | null }>> {
   if (ids.length === 0) return [];
   const { rows } = await sql.query<Row & JoinedKekRow>(
-    `SELECT o.*, ${JOINED_KEK_COLUMNS} FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id WHERE o.tenant_id = $1 AND o.id = ANY($2::uuid[])`,
+    OBJECTS_WITH_KEKS_SQL,
     [tenantId, ids],
   );
   return rows.map((r) => ({ object: toRecord(r), kek: joinedKek(r) }));

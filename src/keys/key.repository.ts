@@ -1,6 +1,7 @@
 // SQL for key-encryption keys and the wrapped data keys held in sealed_objects.
 import type { Region } from '../shared/regions.ts';
 import type { Sql } from '../storage/database/database.ts';
+import { prepared } from '../storage/database/prepared.ts';
 
 /** Lifecycle of a key-encryption key. */
 export type KekState = 'active' | 'retired' | 'destroyed';
@@ -26,6 +27,9 @@ interface KekRow {
   wrapped_key: Uint8Array | null;
 }
 
+/** The columns toKek reads, for statements that name them (prepared ones must). */
+const KEK_COLUMNS = 'id, tenant_id, region, version, state, root_key_id, wrapped_key';
+
 const toKek = (r: KekRow): KekRecord => ({
   id: r.id,
   tenantId: r.tenant_id,
@@ -38,13 +42,13 @@ const toKek = (r: KekRow): KekRecord => ({
 
 /** The active KEK of a tenant in a region, if any. */
 export async function findActiveKek(sql: Sql, tenantId: string, region: Region): Promise<KekRecord | null> {
-  const { rows } = await sql.query<KekRow>("SELECT * FROM key_encryption_keys WHERE tenant_id = $1 AND region = $2 AND state = 'active'", [tenantId, region]);
+  const { rows } = await sql.query<KekRow>(prepared(`SELECT ${KEK_COLUMNS} FROM key_encryption_keys WHERE tenant_id = $1 AND region = $2 AND state = 'active'`), [tenantId, region]);
   return rows[0] ? toKek(rows[0]) : null;
 }
 
 /** A KEK by id, whatever its state. */
 export async function findKek(sql: Sql, id: string): Promise<KekRecord | null> {
-  const { rows } = await sql.query<KekRow>('SELECT * FROM key_encryption_keys WHERE id = $1', [id]);
+  const { rows } = await sql.query<KekRow>(prepared(`SELECT ${KEK_COLUMNS} FROM key_encryption_keys WHERE id = $1`), [id]);
   return rows[0] ? toKek(rows[0]) : null;
 }
 
@@ -105,7 +109,7 @@ export async function insertKek(sql: Sql, k: Omit<KekRecord, 'wrappedKey'> & { w
 export async function lockKekSeries(tx: Sql, tenantId: string, region: Region, mode: 'exclusive' | 'shared'): Promise<void> {
   // Two-key form: its key space is separate from the one-key locks of the audit log.
   const fn = mode === 'exclusive' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared';
-  await tx.query(`SELECT ${fn}(hashtext('sealpost:kek'), hashtext($1::text))`, [`${tenantId}:${region}`]);
+  await tx.query(prepared(`SELECT ${fn}(hashtext('sealpost:kek'), hashtext($1::text))`), [`${tenantId}:${region}`]);
 }
 
 /** Marks the active KEK of a tenant/region retired (before a new one becomes active); returns its id, if there was one. */

@@ -17,6 +17,7 @@ import type { Mailer } from '../mail/mailer.ts';
 import { AppError, errors } from '../shared/app-error.ts';
 import type { Database, Sql } from '../storage/database/database.ts';
 import { GroupCommit } from '../storage/database/group-commit.ts';
+import { prepared } from '../storage/database/prepared.ts';
 import type { RateLimiter, RateLimitRule } from '../rate-limit/rate-limiter.ts';
 import { maskAddress } from './addresses.ts';
 import { getLabel, toLabel, type Label, type LabelRow } from './labels.ts';
@@ -98,13 +99,19 @@ const OPENING_COLUMNS = `
   ARRAY(SELECT v.email FROM message_recipients v WHERE v.message_id = m.id AND v.removed_at IS NULL AND v.kind = 'to' ORDER BY v.added_at, v.email) AS to_emails,
   ARRAY(SELECT v.email FROM message_recipients v WHERE v.message_id = m.id AND v.removed_at IS NULL AND v.kind = 'cc' ORDER BY v.added_at, v.email) AS cc_emails, `;
 
+/** A recipient session with its recipient and message; for a key release with OPENING_COLUMNS too (prepared: every release runs it). */
+const sessionSql = (extraColumns: string) =>
+  prepared(`${ACCESS_SELECT.replace('SELECT ', `SELECT s.auth_level, s.expires_at AS session_expires_at, ${extraColumns}`)} JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`);
+const SESSION_SQL = sessionSql('');
+const OPENING_SESSION_SQL = sessionSql(OPENING_COLUMNS);
+
 /** Records that recipients opened their message: the opens waiting on one database go as one UPDATE. */
 const openedTimeWriters = new WeakMap<Database, GroupCommit<string, void>>();
 function openedTimes(db: Database): GroupCommit<string, void> {
   let writer = openedTimeWriters.get(db);
   if (!writer) {
     writer = new GroupCommit(async (_key, batch) => {
-      await db.query(`UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = ANY($1::uuid[])`, [batch.map((q) => q.item)]);
+      await db.query(prepared(`UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = ANY($1::uuid[])`), [batch.map((q) => q.item)]);
       for (const q of batch) q.resolve();
     }, 1000);
     openedTimeWriters.set(db, writer);
@@ -269,12 +276,9 @@ export class RecipientAccessService {
   }
 
   /** Resolves a recipient session token; unauthenticated 'recipient_session_invalid' otherwise. */
-  private async session<Extra extends object = object>(sessionToken: string, extraColumns = ''): Promise<AccessRow & { auth_level: string } & Extra> {
+  private async session<Extra extends object = object>(sessionToken: string, opening = false): Promise<AccessRow & { auth_level: string } & Extra> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(sessionToken)) throw errors.unauthenticated('recipient_session_invalid', 'your session has ended; open the link again');
-    const { rows } = await this.db.query<AccessRow & { auth_level: string; session_expires_at: Date } & Extra>(
-      `${ACCESS_SELECT.replace('SELECT ', `SELECT s.auth_level, s.expires_at AS session_expires_at, ${extraColumns}`)} JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`,
-      [sha256(Buffer.from(sessionToken, 'base64url'))],
-    );
+    const { rows } = await this.db.query<AccessRow & { auth_level: string; session_expires_at: Date } & Extra>(opening ? OPENING_SESSION_SQL : SESSION_SQL, [sha256(Buffer.from(sessionToken, 'base64url'))]);
     const row = rows[0];
     if (!row || row.session_expires_at.getTime() <= this.now().getTime()) throw errors.unauthenticated('recipient_session_invalid', 'your session has ended; open the link again');
     return row;
@@ -332,7 +336,7 @@ export class RecipientAccessService {
    */
   async open(sessionToken: string, clientPublicKey: string, ctx: RequestContext = {}): Promise<OpenedMessage> {
     // One query for the session, the message, its label, attachments and visible recipients.
-    const row = await this.session<OpeningExtras>(sessionToken, OPENING_COLUMNS);
+    const row = await this.session<OpeningExtras>(sessionToken, true);
     if (!row.label) throw errors.notFound('label_not_found', 'no such label');
     const label = await this.authorise(row, 'message.keys_released', ctx, toLabel(row.label));
     const objectIds = [row.envelope_object_id, ...row.attachment_object_ids];

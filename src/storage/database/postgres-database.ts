@@ -1,5 +1,6 @@
 // PostgreSQL through a node-postgres pool: the production driver, for scaling out.
 import pg from 'pg';
+import { preparedName } from './prepared.ts';
 import { errors } from '../../shared/app-error.ts';
 import type { Database, QueryResult, Transaction } from './database.ts';
 import {
@@ -78,7 +79,8 @@ class PostgresDatabaseImpl implements Database {
   async query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<Row>> {
     this.#guard.assertOutside();
     try {
-      const r = await this.#pool.query(text, params);
+      const name = preparedName(text);
+      const r = await (name ? this.#pool.query({ name, text, values: params }) : this.#pool.query(text, params));
       return normaliseResult(r.rows as Row[], r.rowCount);
     } catch (err) {
       throw toAppError(err);
@@ -139,7 +141,8 @@ function transactionHandle(client: pg.PoolClient, state: TransactionState): Tran
     async query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<Row>> {
       assertOpen(state);
       try {
-        const r = await client.query(text, params);
+        const name = preparedName(text);
+        const r = await (name ? client.query({ name, text, values: params }) : client.query(text, params));
         return normaliseResult(r.rows as Row[], r.rowCount);
       } catch (err) {
         throw toAppError(err);

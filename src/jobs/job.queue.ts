@@ -3,6 +3,7 @@
 // never does), claimed with FOR UPDATE SKIP LOCKED so several processes can share the work.
 import { randomId } from '../crypto/keys.ts';
 import type { Sql } from '../storage/database/database.ts';
+import { prepared } from '../storage/database/prepared.ts';
 
 /** A queued job as handlers see it. */
 export interface Job<P = Record<string, unknown>> {
@@ -26,7 +27,7 @@ interface JobRow {
 export async function enqueueJob(sql: Sql, input: { kind: string; payload: Record<string, unknown>; maxAttempts?: number; runAt?: Date }): Promise<string> {
   const id = randomId();
   await sql.query(
-    `INSERT INTO jobs (id, kind, payload, status, max_attempts, run_at) VALUES ($1, $2, $3::jsonb, 'queued', $4, COALESCE($5, now()))`,
+    prepared(`INSERT INTO jobs (id, kind, payload, status, max_attempts, run_at) VALUES ($1, $2, $3::jsonb, 'queued', $4, COALESCE($5, now()))`),
     [id, input.kind, JSON.stringify(input.payload), input.maxAttempts ?? 8, input.runAt ?? null],
   );
   return id;
@@ -38,7 +39,7 @@ export async function enqueueJob(sql: Sql, input: { kind: string; payload: Recor
  */
 export async function claimJobs(sql: Sql, kinds: string[], limit: number, leaseSeconds: number): Promise<Job[]> {
   const { rows } = await sql.query<JobRow>(
-    `UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = now() + make_interval(secs => $3)
+    prepared(`UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = now() + make_interval(secs => $3)
       WHERE id IN (
         SELECT id FROM jobs
          WHERE kind = ANY($1::text[]) AND run_at <= now()
@@ -46,7 +47,7 @@ export async function claimJobs(sql: Sql, kinds: string[], limit: number, leaseS
          ORDER BY run_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED)
-      RETURNING id, kind, payload, attempts, max_attempts`,
+      RETURNING id, kind, payload, attempts, max_attempts`),
     [kinds, limit, leaseSeconds],
   );
   return rows.map((r) => ({ id: r.id, kind: r.kind, payload: r.payload, attempt: r.attempts, maxAttempts: r.max_attempts }));
@@ -54,7 +55,7 @@ export async function claimJobs(sql: Sql, kinds: string[], limit: number, leaseS
 
 /** Marks jobs done, in one statement. */
 export async function completeJobs(sql: Sql, ids: string[]): Promise<void> {
-  await sql.query(`UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, finished_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+  await sql.query(prepared(`UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, finished_at = now() WHERE id = ANY($1::uuid[])`), [ids]);
 }
 
 /**

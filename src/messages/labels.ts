@@ -4,6 +4,7 @@
 import { randomId } from '../crypto/keys.ts';
 import { errors } from '../shared/app-error.ts';
 import type { Sql } from '../storage/database/database.ts';
+import { prepared } from '../storage/database/prepared.ts';
 
 /** How a recipient must prove who they are before keys are released. */
 export const AUTH_LEVELS = ['email_code', 'account'] as const;
@@ -72,6 +73,12 @@ export interface LabelRow {
   is_default: boolean;
 }
 
+/** A tenant's active labels (prepared: every send reads them). */
+const ACTIVE_LABELS_SQL = prepared(
+  `SELECT id, name, rank, description, default_expiry_days, auth_level, no_forward, no_download, watermark, hide_subject, disclaimer, is_default
+     FROM labels WHERE tenant_id = $1 AND archived_at IS NULL ORDER BY rank, name`,
+);
+
 export const toLabel = (r: LabelRow): Label => ({
   id: r.id,
   name: r.name,
@@ -104,7 +111,7 @@ export async function ensureDefaultLabels(sql: Sql, tenantId: string): Promise<v
 
 /** A tenant's active labels, least sensitive first (creating the defaults on first use). */
 export async function listLabels(sql: Sql, tenantId: string): Promise<Label[]> {
-  const read = async () => (await sql.query<LabelRow>(`SELECT * FROM labels WHERE tenant_id = $1 AND archived_at IS NULL ORDER BY rank, name`, [tenantId])).rows;
+  const read = async () => (await sql.query<LabelRow>(ACTIVE_LABELS_SQL, [tenantId])).rows;
   let rows = await read();
   if (rows.length === 0) {
     // No active label: either a tenant that never had any (create the defaults) or one whose

@@ -21,6 +21,7 @@ import type { Database, Sql } from '../storage/database/database.ts';
 import { requireAddress } from './addresses.ts';
 import { decodeEnvelope, encodeEnvelope, sanitizeMessageHtml, type Envelope } from './envelope.ts';
 import { findDefaultLabel, findLabelByName, getLabel, type Label } from './labels.ts';
+import { prepared } from '../storage/database/prepared.ts';
 
 export const NOTIFY_RECIPIENT_JOB = 'notify_recipient';
 export const MAX_RECIPIENTS = 500;
@@ -311,8 +312,8 @@ export class MessageService {
       await this.db.transaction(async (tx) => {
         const { audit: sealed } = await sealedEnvelope.record(tx);
         await tx.query(
-          `INSERT INTO messages (id, tenant_id, thread_id, in_reply_to, sender_user_id, sender_recipient_id, sender_email, label_id, envelope_object_id, attachment_count, created_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+          prepared(`INSERT INTO messages (id, tenant_id, thread_id, in_reply_to, sender_user_id, sender_recipient_id, sender_email, label_id, envelope_object_id, attachment_count, created_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`),
           [messageId, author.tenantId, m.thread?.threadId ?? messageId, m.thread?.inReplyTo ?? null, author.kind === 'user' ? author.userId : null, author.kind === 'recipient' ? author.recipientId : null, author.email, m.label.id, sealedEnvelope.id, attachments.length, createdAt, m.expiresAt],
         );
         for (const [position, a] of attachments.entries()) {
@@ -365,8 +366,8 @@ export class MessageService {
     const id = randomId();
     const token = generateKey();
     const { rowCount } = await tx.query(
-      `INSERT INTO message_recipients (id, message_id, tenant_id, email, kind, link_token_hash, link_kek_id, link_token_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (message_id, email) DO NOTHING`,
+      prepared(`INSERT INTO message_recipients (id, message_id, tenant_id, email, kind, link_token_hash, link_kek_id, link_token_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (message_id, email) DO NOTHING`),
       [id, messageId, tenantId, r.email, r.kind, linkTokenHash(token), kek.id, wrapKey(kek.key, token, linkContext(tenantId, id))],
     );
     token.fill(0);

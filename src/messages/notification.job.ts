@@ -13,6 +13,7 @@ import type { Database } from '../storage/database/database.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { getLabel } from './labels.ts';
 import type { MessageService, NotificationOccasion } from './message.service.ts';
+import { prepared } from '../storage/database/prepared.ts';
 
 interface Payload {
   tenantId: string;
@@ -29,7 +30,7 @@ export function recipientLink(publicUrl: string, token: string): string {
 export function notificationJob(deps: { db: Database; content: ContentStore; messages: MessageService; mailer: Mailer; publicUrl: string }): JobHandler {
   const record = async (recipientId: string, fields: { status: 'sent' | 'failed' | 'pending'; error?: string | null }) => {
     await deps.db.query(
-      `UPDATE message_recipients SET delivery_status = $2, delivery_attempts = delivery_attempts + 1, delivery_error = $3, notified_at = CASE WHEN $2 = 'sent' THEN now() ELSE notified_at END WHERE id = $1`,
+      prepared(`UPDATE message_recipients SET delivery_status = $2, delivery_attempts = delivery_attempts + 1, delivery_error = $3, notified_at = CASE WHEN $2 = 'sent' THEN now() ELSE notified_at END WHERE id = $1`),
       [recipientId, fields.status, fields.error ?? null],
     );
   };
@@ -49,9 +50,9 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
         link_kek_id: string | null;
         link_token_wrapped: Uint8Array | null;
       }>(
-        `SELECT r.email, r.removed_at, m.sender_email, m.envelope_object_id, m.expires_at, l.name AS label_name, l.hide_subject, r.link_kek_id, r.link_token_wrapped
+        prepared(`SELECT r.email, r.removed_at, m.sender_email, m.envelope_object_id, m.expires_at, l.name AS label_name, l.hide_subject, r.link_kek_id, r.link_token_wrapped
            FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN labels l ON l.id = m.label_id AND l.tenant_id = m.tenant_id
-          WHERE r.id = $1 AND r.tenant_id = $2`,
+          WHERE r.id = $1 AND r.tenant_id = $2`),
         [recipientId, tenantId],
       );
       const row = rows[0];

@@ -2,6 +2,7 @@
 // one tenant's model never reads another tenant's rows.
 import type { Sql } from '../storage/database/database.ts';
 import type { RecipientRole } from './prevent.model.ts';
+import { prepared } from '../storage/database/prepared.ts';
 
 /** An observation as stored: addresses in clear, subject words as term hashes. */
 export interface StoredObservation {
@@ -69,8 +70,8 @@ export async function insertObservations(sql: Sql, tenantId: string, rows: NewOb
 /** Observations after `afterSeq` (exclusive) and no older than `since`, oldest first. */
 export async function observationsAfter(sql: Sql, tenantId: string, afterSeq: string, since: Date, limit: number): Promise<StoredObservation[]> {
   const { rows } = await sql.query<ObservationRow>(
-    `SELECT seq, message_id, source, observed_at, sender, recipients, terms, thread_key, label_rank
-       FROM prevent_observations WHERE tenant_id = $1 AND seq > $2 AND observed_at >= $3 ORDER BY seq LIMIT $4`,
+    prepared(`SELECT seq, message_id, source, observed_at, sender, recipients, terms, thread_key, label_rank
+       FROM prevent_observations WHERE tenant_id = $1 AND seq > $2 AND observed_at >= $3 ORDER BY seq LIMIT $4`),
     [tenantId, afterSeq, since, limit],
   );
   return rows.map(fromRow);
@@ -132,9 +133,9 @@ export async function insertTermKey(sql: Sql, tenantId: string, k: { keyId: stri
  */
 export async function findSettings(sql: Sql, tenantId: string): Promise<{ stored: { policy: unknown; rules: unknown; internalDomains: string[]; updatedAt: Date } | null; userDomains: string[] }> {
   const { rows } = await sql.query<{ policy: unknown; rules: unknown; internal_domains: string[] | null; updated_at: Date | null; user_domains: string[] }>(
-    `SELECT s.policy, s.rules, s.internal_domains, s.updated_at,
+    prepared(`SELECT s.policy, s.rules, s.internal_domains, s.updated_at,
             ARRAY(SELECT DISTINCT split_part(email, '@', 2) FROM users WHERE tenant_id = $1 ORDER BY 1) AS user_domains
-       FROM (SELECT 1) AS one LEFT JOIN prevent_settings s ON s.tenant_id = $1`,
+       FROM (SELECT 1) AS one LEFT JOIN prevent_settings s ON s.tenant_id = $1`),
     [tenantId],
   );
   const r = rows[0]!;
@@ -159,7 +160,7 @@ export async function exclusionHashes(sql: Sql, tenantId: string): Promise<Uint8
 /** Which of `addresses` (lower-case) belong to people whose processing is restricted (subject_restrictions). */
 export async function restrictedAmong(sql: Sql, addresses: string[]): Promise<string[]> {
   if (addresses.length === 0) return [];
-  const { rows } = await sql.query<{ email: string }>('SELECT email FROM subject_restrictions WHERE email = ANY($1::text[])', [addresses]);
+  const { rows } = await sql.query<{ email: string }>(prepared('SELECT email FROM subject_restrictions WHERE email = ANY($1::text[])'), [addresses]);
   return rows.map((r) => r.email);
 }
 
@@ -226,9 +227,9 @@ export async function dismissalCounts(sql: Sql, tenantId: string, userId: string
 /** Addresses this sender removed from a draft after a warning since `since`, with when. */
 export async function removedRecipients(sql: Sql, tenantId: string, userId: string, since: Date): Promise<Map<string, Date>> {
   const { rows } = await sql.query<{ address: string; at: Date }>(
-    `SELECT r.address, max(d.decided_at) AS at FROM prevent_decisions d, jsonb_array_elements_text(d.recipients) AS r(address)
+    prepared(`SELECT r.address, max(d.decided_at) AS at FROM prevent_decisions d, jsonb_array_elements_text(d.recipients) AS r(address)
       WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.outcome = 'removed' AND d.decided_at >= $3
-      GROUP BY r.address`,
+      GROUP BY r.address`),
     [tenantId, userId, since],
   );
   return new Map(rows.map((r) => [r.address, r.at]));

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromBase64Url, toBase64Url } from './format/bytes.ts';
 import { KeyReleaseError, type KeyRelease } from './format/key-release.ts';
+import { KeyAgreementWorker } from './node/key-agreement.ts';
 import { createClientKeyPair, openKeyRelease, releaseKeys } from './node/key-release.ts';
 import { sealBuffer } from './node/sealed-stream.ts';
 import { createWebClientKeyPair, openWebKeyRelease } from './web/key-release.ts';
@@ -17,10 +18,10 @@ function flipBase64(text: string, byte: number): string {
 }
 
 describe('key release', () => {
-  it('does deliver every data key to the Node client that asked, and none in the clear', () => {
+  it('does deliver every data key to the Node client that asked, and none in the clear', async () => {
     const client = createClientKeyPair();
     const keys = dataKeys(3);
-    const release = releaseKeys({ clientPublicKey: client.publicKey, audience: 'recipient-1', keys });
+    const release = await releaseKeys({ clientPublicKey: client.publicKey, audience: 'recipient-1', keys });
     const json = JSON.stringify(release);
     for (const k of keys) {
       expect(json).not.toContain(k.dataKey.toString('base64url'));
@@ -37,7 +38,7 @@ describe('key release', () => {
     const keyId = randomUUID();
     const plaintext = randomBytes(5000);
     const sealed = await sealBuffer({ key: dataKey, objectId, keyId, segmentSize: 1024 }, plaintext);
-    const release = releaseKeys({ clientPublicKey: client.publicKey, audience: 'recipient-1', keys: [{ objectId, keyId, dataKey }] });
+    const release = await releaseKeys({ clientPublicKey: client.publicKey, audience: 'recipient-1', keys: [{ objectId, keyId, dataKey }] });
     const keys = await openWebKeyRelease(client, release);
     const key = keys.get(objectId)!.key;
     expect(key.extractable).toBe(false);
@@ -49,7 +50,7 @@ describe('key release', () => {
   it('does refuse a release made for another session', async () => {
     const alice = createClientKeyPair();
     const mallory = createClientKeyPair();
-    const release = releaseKeys({ clientPublicKey: alice.publicKey, audience: 'r', keys: dataKeys(1) });
+    const release = await releaseKeys({ clientPublicKey: alice.publicKey, audience: 'r', keys: dataKeys(1) });
     expect(() => openKeyRelease(mallory, release)).toThrow(expect.objectContaining({ code: 'key_release_failed' }));
     const webMallory = await createWebClientKeyPair();
     await expect(openWebKeyRelease(webMallory, release)).rejects.toMatchObject({ code: 'key_release_failed' });
@@ -59,8 +60,8 @@ describe('key release', () => {
     const client = createClientKeyPair();
     const web = await createWebClientKeyPair();
     const keys = dataKeys(2);
-    const base = releaseKeys({ clientPublicKey: client.publicKey, audience: 'recipient-1', keys });
-    const webBase = releaseKeys({ clientPublicKey: web.publicKey, audience: 'recipient-1', keys });
+    const base = await releaseKeys({ clientPublicKey: client.publicKey, audience: 'recipient-1', keys });
+    const webBase = await releaseKeys({ clientPublicKey: web.publicKey, audience: 'recipient-1', keys });
     const mutations: Array<(r: KeyRelease, i: number) => KeyRelease> = [
       (r) => ({ ...r, releaseId: randomUUID() }),
       (r) => ({ ...r, audience: 'recipient-2' }),
@@ -79,31 +80,62 @@ describe('key release', () => {
     );
   });
 
-  it('does refuse malformed and off-curve client public keys with a named error', () => {
+  it('does refuse malformed and off-curve client public keys with a named error', async () => {
     const keys = dataKeys(1);
     const offCurve = new Uint8Array(65);
     offCurve[0] = 0x04;
     offCurve[64] = 7;
     for (const bad of ['', 'not base64!', toBase64Url(randomBytes(65)).replace(/^./, 'A'), toBase64Url(new Uint8Array(33).fill(2)), toBase64Url(offCurve)]) {
-      expect(() => releaseKeys({ clientPublicKey: bad, audience: 'r', keys })).toThrow(expect.objectContaining({ code: 'invalid_public_key' }));
+      await expect(releaseKeys({ clientPublicKey: bad, audience: 'r', keys })).rejects.toMatchObject({ code: 'invalid_public_key' });
     }
   });
 
-  it('does refuse something that is not a version 1 release', () => {
+  it('does refuse something that is not a version 1 release', async () => {
     const client = createClientKeyPair();
-    for (const bad of [null, {}, { version: 2 }, { ...releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys: [] }), algorithm: 'RSA' }]) {
+    for (const bad of [null, {}, { version: 2 }, { ...await releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys: [] }), algorithm: 'RSA' }]) {
       expect(() => openKeyRelease(client, bad)).toThrow(expect.objectContaining({ code: 'invalid_key_release' }));
     }
   });
 
-  it('does use a fresh server key, salt and release id for every response', () => {
+  it('does use a fresh server key, salt and release id for every response', async () => {
     const client = createClientKeyPair();
     const keys = dataKeys(1);
-    const a = releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys });
-    const b = releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys });
+    const a = await releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys });
+    const b = await releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys });
     expect(a.serverPublicKey).not.toBe(b.serverPublicKey);
     expect(a.salt).not.toBe(b.salt);
     expect(a.releaseId).not.toBe(b.releaseId);
     expect(a.keys[0]!.wrapped).not.toBe(b.keys[0]!.wrapped);
+  });
+
+  it('does give every key of a release its own nonce, none of them part of the salt', async () => {
+    const client = createClientKeyPair();
+    const release = await releaseKeys({ clientPublicKey: client.publicKey, audience: 'r', keys: dataKeys(4) });
+    // A wrapped key starts with its 12-byte nonce (docs/format.md, key release).
+    const nonces = release.keys.map((k) => Buffer.from(k.wrapped, 'base64url').subarray(0, 12).toString('hex'));
+    expect(new Set(nonces).size).toBe(4);
+    const salt = Buffer.from(release.salt, 'base64url').toString('hex');
+    for (const n of nonces) expect(salt.includes(n)).toBe(false);
+  });
+  it('does answer many concurrent releases, each for its own client (agreement on the worker thread)', async () => {
+    const clients = Array.from({ length: 40 }, () => createClientKeyPair());
+    const keys = clients.map(() => dataKeys(1));
+    const releases = await Promise.all(clients.map((c, i) => releaseKeys({ clientPublicKey: c.publicKey, audience: `r-${i}`, keys: keys[i]! })));
+    releases.forEach((r, i) => expect(openKeyRelease(clients[i]!, r).get(keys[i]![0]!.objectId)?.dataKey).toEqual(keys[i]![0]!.dataKey));
+  });
+
+  it('does fail the agreements in flight when its worker stops, and start a new worker for the next', async () => {
+    const worker = new KeyAgreementWorker();
+    const peer = fromBase64Url(createClientKeyPair().publicKey);
+    await expect(worker.agree(peer)).resolves.toMatchObject({ publicKey: expect.any(Buffer) });
+    // 50 queued take the worker milliseconds; it is stopped at once, so the last ones are still in flight.
+    const inFlight = Array.from({ length: 50 }, () => worker.agree(peer));
+    await worker.close();
+    const settled = await Promise.allSettled(inFlight);
+    expect(settled.at(-1)).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/key agreement worker exited/) }) });
+    for (const r of settled) if (r.status === 'fulfilled') expect(r.value.secret).toHaveLength(32);
+    const again = await worker.agree(peer);
+    expect(again.secret).toHaveLength(32);
+    await worker.close();
   });
 });

@@ -345,7 +345,7 @@ export class RecipientAccessService {
       dataKeys.push(...(await this.content.dataKeys(row.tenant_id, objectIds)));
       let keyRelease: KeyRelease;
       try {
-        keyRelease = releaseKeys({ clientPublicKey, audience: row.recipient_id, keys: dataKeys });
+        keyRelease = await releaseKeys({ clientPublicKey, audience: row.recipient_id, keys: dataKeys });
       } catch (err) {
         if (err instanceof KeyReleaseError) throw errors.invalid(err.code, err.message);
         throw err;

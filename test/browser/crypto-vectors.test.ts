@@ -135,7 +135,7 @@ describe('browser crypto in Chromium', () => {
       (globalThis as any).pair = await c.createWebClientKeyPair();
       return (globalThis as any).pair.publicKey as string;
     });
-    const release = releaseKeys({ clientPublicKey: publicKey, audience: '00000000-0000-4000-8000-00000000abcd', keys: [{ objectId: v.objectId, keyId: v.keyId, dataKey: params.key }] });
+    const release = await releaseKeys({ clientPublicKey: publicKey, audience: '00000000-0000-4000-8000-00000000abcd', keys: [{ objectId: v.objectId, keyId: v.keyId, dataKey: params.key }] });
     const result = await page.evaluate(
       async ({ release, sealedHex, objectId, keyId }) => {
         const c = (globalThis as any).sealpostCrypto;

@@ -2,6 +2,7 @@
 // keys to a client's ephemeral public key, and the client side the CLI uses to unwrap them.
 import { createCipheriv, createDecipheriv, createECDH, hkdfSync, randomBytes, randomUUID, type ECDH } from 'node:crypto';
 import { fromBase64Url, toBase64Url } from '../format/bytes.ts';
+import { keyAgreement } from './key-agreement.ts';
 import {
   KEY_RELEASE_ALGORITHM,
   KEY_RELEASE_NONCE_LENGTH,
@@ -19,6 +20,7 @@ import {
 
 const CURVE = 'prime256v1';
 
+/** Client side: the wrapping key from the client's key pair and the server's public key. */
 function deriveWrappingKey(ecdh: ECDH, peerPublicKey: Uint8Array, salt: Uint8Array, info: Uint8Array): Buffer {
   let shared: Buffer;
   try {
@@ -32,17 +34,26 @@ function deriveWrappingKey(ecdh: ECDH, peerPublicKey: Uint8Array, salt: Uint8Arr
   return key;
 }
 
-/** Server side: wraps each data key to the client's public key. The response carries no key in the clear. */
-export function releaseKeys(input: { clientPublicKey: string; audience: string; keys: Array<{ objectId: string; keyId: string; dataKey: Uint8Array }> }): KeyRelease {
+/**
+ * Server side: wraps each data key to the client's public key. The response carries no key in
+ * the clear. The P-256 agreement runs on a worker thread (key-agreement.ts).
+ */
+export async function releaseKeys(input: { clientPublicKey: string; audience: string; keys: Array<{ objectId: string; keyId: string; dataKey: Uint8Array }> }): Promise<KeyRelease> {
   const clientPublicKey = decodePublicKey(input.clientPublicKey);
-  const ecdh = createECDH(CURVE);
-  const serverPublicKey = ecdh.generateKeys();
-  const salt = randomBytes(KEY_RELEASE_SALT_LENGTH);
+  const { publicKey: serverPublicKey, secret } = await keyAgreement.agree(clientPublicKey);
+  // The salt and every key's nonce from one call (each call to the CSPRNG has a fixed cost).
+  const random = randomBytes(KEY_RELEASE_SALT_LENGTH + KEY_RELEASE_NONCE_LENGTH * input.keys.length);
+  const salt = random.subarray(0, KEY_RELEASE_SALT_LENGTH);
   const releaseId = randomUUID();
-  const wrappingKey = deriveWrappingKey(ecdh, clientPublicKey, salt, releaseInfo(releaseId, input.audience, clientPublicKey, serverPublicKey));
+  let wrappingKey: Buffer;
   try {
-    const keys = input.keys.map((k) => {
-      const nonce = randomBytes(KEY_RELEASE_NONCE_LENGTH);
+    wrappingKey = Buffer.from(hkdfSync('sha256', secret, salt, releaseInfo(releaseId, input.audience, clientPublicKey, serverPublicKey), 32));
+  } finally {
+    secret.fill(0);
+  }
+  try {
+    const keys = input.keys.map((k, i) => {
+      const nonce = random.subarray(KEY_RELEASE_SALT_LENGTH + KEY_RELEASE_NONCE_LENGTH * i, KEY_RELEASE_SALT_LENGTH + KEY_RELEASE_NONCE_LENGTH * (i + 1));
       const cipher = createCipheriv('aes-256-gcm', wrappingKey, nonce, { authTagLength: KEY_RELEASE_TAG_LENGTH });
       cipher.setAAD(releasedKeyAad(releaseId, k.objectId, k.keyId));
       const wrapped = Buffer.concat([nonce, cipher.update(k.dataKey), cipher.final(), cipher.getAuthTag()]);

@@ -88,6 +88,13 @@ describe('loadConfig', () => {
     expect(problemsOf({ SEALPOST_ADMIN_EMAIL: 'not an address', SEALPOST_TENANT_NAME: 'x'.repeat(201) }).map((p) => p.split(':')[0]).sort()).toEqual(['SEALPOST_ADMIN_EMAIL', 'SEALPOST_TENANT_NAME']);
   });
 
+  it('does prepare statements on PostgreSQL unless DATABASE_PREPARED_STATEMENTS is false', () => {
+    const url = 'postgres://sealpost@db.example:5432/sealpost';
+    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ kind: 'postgres', url, poolMax: 10, preparedStatements: true });
+    expect(loadConfig({ DATABASE_URL: url, DATABASE_PREPARED_STATEMENTS: 'false' }).database).toMatchObject({ preparedStatements: false });
+    expect(problemsOf({ DATABASE_URL: url, DATABASE_PREPARED_STATEMENTS: 'sometimes' }).map((p) => p.split(':')[0])).toEqual(['DATABASE_PREPARED_STATEMENTS']);
+  });
+
   it('says where to read about the variables and treats empty values as unset', () => {
     expect(() => loadConfig({ PORT: '-1' })).toThrow(/PORT.*\n?.*docs\/configuration.md/s);
     expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');

@@ -83,6 +83,7 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   DATABASE_POOL_MAX: int(1, 500).default(10),
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   BLOB_STORE: z.enum(['fs', 's3']).default('fs'),
   BLOB_DIR: z.string().min(1).optional(),
   S3_ENDPOINT: url(['http:', 'https:']).optional(),
@@ -137,7 +138,7 @@ export interface Config {
   host: string;
   publicUrl: string;
   dataDir: string;
-  database: { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; poolMax: number };
+  database: { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; poolMax: number; preparedStatements: boolean };
   /** The home region's blob store (the single-region variables); every region's is in `regions`. */
   blobStore: BlobStoreConfig;
   /** The home region (REGION): first-start tenants are created in it. */
@@ -207,7 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     publicUrl: (e.PUBLIC_URL ?? `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${e.PORT}`).replace(/\/$/, ''),
     dataDir,
-    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX } : { kind: 'pglite', dataDir: pgliteDataDir(dataDir) },
+    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, preparedStatements: e.DATABASE_PREPARED_STATEMENTS } : { kind: 'pglite', dataDir: pgliteDataDir(dataDir) },
     blobStore: homeConfig.blobStore,
     region: home,
     keyProvider: homeConfig.keyProvider,

@@ -96,7 +96,7 @@ export async function openRuntime(config: Config, opts: { logger?: Logger } = {}
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const db = await openDatabase({
       dataDir: config.dataDir,
-      ...(config.database.kind === 'postgres' ? { databaseUrl: config.database.url, databasePoolMax: config.database.poolMax } : {}),
+      ...(config.database.kind === 'postgres' ? { databaseUrl: config.database.url, databasePoolMax: config.database.poolMax, preparedStatements: config.database.preparedStatements } : {}),
     });
     closers.push(() => db.close());
     const { applied } = await migrate(db);

@@ -12,6 +12,8 @@ export interface DatabaseConfig {
   dataDir: string;
   /** PostgreSQL pool size per process. */
   databasePoolMax?: number;
+  /** Run prepared() statements as named statements on PostgreSQL (default true). */
+  preparedStatements?: boolean;
 }
 
 /** Folder PGlite uses under the configured data directory. */
@@ -24,6 +26,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.databaseUrl !== undefined && config.databaseUrl !== '') {
     return openPostgresDatabase(config.databaseUrl, {
       ...(config.databasePoolMax !== undefined ? { max: config.databasePoolMax } : {}),
+      ...(config.preparedStatements !== undefined ? { preparedStatements: config.preparedStatements } : {}),
     });
   }
   return openPgliteDatabase(pgliteDataDir(config.dataDir));

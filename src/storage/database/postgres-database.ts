@@ -18,6 +18,12 @@ export interface PostgresDatabaseOptions {
   max?: number;
   /** How long to wait for a connection before failing with 'database_unavailable' (default 10 s). */
   connectionTimeoutMillis?: number;
+  /**
+   * Run the texts registered with prepared() as named statements (default true). Off for a
+   * connection pooler that cannot carry named statements from one transaction to the next
+   * (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
+   */
+  preparedStatements?: boolean;
 }
 
 const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082, TEXT_ARRAY: 1009, INT8_ARRAY: 1016, NUMERIC_ARRAY: 1231, DATE_ARRAY: 1182 };
@@ -56,7 +62,7 @@ export async function openPostgresDatabase(url: string, opts: PostgresDatabaseOp
   // An idle client died (server restart, network drop). pg discards it and opens a new one on
   // the next checkout; without a listener the 'error' event would crash the process.
   pool.on('error', () => {});
-  const db = new PostgresDatabaseImpl(pool);
+  const db = new PostgresDatabaseImpl(pool, opts.preparedStatements ?? true);
   try {
     await db.ping();
   } catch (err) {
@@ -72,14 +78,17 @@ class PostgresDatabaseImpl implements Database {
   readonly #guard = new TransactionGuard();
   #closed = false;
 
-  constructor(pool: pg.Pool) {
+  readonly #named: (text: string) => string | undefined;
+
+  constructor(pool: pg.Pool, preparedStatements: boolean) {
     this.#pool = pool;
+    this.#named = preparedStatements ? preparedName : () => undefined;
   }
 
   async query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<Row>> {
     this.#guard.assertOutside();
     try {
-      const name = preparedName(text);
+      const name = this.#named(text);
       const r = await (name ? this.#pool.query({ name, text, values: params }) : this.#pool.query(text, params));
       return normaliseResult(r.rows as Row[], r.rowCount);
     } catch (err) {
@@ -99,7 +108,7 @@ class PostgresDatabaseImpl implements Database {
     let broken = false;
     try {
       await run(client, 'BEGIN');
-      const result = await this.#guard.run(state, () => fn(transactionHandle(client, state)));
+      const result = await this.#guard.run(state, () => fn(transactionHandle(client, state, this.#named)));
       await run(client, 'COMMIT');
       return result;
     } catch (err) {
@@ -136,12 +145,12 @@ async function run(client: pg.PoolClient, text: string): Promise<void> {
   }
 }
 
-function transactionHandle(client: pg.PoolClient, state: TransactionState): Transaction {
+function transactionHandle(client: pg.PoolClient, state: TransactionState, named: (text: string) => string | undefined): Transaction {
   return {
     async query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<Row>> {
       assertOpen(state);
       try {
-        const name = preparedName(text);
+        const name = named(text);
         const r = await (name ? client.query({ name, text, values: params }) : client.query(text, params));
         return normaliseResult(r.rows as Row[], r.rowCount);
       } catch (err) {

@@ -1,18 +1,19 @@
 // The database work of one key release (POST /api/v1/access/open), done straight through
 // node-postgres with no HTTP, no validation and no key crypto: the ceiling the API could
 // reach on this machine. Keep the statements in step with what RecipientAccessService.open
-// (src/messages/recipient-access.service.ts), ContentStore.dataKeys (key.repository.ts
-// findSealedObjectsWithKeks) and the audit batcher (src/audit/audit.batch.ts, appendAuditEvents) send, in
-// the same order and the same transactions: one read of the session with the message, label,
-// attachments and visible recipients; one read of the objects' wrapped keys joined with their
-// KEKs; the release event group-committed with the other releases waiting for the chain; then
-// the opened times, group-committed as one UPDATE. Both group commits use the server's own
-// GroupCommit (src/storage/database/group-commit.ts). The statements the server prepares
+// (src/messages/recipient-access.service.ts) and the audit batcher (src/audit/audit.batch.ts,
+// appendAuditEvents) send, in the same order and the same transactions: one read of the
+// session with the message, label, attachments, visible recipients and the objects' wrapped
+// keys with their KEKs (the content module's objectKeysJson, as the server uses it); the
+// release event group-committed with the other releases waiting for the chain; then the opened
+// times, group-committed as one UPDATE. Both group commits use the server's own GroupCommit
+// (src/storage/database/group-commit.ts). The statements the server prepares
 // (src/storage/database/prepared.ts) are run as named statements here too.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { computeAuditHash, GENESIS_HASH } from '../../src/audit/audit.chain.ts';
 import type { AuditEventRecord } from '../../src/audit/audit.model.ts';
+import { objectKeysJson } from '../../src/content/content.repository.ts';
 import { GroupCommit, type Queued } from '../../src/storage/database/group-commit.ts';
 
 /** What the raw loop needs; `sessions` are recipient session tokens as the API hands them out. */
@@ -30,6 +31,7 @@ export interface RawOpenOptions {
 // Verbatim from recipient-access.service.ts (ACCESS_SELECT with OPENING_COLUMNS, joined with the session).
 const SESSION_SQL = `
   SELECT s.auth_level, s.expires_at AS session_expires_at,
+  ${objectKeysJson('m.tenant_id', 'ARRAY[m.envelope_object_id] || ARRAY(SELECT a.object_id FROM message_attachments a WHERE a.message_id = m.id)')} AS object_keys,
   (SELECT to_jsonb(l) FROM labels l WHERE l.tenant_id = m.tenant_id AND l.id = m.label_id) AS label,
   ARRAY(SELECT a.object_id::text FROM message_attachments a WHERE a.message_id = m.id ORDER BY a.position) AS attachment_object_ids,
   ARRAY(SELECT v.email FROM message_recipients v WHERE v.message_id = m.id AND v.removed_at IS NULL AND v.kind = 'to' ORDER BY v.added_at, v.email) AS to_emails,
@@ -37,11 +39,6 @@ const SESSION_SQL = `
   r.id AS recipient_id, r.tenant_id, r.email, r.kind, r.revoked_at AS recipient_revoked_at, r.removed_at, r.disclaimer_accepted_at,
          m.id AS message_id, m.thread_id, m.sender_user_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
     FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`;
-// content.repository.ts findSealedObjectsWithKeks (ContentStore.dataKeys).
-const OBJECT_KEYS_SQL = `SELECT o.id, o.tenant_id, o.region, o.key_id, o.kek_id, o.wrapped_key, o.blob_key, o.format_version, o.segment_size, o.plaintext_length, o.created_at, o.shredded_at,
-            k.id AS k_id, k.tenant_id AS k_tenant_id, k.region AS k_region, k.version AS k_version, k.state AS k_state, k.root_key_id AS k_root_key_id, k.wrapped_key AS k_wrapped_key
-       FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id
-      WHERE o.tenant_id = $1 AND o.id = ANY($2::uuid[])`;
 const OPENED_SQL = 'UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = ANY($1::uuid[])';
 // audit.repository.ts: lockChain, readHeadForBatch, insertAuditEvents.
 const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text))`;
@@ -108,7 +105,6 @@ async function openOnce(pool: pg.Pool, writers: Writers, tokenHash: Buffer, ip: 
   const row = rows[0];
   if (!row) throw new Error('recipient session not found');
   const objectIds = [row.envelope_object_id, ...row.attachment_object_ids];
-  await pool.query(named(OBJECT_KEYS_SQL, [row.tenant_id, [...new Set(objectIds)]]));
   await writers.audit.add(row.tenant_id, {
     tenantId: row.tenant_id,
     actorType: 'recipient',

@@ -87,6 +87,50 @@ export async function findSealedObjectsWithKeks(sql: Sql, tenantId: string, ids:
   return rows.map((r) => ({ object: toRecord(r), kek: joinedKek(r) }));
 }
 
+/** What a key release needs of an object: its wrapped data key, and the KEK that wraps it. */
+export interface ObjectKey {
+  object: Pick<SealedObjectRecord, 'id' | 'tenantId' | 'keyId' | 'kekId' | 'wrappedKey' | 'shreddedAt'>;
+  kek: KekRecord | null;
+}
+
+/**
+ * An SQL sub-select for another module's query: the wrapped keys of the tenant's objects whose
+ * ids are in `idsExpr` (an SQL uuid[] expression), with their KEKs, as one JSON array that
+ * {@link parseObjectKeys} reads. It lets a key release read its session, message and keys in
+ * one round trip; the KEK rows are as current as the rest of that query.
+ */
+export function objectKeysJson(tenantExpr: string, idsExpr: string): string {
+  return `(SELECT coalesce(jsonb_agg(jsonb_build_object(
+      'id', o.id, 'tenant_id', o.tenant_id, 'key_id', o.key_id, 'kek_id', o.kek_id, 'wrapped_key', encode(o.wrapped_key, 'hex'), 'shredded_at', o.shredded_at,
+      'k_id', k.id, 'k_tenant_id', k.tenant_id, 'k_region', k.region, 'k_version', k.version, 'k_state', k.state, 'k_root_key_id', k.root_key_id, 'k_wrapped_key', encode(k.wrapped_key, 'hex'))), '[]'::jsonb)
+     FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id WHERE o.tenant_id = ${tenantExpr} AND o.id = ANY(${idsExpr}))`;
+}
+
+/** The objects of an {@link objectKeysJson} column. */
+export function parseObjectKeys(json: unknown): ObjectKey[] {
+  if (!Array.isArray(json)) throw new TypeError('object keys: expected a JSON array');
+  const bytes = (hex: string | null) => (hex === null ? null : Buffer.from(hex, 'hex'));
+  return (json as Array<Record<string, string | number | null>>).map((r) => ({
+    object: {
+      id: r.id as string,
+      tenantId: r.tenant_id as string,
+      keyId: r.key_id as string,
+      kekId: r.kek_id as string | null,
+      wrappedKey: bytes(r.wrapped_key as string | null),
+      shreddedAt: r.shredded_at === null ? null : new Date(r.shredded_at as string),
+    },
+    kek: joinedKek({
+      k_id: r.k_id as string | null,
+      k_tenant_id: r.k_tenant_id as string,
+      k_region: r.k_region as Region,
+      k_version: r.k_version as number,
+      k_state: r.k_state as JoinedKekRow['k_state'],
+      k_root_key_id: r.k_root_key_id as string,
+      k_wrapped_key: bytes(r.k_wrapped_key as string | null),
+    }),
+  }));
+}
+
 /** Erases an object's wrapped data key (crypto-shredding). Returns false if already shredded. */
 export async function shredSealedObject(sql: Sql, tenantId: string, id: string): Promise<boolean> {
   const { rowCount } = await sql.query(

@@ -23,6 +23,8 @@ import type { Database, Sql } from '../storage/database/database.ts';
 import * as repo from './content.repository.ts';
 import type { SealedObjectRecord } from './content.repository.ts';
 
+export { objectKeysJson } from './content.repository.ts';
+
 export type { SealedObjectRecord } from './content.repository.ts';
 
 /** Plaintext byte range, end exclusive. */
@@ -281,7 +283,21 @@ export class ContentStore {
     const tenant = tenantId.toLowerCase();
     const ids = objectIds.map((id) => id.toLowerCase());
     if (!isUuid(tenant) || !ids.every(isUuid)) throw errors.notFound('content_not_found', 'no such content object');
-    const found = await repo.findSealedObjectsWithKeks(this.db, tenant, [...new Set(ids)]);
+    return this.unwrapObjectKeys(ids, await repo.findSealedObjectsWithKeks(this.db, tenant, [...new Set(ids)]));
+  }
+
+  /**
+   * {@link dataKeys} for objects the caller read in its own query with `objectKeysJson`
+   * (content.repository.ts), passing that column as `objectKeys`; the same checks apply.
+   */
+  async dataKeysFrom(objectIds: string[], objectKeys: unknown): Promise<Array<{ objectId: string; keyId: string; dataKey: Buffer }>> {
+    return this.unwrapObjectKeys(
+      objectIds.map((id) => id.toLowerCase()),
+      repo.parseObjectKeys(objectKeys),
+    );
+  }
+
+  private async unwrapObjectKeys(ids: string[], found: repo.ObjectKey[]): Promise<Array<{ objectId: string; keyId: string; dataKey: Buffer }>> {
     const byId = new Map(found.map((o) => [o.object.id, o.object]));
     const wrapped = ids.map((id) => {
       const object = byId.get(id);

@@ -163,6 +163,31 @@ describeEachDatabase('secure messages', (ctx) => {
     expect(thread.messages.map((m) => [m.withheld, m.subject])).toEqual([['content_erased', null]]);
   });
 
+  it('does release no key once an attachment is shredded or the tenant\'s keys are destroyed (read with the session in one query)', async () => {
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `keys-${tenant.id.slice(0, 8)}@acme.example`);
+    const upload = await messaging.uploads.upload(sender, { length: 3, source: Readable.from([Buffer.from('abc')]) });
+    const to = `keys-${tenant.id.slice(0, 8)}@partner.example`;
+    const sent = await sendOne(sender, { to: [to], cc: [], bcc: [], attachments: [{ uploadId: upload.uploadId, filename: 'a.txt', contentType: 'text/plain' }] });
+    nextCode = '246810';
+    const session = await verify(await linkFor(to));
+    const pair = createClientKeyPair();
+    const opened = await messaging.access.open(session, pair.publicKey);
+    expect([...openKeyRelease(pair, opened.keyRelease).keys()].sort()).toEqual([opened.message.envelopeObjectId, ...opened.message.attachmentObjectIds].sort());
+
+    await stack.content.shred(tenant.id, upload.uploadId);
+    await expect(messaging.access.open(session, pair.publicKey)).rejects.toMatchObject({ code: 'content_shredded' });
+    expect(sent.id).toBe(opened.message.id);
+
+    // A message with nothing shredded, then the tenant's keys destroyed: refused as well.
+    const other = `keys2-${tenant.id.slice(0, 8)}@partner.example`;
+    await sendOne(sender, { to: [other], cc: [], bcc: [] });
+    const second = await verify(await linkFor(other));
+    await messaging.access.open(second, pair.publicKey);
+    await stack.keys.destroyTenantKeys(tenant.id);
+    await expect(messaging.access.open(second, pair.publicKey)).rejects.toMatchObject({ code: 'key_destroyed' });
+  });
+
   it('does show a Bcc recipient only itself, and hide Bcc from everyone else', async () => {
     const tenant = await buildTenant(ctx.db());
     const sender = await buildUser(ctx.db(), tenant.id, `bcc-${tenant.id.slice(0, 8)}@acme.example`);

@@ -7,7 +7,7 @@
 
 import { auditBatcher } from '../audit/audit.batch.ts';
 import { appendAuditEvent } from '../audit/audit.service.ts';
-import type { ContentStore } from '../content/content.service.ts';
+import { objectKeysJson, type ContentStore } from '../content/content.service.ts';
 import { isUuid } from '../crypto/format/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { generateKey, randomId } from '../crypto/keys.ts';
@@ -86,14 +86,19 @@ const ACCESS_SELECT = `
          m.id AS message_id, m.thread_id, m.sender_user_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
     FROM message_recipients r JOIN messages m ON m.id = r.message_id`;
 
-/** What a key release reads along with the session (one query): the label, attachments and the visible recipients. */
+/**
+ * What a key release reads along with the session (one query): the label, attachments, visible
+ * recipients, and the wrapped keys of the envelope and attachments with their KEKs.
+ */
 interface OpeningExtras {
   label: LabelRow | null;
   attachment_object_ids: string[];
   to_emails: string[];
   cc_emails: string[];
+  object_keys: unknown;
 }
 const OPENING_COLUMNS = `
+  ${objectKeysJson('m.tenant_id', 'ARRAY[m.envelope_object_id] || ARRAY(SELECT a.object_id FROM message_attachments a WHERE a.message_id = m.id)')} AS object_keys,
   (SELECT to_jsonb(l) FROM labels l WHERE l.tenant_id = m.tenant_id AND l.id = m.label_id) AS label,
   ARRAY(SELECT a.object_id::text FROM message_attachments a WHERE a.message_id = m.id ORDER BY a.position) AS attachment_object_ids,
   ARRAY(SELECT v.email FROM message_recipients v WHERE v.message_id = m.id AND v.removed_at IS NULL AND v.kind = 'to' ORDER BY v.added_at, v.email) AS to_emails,
@@ -335,14 +340,14 @@ export class RecipientAccessService {
    * whole policy. Every release and refusal is audited.
    */
   async open(sessionToken: string, clientPublicKey: string, ctx: RequestContext = {}): Promise<OpenedMessage> {
-    // One query for the session, the message, its label, attachments and visible recipients.
+    // One query for the session, the message, its label, attachments, visible recipients and keys.
     const row = await this.session<OpeningExtras>(sessionToken, true);
     if (!row.label) throw errors.notFound('label_not_found', 'no such label');
     const label = await this.authorise(row, 'message.keys_released', ctx, toLabel(row.label));
     const objectIds = [row.envelope_object_id, ...row.attachment_object_ids];
     const dataKeys = [];
     try {
-      dataKeys.push(...(await this.content.dataKeys(row.tenant_id, objectIds)));
+      dataKeys.push(...(await this.content.dataKeysFrom(objectIds, row.object_keys)));
       let keyRelease: KeyRelease;
       try {
         keyRelease = await releaseKeys({ clientPublicKey, audience: row.recipient_id, keys: dataKeys });

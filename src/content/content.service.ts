@@ -25,6 +25,17 @@ import type { SealedObjectRecord } from './content.repository.ts';
 
 export { objectKeysJson } from './content.repository.ts';
 
+/**
+ * A tenant id and object ids as stored (lower case). Ids that are not UUIDs name nothing, and
+ * sending them to the uuid columns would be a database error: 'content_not_found'.
+ */
+function contentIds(tenantId: string, objectIds: string[]): { tenant: string; ids: string[] } {
+  const tenant = tenantId.toLowerCase();
+  const ids = objectIds.map((id) => id.toLowerCase());
+  if (!isUuid(tenant) || !ids.every(isUuid)) throw errors.notFound('content_not_found', 'no such content object');
+  return { tenant, ids };
+}
+
 export type { SealedObjectRecord } from './content.repository.ts';
 
 /** Plaintext byte range, end exclusive. */
@@ -225,11 +236,8 @@ export class ContentStore {
 
   /** Metadata of a tenant's object; not_found when it does not exist for this tenant. */
   async get(tenantId: string, objectId: string): Promise<SealedObjectRecord> {
-    // Ids that are not UUIDs name nothing; sending them to the uuid column would be a database error.
-    const tenant = tenantId.toLowerCase();
-    const object = objectId.toLowerCase();
-    if (!isUuid(tenant) || !isUuid(object)) throw errors.notFound('content_not_found', 'no such content object');
-    const o = await repo.findSealedObject(this.db, tenant, object);
+    const { tenant, ids } = contentIds(tenantId, [objectId]);
+    const o = await repo.findSealedObject(this.db, tenant, ids[0]!);
     if (!o) throw errors.notFound('content_not_found', 'no such content object');
     return o;
   }
@@ -239,18 +247,11 @@ export class ContentStore {
    * as a failed read) if the payload was tampered with, truncated or swapped.
    */
   async open(tenantId: string, objectId: string, range?: ContentRange): Promise<OpenedContent> {
-    // The object and its KEK in one query (as get() would find it, plus the KEK).
-    const tenant = tenantId.toLowerCase();
-    const id = objectId.toLowerCase();
-    if (!isUuid(tenant) || !isUuid(id)) throw errors.notFound('content_not_found', 'no such content object');
-    const [found] = await repo.findSealedObjectsWithKeks(this.db, tenant, [id]);
-    if (!found) throw errors.notFound('content_not_found', 'no such content object');
-    const { object, kek } = found;
-    if (object.shreddedAt || !object.wrappedKey || !object.kekId) {
-      throw new AppError('not_found', 'content_shredded', 'this content has been erased and can no longer be opened');
-    }
-    // The row's ids, not the caller's spelling of them: they are what the key and header are bound to.
-    const dataKey = (await this.keys.unwrapDataKeys([{ tenantId: object.tenantId, objectId: object.id, keyId: object.keyId, kekId: object.kekId, wrappedKey: object.wrappedKey }], kek ? [kek] : []))[0]!;
+    // The object and its KEK in one query, with the same checks as dataKeys.
+    const { tenant, ids } = contentIds(tenantId, [objectId]);
+    const found = await repo.findSealedObjectsWithKeks(this.db, tenant, ids);
+    const { dataKey } = (await this.unwrapObjectKeys(ids, found))[0]!;
+    const object = found[0]!.object;
     const expect = { objectId: object.id, keyId: object.keyId };
     // Each opener is built before its blob stream is opened: an opener that throws (a header
     // that fails its checks) must not leave an open file handle behind.
@@ -280,9 +281,7 @@ export class ContentStore {
    * KEK it throws, and no key is returned.
    */
   async dataKeys(tenantId: string, objectIds: string[]): Promise<Array<{ objectId: string; keyId: string; dataKey: Buffer }>> {
-    const tenant = tenantId.toLowerCase();
-    const ids = objectIds.map((id) => id.toLowerCase());
-    if (!isUuid(tenant) || !ids.every(isUuid)) throw errors.notFound('content_not_found', 'no such content object');
+    const { tenant, ids } = contentIds(tenantId, objectIds);
     return this.unwrapObjectKeys(ids, await repo.findSealedObjectsWithKeks(this.db, tenant, [...new Set(ids)]));
   }
 

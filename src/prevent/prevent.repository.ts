@@ -128,18 +128,18 @@ export async function insertTermKey(sql: Sql, tenantId: string, k: { keyId: stri
 }
 
 /**
- * Stored settings as JSON, or null for defaults; with the mail domains of the tenant's users
- * (the default set of internal domains) in the same query.
+ * Stored settings as JSON, or null for defaults; then, in the same query, the mail domains of
+ * the tenant's users (the default set of internal domains), read only when nothing is stored.
  */
 export async function findSettings(sql: Sql, tenantId: string): Promise<{ stored: { policy: unknown; rules: unknown; internalDomains: string[]; updatedAt: Date } | null; userDomains: string[] }> {
-  const { rows } = await sql.query<{ policy: unknown; rules: unknown; internal_domains: string[] | null; updated_at: Date | null; user_domains: string[] }>(
+  const { rows } = await sql.query<{ policy: unknown; rules: unknown; internal_domains: string[] | null; updated_at: Date | null; user_domains: string[] | null }>(
     prepared(`SELECT s.policy, s.rules, s.internal_domains, s.updated_at,
-            ARRAY(SELECT DISTINCT split_part(email, '@', 2) FROM users WHERE tenant_id = $1 ORDER BY 1) AS user_domains
+            CASE WHEN s.tenant_id IS NULL THEN ARRAY(SELECT DISTINCT split_part(email, '@', 2) FROM users WHERE tenant_id = $1 ORDER BY 1) END AS user_domains
        FROM (SELECT 1) AS one LEFT JOIN prevent_settings s ON s.tenant_id = $1`),
     [tenantId],
   );
   const r = rows[0]!;
-  return { stored: r.updated_at ? { policy: r.policy, rules: r.rules, internalDomains: r.internal_domains ?? [], updatedAt: r.updated_at } : null, userDomains: r.user_domains };
+  return { stored: r.updated_at ? { policy: r.policy, rules: r.rules, internalDomains: r.internal_domains ?? [], updatedAt: r.updated_at } : null, userDomains: r.user_domains ?? [] };
 }
 
 /** Creates or replaces the tenant's settings. */

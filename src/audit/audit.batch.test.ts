@@ -21,9 +21,10 @@ async function storedChain(db: Database, chain: string) {
   return rows;
 }
 
-/** Counts the transactions run through `db`. */
-function countingTransactions(db: Database): { db: Database; count: () => number } {
+/** Counts the transactions, and the statements outside them, run through `db`. */
+function countingTransactions(db: Database): { db: Database; count: () => number; statements: () => number } {
   let count = 0;
+  let statements = 0;
   const counted = new Proxy(db, {
     get(target, prop, receiver) {
       if (prop === 'transaction') {
@@ -32,11 +33,17 @@ function countingTransactions(db: Database): { db: Database; count: () => number
           return target.transaction(fn);
         };
       }
+      if (prop === 'query') {
+        return (...args: Parameters<Database['query']>) => {
+          statements++;
+          return target.query(...args);
+        };
+      }
       const value = Reflect.get(target, prop, receiver) as unknown;
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
-  return { db: counted, count: () => count };
+  return { db: counted, count: () => count, statements: () => statements };
 }
 
 describeEachDatabase('audit batcher', (ctx) => {
@@ -51,8 +58,10 @@ describeEachDatabase('audit batcher', (ctx) => {
       const stored = await storedChain(ctx.db(), tenant.id);
       expect(stored.map((r) => r.details.n)).toEqual(Array.from({ length: 100 }, (_, n) => n));
       expect(stored.map((r) => toHex(r.hash))).toEqual(records.map((r) => toHex(r.hash)));
-      // The first goes out alone at once; the rest queued behind it and went in one batch.
-      expect(counted.count()).toBe(2);
+      // The first goes out alone at once, with the chain's lock; the rest queued behind it and went
+      // in one batch: one INSERT after the head the batcher had just appended, no transaction.
+      expect(counted.count()).toBe(1);
+      expect(counted.statements()).toBe(1);
       await expect(verifyAuditChains(ctx.db(), { tenantId: tenant.id })).resolves.toMatchObject({ ok: true, problems: [] });
     });
 
@@ -83,6 +92,56 @@ describeEachDatabase('audit batcher', (ctx) => {
       } finally {
         if (url) await Promise.all([one.close(), two.close()]);
       }
+    });
+
+    it('does append in one statement after the head it appended last, and take the locked path when someone else appended', async () => {
+      const tenant = await buildTenant(ctx.db());
+      const counted = countingTransactions(ctx.db());
+      const batcher = new AuditBatcher(counted.db);
+      await batcher.append(event(tenant.id, 0));
+      expect([counted.count(), counted.statements()]).toEqual([1, 0]);
+      await batcher.append(event(tenant.id, 1));
+      expect([counted.count(), counted.statements()]).toEqual([1, 1]);
+
+      const single = await appendAuditEvent(ctx.db(), event(tenant.id, 2, 'single'));
+      const after = await batcher.append(event(tenant.id, 3));
+      // Its one-statement INSERT stored nothing (the chain had moved on), then the locked path ran.
+      expect([counted.count(), counted.statements()]).toEqual([2, 2]);
+      expect(after.chainSeq).toBe('4');
+      expect(toHex(after.prevHash)).toBe(toHex(single.hash));
+      expect((await storedChain(ctx.db(), tenant.id)).map((r) => r.chain_seq)).toEqual(['1', '2', '3', '4']);
+      await expect(verifyAuditChains(ctx.db(), { tenantId: tenant.id })).resolves.toMatchObject({ ok: true, problems: [] });
+    });
+
+    it('does wait for an append still being committed and then chain after it', async () => {
+      const tenant = await buildTenant(ctx.db());
+      const batcher = new AuditBatcher(ctx.db());
+      await batcher.append(event(tenant.id, 0));
+      // Released from inside the transaction, but queued from outside it, as another request would.
+      let release!: () => void;
+      const late = new Promise<void>((resolve) => (release = resolve)).then(() => batcher.append(event(tenant.id, 2)));
+      await ctx.db().transaction(async (tx) => {
+        await appendAuditEvent(tx, event(tenant.id, 1, 'single'));
+        // Not committed yet: the batcher's INSERT takes position 2 only if this rolls back.
+        release();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      });
+      await expect(late).resolves.toMatchObject({ chainSeq: '3' });
+      expect((await storedChain(ctx.db(), tenant.id)).map((r) => [r.chain_seq, r.details.source])).toEqual([
+        ['1', 'a'],
+        ['2', 'single'],
+        ['3', 'a'],
+      ]);
+      await expect(verifyAuditChains(ctx.db(), { tenantId: tenant.id })).resolves.toMatchObject({ ok: true, problems: [] });
+    });
+
+    it('does leave a removed tail visible: it chains after the last event it appended, not after what is left', async () => {
+      const tenant = await buildTenant(ctx.db());
+      const batcher = new AuditBatcher(ctx.db());
+      for (let n = 0; n < 4; n++) await batcher.append(event(tenant.id, n));
+      await ctx.db().query('DELETE FROM audit_events WHERE chain = $1 AND chain_seq >= 3', [tenant.id]);
+      await expect(batcher.append(event(tenant.id, 4))).resolves.toMatchObject({ chainSeq: '5' });
+      await expect(verifyAuditChains(ctx.db(), { tenantId: tenant.id })).resolves.toMatchObject({ ok: false });
     });
 
     it('does reject only the invalid event of a batch and append the others, in order', async () => {

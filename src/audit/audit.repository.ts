@@ -2,6 +2,7 @@
 import type { Sql } from '../storage/database/database.ts';
 import type { AuditEventRecord, JsonObject } from './audit.model.ts';
 import { prepared } from '../storage/database/prepared.ts';
+import { AppError } from '../shared/app-error.ts';
 
 /** A row of audit_events as the driver returns it. */
 export interface AuditEventRow {
@@ -92,6 +93,39 @@ export async function insertAuditEvents(tx: Sql, events: AuditEventRecord[]): Pr
     return `(${Array.from({ length: 16 }, (_, i) => `$${at + i + 1}${i === 13 ? '::jsonb' : ''}`).join(', ')})`;
   });
   await tx.query(`INSERT INTO audit_events (${COLUMNS}) VALUES ${values.join(', ')}`, params);
+}
+
+/** Casts of the 16 parameters in COLUMNS order: INSERT … SELECT does not type them from the columns. */
+const COLUMN_CASTS = ['text', 'int8', 'uuid', 'uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'bytea', 'bytea'];
+
+/**
+ * Inserts events that continue the chain after position `afterSeq`, in one statement, only if
+ * no event follows that position yet. It takes the chain's lock (lockChain's) before inserting,
+ * so it never slips between a locked appender's head read and its insert. False, with nothing
+ * inserted, when an event follows: committed before this statement began (the NOT EXISTS), or
+ * while it waited for the lock (its snapshot predates the lock, but the primary key refuses the
+ * position). Runs in its own transaction when given the Database.
+ */
+export async function insertAuditEventsAfter(sql: Sql, afterSeq: string, events: AuditEventRecord[]): Promise<boolean> {
+  const params: unknown[] = [events[0]!.chain, afterSeq];
+  const values = events.map((e) => {
+    const at = params.length;
+    params.push(...eventParams(e));
+    return `(${COLUMN_CASTS.map((cast, i) => `$${at + i + 1}::${cast}`).join(', ')})`;
+  });
+  try {
+    const { rowCount } = await sql.query(
+      `WITH chain_lock AS (SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text)))
+       INSERT INTO audit_events (${COLUMNS})
+       SELECT v.* FROM (VALUES ${values.join(', ')}) AS v, chain_lock
+        WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE chain = $1 AND chain_seq > $2::int8)`,
+      params,
+    );
+    return rowCount === events.length;
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'unique_violation' && err.details?.constraint === 'audit_events_pkey') return false;
+    throw err;
+  }
 }
 
 /** Inserts one event exactly as given. */

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { errors } from '../shared/app-error.ts';
 import { isUuid, toHex } from '../crypto/format/bytes.ts';
+import { randomId } from '../crypto/keys.ts';
 import { inTransaction, type Sql } from '../storage/database/database.ts';
 import { bytesEqual, computeAuditHash, GENESIS_HASH, GENESIS_HASH_HEX } from './audit.chain.ts';
 import {
@@ -20,7 +21,7 @@ import {
 } from './audit.model.ts';
 import { PSEUDONYMISED_ACTION, pseudonymisationDigest, readChainPseudonyms } from './audit.pseudonyms.ts';
 import { anchorsAfterCheckpoint, confirmsCheckpoint, readChainCheckpoint } from './audit.checkpoints.ts';
-import { insertAuditEvent, insertAuditEvents, lockChain, nextChain, readChainHead, readChainPage, readHeadForAppend, readHeadForBatch } from './audit.repository.ts';
+import { insertAuditEvent, insertAuditEvents, insertAuditEventsAfter, lockChain, nextChain, readChainHead, readChainPage, readHeadForAppend, readHeadForBatch } from './audit.repository.ts';
 
 const MAX_DETAILS_BYTES = 8 * 1024;
 const MAX_USER_AGENT_CHARS = 512;
@@ -117,6 +118,42 @@ export async function appendAuditEvents(sql: Sql, inputs: AuditEventInput[]): Pr
     await insertAuditEvents(tx, records);
     return records;
   });
+}
+
+/** Position and hash of a chain's last event. */
+export interface ChainPosition {
+  chainSeq: string;
+  hash: Uint8Array;
+}
+
+/**
+ * Appends several events to one chain right after `head`, a position this process knows to
+ * have been the chain's last (the last event it appended itself), in one statement and without
+ * the chain's lock: the group commit's fast path (audit.batch.ts). Ids and the timestamp come
+ * from this server, not the database: the hashes must be computed before the only round trip.
+ *
+ * Returns null, having stored nothing, when the chain has moved on since `head` (another
+ * process, or a locked append in this one, added events): the statement inserts only while no
+ * event follows `head`, and the primary key (chain, chain_seq) refuses a position taken by a
+ * transaction that committed meanwhile. The caller then appends with the lock. Every event is
+ * validated before anything is written, as in appendAuditEvents.
+ */
+export async function appendAuditEventsAfter(db: Sql, head: ChainPosition, inputs: AuditEventInput[]): Promise<AuditEventRecord[] | null> {
+  const events = inputs.map(parseEvent);
+  if (events.length === 0) return [];
+  const chain = events[0]!.tenantId ?? SYSTEM_CHAIN;
+  if (events.some((e) => (e.tenantId ?? SYSTEM_CHAIN) !== chain)) {
+    throw errors.invalid('audit_batch_mixed_chains', 'a batch of audit events must all belong to one chain (one tenant, or none)');
+  }
+  const occurredAt = new Date();
+  const records: AuditEventRecord[] = [];
+  let previous = head;
+  for (const event of events) {
+    const record = chainRecord(chain, previous, randomId(), occurredAt, event);
+    records.push(record);
+    previous = { chainSeq: record.chainSeq, hash: record.hash };
+  }
+  return (await insertAuditEventsAfter(db, head.chainSeq, records)) ? records : null;
 }
 
 /** The stored form of a validated event placed right after `head` (null: the chain is empty). */

@@ -73,15 +73,27 @@ export function fromBase64Url(text: string): Uint8Array {
   return out;
 }
 
+const utf8 = new TextEncoder();
+
 /** Length-prefixed concatenation (u32 big-endian length ‖ UTF-8 bytes per part): ("ab","c") ≠ ("a","bc"). */
 export function lengthPrefixed(...parts: Array<string | Uint8Array>): Uint8Array {
-  const encoder = new TextEncoder();
-  return concatBytes(
-    ...parts.flatMap((p) => {
-      const b = typeof p === 'string' ? encoder.encode(p) : p;
-      const len = new Uint8Array(4);
-      new DataView(len.buffer).setUint32(0, b.length);
-      return [len, b];
-    }),
-  );
+  // One output buffer, sized up front (UTF-8 needs at most 3 bytes per UTF-16 unit): this runs
+  // on every key release, and a buffer per part plus a concatenation was 2.5 % of bench:api.
+  let capacity = 0;
+  for (const p of parts) capacity += 4 + (typeof p === 'string' ? 3 * p.length : p.length);
+  const out = new Uint8Array(capacity);
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  for (const p of parts) {
+    let length: number;
+    if (typeof p === 'string') {
+      length = utf8.encodeInto(p, out.subarray(offset + 4)).written;
+    } else {
+      out.set(p, offset + 4);
+      length = p.length;
+    }
+    view.setUint32(offset, length);
+    offset += 4 + length;
+  }
+  return out.subarray(0, offset);
 }

@@ -20,6 +20,11 @@ import {
 
 const CURVE = 'prime256v1';
 
+/** base64url without padding, as format/bytes.ts toBase64Url but through Buffer (runs on every release). */
+function base64Url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64url');
+}
+
 /** Client side: the wrapping key from the client's key pair and the server's public key. */
 function deriveWrappingKey(ecdh: ECDH, peerPublicKey: Uint8Array, salt: Uint8Array, info: Uint8Array): Buffer {
   let shared: Buffer;
@@ -57,9 +62,9 @@ export async function releaseKeys(input: { clientPublicKey: string; audience: st
       const cipher = createCipheriv('aes-256-gcm', wrappingKey, nonce, { authTagLength: KEY_RELEASE_TAG_LENGTH });
       cipher.setAAD(releasedKeyAad(releaseId, k.objectId, k.keyId));
       const wrapped = Buffer.concat([nonce, cipher.update(k.dataKey), cipher.final(), cipher.getAuthTag()]);
-      return { objectId: k.objectId, keyId: k.keyId, wrapped: toBase64Url(wrapped) };
+      return { objectId: k.objectId, keyId: k.keyId, wrapped: base64Url(wrapped) };
     });
-    return { version: KEY_RELEASE_VERSION, algorithm: KEY_RELEASE_ALGORITHM, releaseId, audience: input.audience, serverPublicKey: toBase64Url(serverPublicKey), salt: toBase64Url(salt), keys };
+    return { version: KEY_RELEASE_VERSION, algorithm: KEY_RELEASE_ALGORITHM, releaseId, audience: input.audience, serverPublicKey: base64Url(serverPublicKey), salt: base64Url(salt), keys };
   } finally {
     wrappingKey.fill(0);
   }

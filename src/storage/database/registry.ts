@@ -228,7 +228,7 @@ export const REGISTRY: Record<string, TableDeclaration> = {
       chain_seq: sys('Position in the chain, contiguous from 1.'),
       id: sys('Random event identifier.'),
       tenant_id: sys('Tenant the event belongs to, if any.'),
-      occurred_at: sys('When the event was recorded (database clock, millisecond precision).'),
+      occurred_at: sys('When the event was recorded, at millisecond precision: the database clock, or the Sealpost server clock for group-committed events (docs/database.md).'),
       actor_type: sys('user, recipient, system, api_token or operator.'),
       actor_id: {
         category: 'system',

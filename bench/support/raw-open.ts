@@ -40,13 +40,9 @@ const SESSION_SQL = `
          m.id AS message_id, m.thread_id, m.sender_user_id, m.sender_email, m.label_id, m.envelope_object_id, m.created_at, m.expires_at, m.revoked_at AS message_revoked_at
     FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN recipient_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1`;
 const OPENED_SQL = 'UPDATE message_recipients SET first_opened_at = COALESCE(first_opened_at, now()), last_opened_at = now() WHERE id = ANY($1::uuid[])';
-// audit.repository.ts: lockChain, readHeadForBatch, insertAuditEvents (the locked path), and
+// audit.repository.ts: lockAndReadHead, insertAuditEvents (the locked path), and
 // insertAuditEventsAfter (the fast path after a head the batcher appended itself).
-const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text))`;
-const HEAD_SQL = `SELECT h.chain_seq, h.hash, ARRAY(SELECT gen_random_uuid()::text FROM generate_series(1, $2::int)) AS ids,
-         date_trunc('milliseconds', clock_timestamp()) AS occurred_at
-  FROM (SELECT 1) AS one
-  LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`;
+const LOCK_HEAD_SQL = 'SELECT chain_seq, hash, ids, occurred_at FROM audit_lock_head($1, $2)';
 const INSERT_COLUMNS = 'chain, chain_seq, id, tenant_id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, ip, user_agent, details, prev_hash, hash';
 const MAX_BATCH = 256; // as audit.batch.ts
 const COLUMN_CASTS = ['text', 'int8', 'uuid', 'uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'bytea', 'bytea'];
@@ -102,8 +98,7 @@ async function appendLocked(pool: pg.Pool, chain: string, batch: Queued<EventFie
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query(named(LOCK_SQL, [chain]));
-    const head = (await client.query<{ chain_seq: string | null; hash: Buffer | null; ids: string[]; occurred_at: Date }>(named(HEAD_SQL, [chain, batch.length]))).rows[0]!;
+    const head = (await client.query<{ chain_seq: string | null; hash: Buffer | null; ids: string[]; occurred_at: Date }>(named(LOCK_HEAD_SQL, [chain, batch.length]))).rows[0]!;
     const params: unknown[] = [];
     const start = { seq: head.chain_seq !== null ? BigInt(head.chain_seq) : 0n, hash: head.hash ?? GENESIS_HASH };
     const { values, last } = chainedRows(chain, batch, start, head.ids, head.occurred_at, (k) => (k === 13 ? '::jsonb' : ''), params);

@@ -5,7 +5,7 @@ import { toHex } from '../crypto/format/bytes.ts';
 import type { Database } from '../storage/database/database.ts';
 import { openPostgresDatabase } from '../storage/database/postgres-database.ts';
 import { AuditBatcher } from './audit.batch.ts';
-import type { AuditEventInput } from './audit.model.ts';
+import type { AuditEventInput, AuditEventRecord } from './audit.model.ts';
 import { appendAuditEvent, appendAuditEvents, verifyAuditChains } from './audit.service.ts';
 
 function event(tenantId: string, n: number, source = 'a', extra: Partial<AuditEventInput> = {}): AuditEventInput {
@@ -175,6 +175,24 @@ describeEachDatabase('audit batcher', (ctx) => {
       expect(new Set(batch.map((r) => r.occurredAt.getTime())).size).toBe(1);
       expect(await appendAuditEvents(ctx.db(), [])).toEqual([]);
       await expect(verifyAuditChains(ctx.db(), { tenantId: tenant.id })).resolves.toMatchObject({ ok: true });
+    });
+
+    it('does read the head only once the lock is granted: an append committed meanwhile is chained after', async () => {
+      const tenant = await buildTenant(ctx.db());
+      await appendAuditEvent(ctx.db(), event(tenant.id, 0));
+      let release!: () => void;
+      const waiting = new Promise<void>((resolve) => (release = resolve)).then(() => appendAuditEvents(ctx.db(), [event(tenant.id, 2), event(tenant.id, 3)]));
+      let held: AuditEventRecord | undefined;
+      await ctx.db().transaction(async (tx) => {
+        held = await appendAuditEvent(tx, event(tenant.id, 1, 'held'));
+        release();
+        // The batch is now waiting for the chain's lock, which this transaction holds.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      });
+      const batch = await waiting;
+      expect(batch.map((r) => r.chainSeq)).toEqual(['3', '4']);
+      expect(toHex(batch[0]!.prevHash)).toBe(toHex(held!.hash));
+      await expect(verifyAuditChains(ctx.db(), { tenantId: tenant.id })).resolves.toMatchObject({ ok: true, problems: [] });
     });
 
     it('does refuse events of several chains, or any invalid event, and store none', async () => {

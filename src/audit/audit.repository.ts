@@ -27,14 +27,6 @@ export interface AuditEventRow {
 const COLUMNS =
   'chain, chain_seq, id, tenant_id, occurred_at, actor_type, actor_id, action, target_type, target_id, outcome, ip, user_agent, details, prev_hash, hash';
 
-/**
- * Holds the chain's append lock until the surrounding transaction ends. Hash collisions of
- * chain names only make two chains share a lock, which is harmless.
- */
-export async function lockChain(tx: Sql, chain: string): Promise<void> {
-  await tx.query(prepared(`SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text))`), [chain]);
-}
-
 /** Position and hash of the chain's last event, or null for an empty chain. */
 export async function readChainHead(sql: Sql, chain: string): Promise<{ chainSeq: string; hash: Uint8Array } | null> {
   const { rows } = await sql.query<{ chain_seq: string; hash: Uint8Array }>(
@@ -46,38 +38,22 @@ export async function readChainHead(sql: Sql, chain: string): Promise<{ chainSeq
 }
 
 /**
- * For an append, under the chain's lock: the chain's head (null for an empty chain) and a new
- * event id and timestamp from the database, so all API nodes share one clock and the id needs
- * no crypto import here. The timestamp is truncated to milliseconds so it round-trips exactly.
- * One statement, because every round trip made while holding the lock caps the chain's
- * appends per second. It must run after lockChain returned, as its own statement: in READ
- * COMMITTED its snapshot is then taken after the lock was granted and sees the latest head.
+ * For appends: takes the chain's lock, held until the surrounding transaction ends, then reads
+ * the chain's head (null for an empty chain), `count` new event ids and a timestamp from the
+ * database, so all API nodes share one clock and the id needs no crypto import here. The
+ * timestamp is truncated to milliseconds so it round-trips exactly. One round trip: the
+ * function audit_lock_head (migration 0019) is VOLATILE, so its head read takes a snapshot
+ * after the lock was granted (READ COMMITTED) and sees the latest head. Every round trip made
+ * while holding the lock caps the chain's appends per second. Hash collisions of chain names
+ * only make two chains share a lock, which is harmless.
  */
-export async function readHeadForAppend(tx: Sql, chain: string): Promise<{ head: { chainSeq: string; hash: Uint8Array } | null; id: string; occurredAt: Date }> {
-  const { rows } = await tx.query<{ chain_seq: string | null; hash: Uint8Array | null; id: string; occurred_at: Date }>(
-    prepared(`SELECT h.chain_seq, h.hash, gen_random_uuid()::text AS id, date_trunc('milliseconds', clock_timestamp()) AS occurred_at
-       FROM (SELECT 1) AS one
-       LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`),
-    [chain],
-  );
-  const row = rows[0]!;
-  return { head: row.chain_seq !== null && row.hash !== null ? { chainSeq: row.chain_seq, hash: row.hash } : null, id: row.id, occurredAt: row.occurred_at };
-}
-
-/**
- * For a batch of `count` appends, under the chain's lock: the head as in readHeadForAppend,
- * `count` new event ids and one timestamp for them all, in one statement.
- */
-export async function readHeadForBatch(
+export async function lockAndReadHead(
   tx: Sql,
   chain: string,
   count: number,
 ): Promise<{ head: { chainSeq: string; hash: Uint8Array } | null; ids: string[]; occurredAt: Date }> {
   const { rows } = await tx.query<{ chain_seq: string | null; hash: Uint8Array | null; ids: string[]; occurred_at: Date }>(
-    prepared(`SELECT h.chain_seq, h.hash, ARRAY(SELECT gen_random_uuid()::text FROM generate_series(1, $2::int)) AS ids,
-            date_trunc('milliseconds', clock_timestamp()) AS occurred_at
-       FROM (SELECT 1) AS one
-       LEFT JOIN LATERAL (SELECT chain_seq, hash FROM audit_events WHERE chain = $1 ORDER BY chain_seq DESC LIMIT 1) AS h ON true`),
+    prepared('SELECT chain_seq, hash, ids, occurred_at FROM audit_lock_head($1, $2)'),
     [chain, count],
   );
   const row = rows[0]!;
@@ -100,7 +76,7 @@ const COLUMN_CASTS = ['text', 'int8', 'uuid', 'uuid', 'timestamptz', 'text', 'te
 
 /**
  * Inserts events that continue the chain after position `afterSeq`, in one statement, only if
- * no event follows that position yet. It takes the chain's lock (lockChain's) before inserting,
+ * no event follows that position yet. It takes the chain's lock (audit_lock_head's) before inserting,
  * so it never slips between a locked appender's head read and its insert. False, with nothing
  * inserted, when an event follows: committed before this statement began (the NOT EXISTS), or
  * while it waited for the lock (its snapshot predates the lock, but the primary key refuses the

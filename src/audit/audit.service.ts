@@ -21,7 +21,7 @@ import {
 } from './audit.model.ts';
 import { PSEUDONYMISED_ACTION, pseudonymisationDigest, readChainPseudonyms } from './audit.pseudonyms.ts';
 import { anchorsAfterCheckpoint, confirmsCheckpoint, readChainCheckpoint } from './audit.checkpoints.ts';
-import { insertAuditEvent, insertAuditEvents, insertAuditEventsAfter, lockChain, nextChain, readChainHead, readChainPage, readHeadForAppend, readHeadForBatch } from './audit.repository.ts';
+import { insertAuditEvent, insertAuditEvents, insertAuditEventsAfter, lockAndReadHead, nextChain, readChainHead, readChainPage } from './audit.repository.ts';
 
 const MAX_DETAILS_BYTES = 8 * 1024;
 const MAX_USER_AGENT_CHARS = 512;
@@ -85,9 +85,8 @@ export async function appendAuditEvent(sql: Sql, input: AuditEventInput): Promis
   const event = parseEvent(input);
   const chain = event.tenantId ?? SYSTEM_CHAIN;
   return inTransaction(sql, async (tx) => {
-    await lockChain(tx, chain);
-    const { head, id, occurredAt } = await readHeadForAppend(tx, chain);
-    const record = chainRecord(chain, head, id, occurredAt, event);
+    const { head, ids, occurredAt } = await lockAndReadHead(tx, chain, 1);
+    const record = chainRecord(chain, head, ids[0]!, occurredAt, event);
     await insertAuditEvent(tx, record);
     return record;
   });
@@ -106,8 +105,7 @@ export async function appendAuditEvents(sql: Sql, inputs: AuditEventInput[]): Pr
     throw errors.invalid('audit_batch_mixed_chains', 'a batch of audit events must all belong to one chain (one tenant, or none)');
   }
   return inTransaction(sql, async (tx) => {
-    await lockChain(tx, chain);
-    const { head, ids, occurredAt } = await readHeadForBatch(tx, chain, events.length);
+    const { head, ids, occurredAt } = await lockAndReadHead(tx, chain, events.length);
     const records: AuditEventRecord[] = [];
     let previous = head;
     for (const [i, event] of events.entries()) {

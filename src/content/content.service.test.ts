@@ -216,6 +216,16 @@ describeEachDatabase('Content store', (ctx) => {
       await expect(staged.record(ctx.db())).rejects.toMatchObject({ code: 'staged_content_settled' });
     });
 
+    it.each([0, 1, SEGMENT])('does stage %i bytes (one segment, sealed with no stream) and open them back', async (size) => {
+      const own = await freshStack();
+      const tenant = await buildTenant(ctx.db());
+      const plaintext = randomBytes(size);
+      const staged = await own.content.stageBytes(tenant.id, plaintext);
+      expect(await filesUnder(own.blobDir)).toHaveLength(1);
+      await ctx.db().transaction((tx) => staged.record(tx));
+      expect((await own.content.openBytes(tenant.id, staged.id)).equals(plaintext)).toBe(true);
+    });
+
     it('does leave no row and no blob when the caller’s transaction rolls back and the object is abandoned', async () => {
       const own = await freshStack();
       const tenant = await buildTenant(ctx.db());

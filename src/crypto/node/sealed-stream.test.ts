@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SEGMENT_SIZE, DecryptionError, HEADER_LENGTH, TAG_LENGTH, planRange, sealedLength } from '../format/sealed-object.ts';
-import { createOpenRangeStream, createOpenStream, createSealStream, openBuffer, sealBuffer } from './sealed-stream.ts';
+import { createOpenRangeStream, createOpenStream, createSealStream, openBuffer, sealBuffer, sealBytes } from './sealed-stream.ts';
 
 const S = DEFAULT_SEGMENT_SIZE;
 
@@ -88,6 +88,34 @@ describe('sealed objects (Node)', () => {
       const p = params(64);
       const a = await sealBuffer(p, Buffer.from('same'));
       const b = await sealBuffer(p, Buffer.from('same'));
+      expect(a.equals(b)).toBe(false);
+    });
+  });
+
+  describe('sealBytes (one segment, no stream)', () => {
+    for (const length of [0, 1, 4096, S - 1, S]) {
+      it(`does give exactly the stream's bytes for ${length} bytes, and they open`, async () => {
+        const p = { ...params(), noncePrefix: randomBytes(7) };
+        const plaintext = randomBytes(length);
+        const sealed = sealBytes(p, plaintext);
+        expect(sealed.equals(await sealBuffer(p, plaintext))).toBe(true);
+        expect((await openBuffer(p.key, sealed, { objectId: p.objectId, keyId: p.keyId })).equals(plaintext)).toBe(true);
+      });
+    }
+
+    it('does refuse more than one segment, a bad key or a bad segment size, by name', () => {
+      const p = params(64 * 1024);
+      expect(() => sealBytes(p, new Uint8Array(64 * 1024 + 1))).toThrow(expect.objectContaining({ code: 'plaintext_too_large' }));
+      expect(() => sealBytes({ ...p, key: new Uint8Array(16) }, new Uint8Array(1))).toThrow(expect.objectContaining({ code: 'invalid_key_length' }));
+      expect(() => sealBytes({ ...p, segmentSize: 3 }, new Uint8Array(1))).toThrow(expect.objectContaining({ code: 'invalid_segment_size' }));
+    });
+
+    it('does leave the caller its key and a fresh nonce prefix each time', () => {
+      const p = params();
+      const key = Buffer.from(p.key);
+      const a = sealBytes(p, Buffer.from('same'));
+      const b = sealBytes(p, Buffer.from('same'));
+      expect(Buffer.from(p.key).equals(key)).toBe(true);
       expect(a.equals(b)).toBe(false);
     });
   });

@@ -152,6 +152,30 @@ describe.each([
     });
   });
 
+  describe('putBytes', () => {
+    it.each([0, 1, 70_000])('does a round trip of %i bytes from one buffer', async (size) => {
+      const bytes = patternBytes(size, size + 7);
+      const key = buildBlobKey();
+      await expect(store.putBytes(key, bytes)).resolves.toEqual({ size });
+      expect(await store.size(key)).toBe(size);
+      expect((await readAll(await store.get(key))).equals(bytes)).toBe(true);
+      expect(await harness.leftovers()).toEqual([]);
+    });
+
+    it('does refuse to overwrite, keep the original, and leave nothing behind', async () => {
+      const key = buildBlobKey();
+      const original = patternBytes(2000, 3);
+      await store.putBytes(key, original);
+      await expect(store.putBytes(key, patternBytes(10, 4))).rejects.toMatchObject({ kind: 'conflict', code: 'blob_exists' });
+      expect((await readAll(await store.get(key))).equals(original)).toBe(true);
+      expect(await harness.leftovers()).toEqual([]);
+    });
+
+    it.each(INVALID_KEYS)('does refuse a key with %s', async (_label, key) => {
+      await expect(store.putBytes(key, patternBytes(10))).rejects.toMatchObject({ kind: 'invalid', code: 'invalid_blob_key' });
+    });
+  });
+
   describe('ranges', () => {
     const bytes = patternBytes(1000, 7);
     const key = buildBlobKey();

@@ -26,6 +26,12 @@ export interface BlobStore {
    */
   put(key: string, body: BlobBody): Promise<{ size: number }>;
   /**
+   * Stores a whole buffer under `key`, with the guarantees of `put` (atomic, no overwrite:
+   * conflict 'blob_exists'). For small blobs already in memory, such as a message's sealed
+   * envelope: no stream, and on the filesystem fewer calls.
+   */
+  putBytes(key: string, bytes: Uint8Array): Promise<{ size: number }>;
+  /**
    * Opens a stream of the blob or of a byte range; AppError not_found 'blob_not_found' if absent;
    * invalid 'invalid_range' if the range is empty or outside the blob.
    */

@@ -95,14 +95,7 @@ export class FsBlobStore implements BlobStore {
       // so the data is on disk before the name is linked into place.
       out = createWriteStream(temp, { flags: 'wx', mode: 0o600, flush: true });
       await pipeline(metered, out);
-      try {
-        await link(temp, target);
-      } catch (err) {
-        if (errnoCode(err) === 'EEXIST') {
-          throw errors.conflict('blob_exists', 'a blob is already stored under this key');
-        }
-        throw err;
-      }
+      await this.linkIntoPlace(temp, target);
       // The blob is complete and visible from here; a leftover temporary name is harmless and swept.
       await removeQuietly(temp);
       temp = undefined;
@@ -117,6 +110,42 @@ export class FsBlobStore implements BlobStore {
       await discardBody(body);
       if (metered.error !== undefined) throw metered.error;
       throw unavailable(err);
+    }
+  }
+
+  /** Writes `bytes` to a temporary file, fsyncs it and links it into place; see {@link BlobStore.putBytes}. */
+  async putBytes(key: string, bytes: Uint8Array): Promise<{ size: number }> {
+    assertBlobKey(key);
+    const dir = this.directoryOf(key);
+    let temp: string | undefined;
+    try {
+      await this.ensureDirectory(dir);
+      temp = join(dir, tempName(key));
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await this.linkIntoPlace(temp, join(dir, key));
+      await removeQuietly(temp);
+      temp = undefined;
+      await syncDirectory(dir);
+      return { size: bytes.byteLength };
+    } catch (err) {
+      if (temp !== undefined) await removeQuietly(temp);
+      throw unavailable(err);
+    }
+  }
+
+  /** link(2) of a complete temporary file to its key: atomic create-if-absent. */
+  private async linkIntoPlace(temp: string, target: string): Promise<void> {
+    try {
+      await link(temp, target);
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') throw errors.conflict('blob_exists', 'a blob is already stored under this key');
+      throw err;
     }
   }
 

@@ -197,6 +197,13 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** `put` of a one-chunk body: lib-storage sends a body below one part as a single PutObject. */
+  async putBytes(key: string, bytes: Uint8Array): Promise<{ size: number }> {
+    return this.put(key, (async function* () {
+      yield bytes;
+    })());
+  }
+
   /** Streams the object or `range` of it, checking the range against the object's real size. */
   async get(key: string, range?: ByteRange): Promise<Readable> {
     assertBlobKey(key);

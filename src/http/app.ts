@@ -84,7 +84,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   // Security headers. helmet builds its middleware once here; @fastify/helmet, used until
   // 2026-12-03, rebuilt it (options parsed, CSP directives validated) on every request, which
-  // was 3.4 % of the server's busy time in bench:api's key releases.
+  // was 3.5 % of the server's busy time in bench:api's key releases.
   const securityHeaders = helmet({
     contentSecurityPolicy: {
       directives: {

@@ -34,6 +34,24 @@ export async function enqueueJob(sql: Sql, input: { kind: string; payload: Recor
 }
 
 /**
+ * Enqueues several jobs in one statement (a send's notifications, one per recipient); their
+ * ids, in order. The rows travel as one JSON parameter, so the statement text is the same for
+ * any number of jobs and is prepared once.
+ */
+export async function enqueueJobs(sql: Sql, inputs: Array<{ kind: string; payload: Record<string, unknown>; maxAttempts?: number; runAt?: Date }>): Promise<string[]> {
+  if (inputs.length === 0) return [];
+  const rows = inputs.map((input) => ({ id: randomId(), kind: input.kind, payload: input.payload, max_attempts: input.maxAttempts ?? 8, run_at: input.runAt?.toISOString() ?? null }));
+  const { rowCount } = await sql.query(
+    prepared(`INSERT INTO jobs (id, kind, payload, status, max_attempts, run_at)
+      SELECT j.id, j.kind, j.payload, 'queued', j.max_attempts, COALESCE(j.run_at, now())
+        FROM jsonb_to_recordset($1::jsonb) AS j(id uuid, kind text, payload jsonb, max_attempts integer, run_at timestamptz)`),
+    [JSON.stringify(rows)],
+  );
+  if (rowCount !== rows.length) throw new Error(`enqueued ${rowCount} of ${rows.length} jobs`);
+  return rows.map((r) => r.id);
+}
+
+/**
  * Claims up to `limit` due jobs of the given kinds: queued ones whose time has come, and
  * running ones whose lease expired (their process died). The lease is `leaseSeconds`.
  */

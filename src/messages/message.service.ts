@@ -12,7 +12,7 @@ import type { ContentStore } from '../content/content.service.ts';
 import { isUuid } from '../crypto/format/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { generateKey, randomId, unwrapKey, wrapContext, wrapKey } from '../crypto/keys.ts';
-import { enqueueJob } from '../jobs/job.queue.ts';
+import { enqueueJob, enqueueJobs } from '../jobs/job.queue.ts';
 import type { KeyService } from '../keys/key.service.ts';
 import { errors, isAppError } from '../shared/app-error.ts';
 import type { Region } from '../shared/regions.ts';
@@ -322,7 +322,7 @@ export class MessageService {
           if (rowCount !== 1) throw errors.conflict('upload_already_attached', `attachment ${position + 1} was attached to another message meanwhile`);
           await tx.query(`INSERT INTO message_attachments (message_id, position, object_id) VALUES ($1, $2, $3)`, [messageId, position, a.objectId]);
         }
-        for (const r of m.recipients) recipientIds.push(await this.insertRecipient(tx, author.tenantId, messageId, r, kek));
+        recipientIds.push(...(await this.insertRecipients(tx, author.tenantId, messageId, m.recipients, kek)));
         await learn?.(tx, messageId);
         // Last, so the chain's lock is held only from here to the commit.
         await appendAuditEvents(tx, [
@@ -360,6 +360,33 @@ export class MessageService {
       return requested;
     }
     return label.defaultExpiryDays ? new Date(this.now().getTime() + label.defaultExpiryDays * 86_400_000) : null;
+  }
+
+  /**
+   * A new message's recipients, each with its link and its notification job: two statements
+   * whatever their number (one INSERT of all rows, one of all jobs), instead of two per
+   * recipient. Their ids, in order.
+   */
+  private async insertRecipients(tx: Sql, tenantId: string, messageId: string, recipients: Array<{ email: string; kind: RecipientKind }>, kek: { id: string; key: Uint8Array }): Promise<string[]> {
+    const rows = recipients.map((r) => {
+      const id = randomId();
+      const token = generateKey();
+      try {
+        return { id, email: r.email, kind: r.kind, link_token_hash: linkTokenHash(token).toString('hex'), link_token_wrapped: wrapKey(kek.key, token, linkContext(tenantId, id)).toString('hex') };
+      } finally {
+        token.fill(0);
+      }
+    });
+    const { rowCount } = await tx.query(
+      prepared(`INSERT INTO message_recipients (id, message_id, tenant_id, email, kind, link_token_hash, link_kek_id, link_token_wrapped)
+        SELECT r.id, $1::uuid, $2::uuid, r.email, r.kind, decode(r.link_token_hash, 'hex'), $3::uuid, decode(r.link_token_wrapped, 'hex')
+          FROM jsonb_to_recordset($4::jsonb) AS r(id uuid, email text, kind text, link_token_hash text, link_token_wrapped text)
+        ON CONFLICT (message_id, email) DO NOTHING`),
+      [messageId, tenantId, kek.id, JSON.stringify(rows)],
+    );
+    if (rowCount !== rows.length) throw errors.conflict('recipients_changed', 'a recipient was added to this message meanwhile; try again');
+    await enqueueJobs(tx, rows.map((r) => ({ kind: NOTIFY_RECIPIENT_JOB, payload: { tenantId, recipientId: r.id } })));
+    return rows.map((r) => r.id);
   }
 
   private async insertRecipient(tx: Sql, tenantId: string, messageId: string, r: { email: string; kind: RecipientKind }, kek: { id: string; key: Uint8Array }, occasion: NotificationOccasion = 'sent'): Promise<string> {

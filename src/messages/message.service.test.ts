@@ -8,7 +8,7 @@ import { openBuffer } from '../crypto/node/sealed-stream.ts';
 import { JobRunner } from '../jobs/job.runner.ts';
 import { OutboxMailer } from '../mail/mailer.ts';
 import { createLogger } from '../shared/logger.ts';
-import type { Database } from '../storage/database/database.ts';
+import type { Database, Sql } from '../storage/database/database.ts';
 import { describeEachDatabase } from '../../test/support/database.ts';
 import { buildContentStack, buildTenant, type ContentStack } from '../../test/support/factories.ts';
 import { decodeEnvelope } from './envelope.ts';
@@ -25,6 +25,22 @@ async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** `db` with a count of the statements it and its transactions run. */
+function countingStatements(db: Database): { db: Database; count: () => number } {
+  let n = 0;
+  const wrap = <T extends object>(sql: T): T =>
+    new Proxy(sql, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        if (prop === 'query') return (...args: unknown[]) => (n++, (value as (...a: unknown[]) => unknown).apply(target, args));
+        if (prop === 'transaction') return (fn: (tx: Sql) => Promise<unknown>) => (value as (f: (tx: Sql) => Promise<unknown>) => unknown).call(target, (tx: Sql) => fn(wrap(tx)));
+        return (value as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+  return { db: wrap(db), count: () => n };
 }
 
 describeEachDatabase('secure messages', (ctx) => {
@@ -73,6 +89,27 @@ describeEachDatabase('secure messages', (ctx) => {
     await messaging.access.requestCode(link, { ip: '192.0.2.1' });
     return (await messaging.access.verifyCode(link, nextCode, { ip: '192.0.2.1' })).sessionToken;
   }
+
+  it('does write a send to six recipients with as many statements as a send to one', async () => {
+    const counted = countingStatements(ctx.db());
+    const own = createMessaging({ db: counted.db, content: stack.content, keys: stack.keys, mailer: new OutboxMailer(outbox, 'sealpost@example.test'), publicUrl: 'https://sealpost.example', clock: () => now, generateCode: () => nextCode });
+    const tenant = await buildTenant(ctx.db());
+    const sender = await buildUser(ctx.db(), tenant.id, `count-${tenant.id.slice(0, 8)}@acme.example`);
+    const statements = async (to: string[]) => {
+      const before = counted.count();
+      await own.messages.send(sender, { to, subject: 'Count', text: 'x' });
+      return counted.count() - before;
+    };
+    await statements(['warm@partner.example']);
+    const one = await statements(['one@partner.example']);
+    const six = await statements(Array.from({ length: 6 }, (_, i) => `six-${i}@partner.example`));
+    expect(six).toBe(one);
+    const { rows } = await ctx.db().query<{ n: string }>(
+      `SELECT count(*) AS n FROM jobs j JOIN message_recipients r ON r.id = (j.payload->>'recipientId')::uuid WHERE r.email LIKE 'six-%' AND r.tenant_id = $1`,
+      [tenant.id],
+    );
+    expect(Number(rows[0]!.n)).toBe(6);
+  });
 
   it('does answer a send with what reading the message back gives (answered from what was written, not re-read)', async () => {
     const tenant = await buildTenant(ctx.db());

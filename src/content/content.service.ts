@@ -12,8 +12,8 @@ import { appendAuditEvent } from '../audit/audit.service.ts';
 import type { AuditEventInput } from '../audit/audit.model.ts';
 import { randomId } from '../crypto/keys.ts';
 import { isUuid } from '../crypto/format/bytes.ts';
-import { DecryptionError, DEFAULT_SEGMENT_SIZE, FORMAT_VERSION, HEADER_LENGTH, planRange, sealedLength } from '../crypto/format/sealed-object.ts';
-import { createOpenRangeStream, createOpenStream, createSealStream, sealBytes } from '../crypto/node/sealed-stream.ts';
+import { DecryptionError, DEFAULT_SEGMENT_SIZE, FORMAT_VERSION, HEADER_LENGTH, planRange, sealedLength, segmentCount } from '../crypto/format/sealed-object.ts';
+import { createOpenRangeStream, createOpenStream, createSealStream, openSealedBytes, sealBytes } from '../crypto/node/sealed-stream.ts';
 import { getTenant, type Tenant } from '../accounts/tenant.repository.ts';
 import type { KeyService, UnwrappedKek } from '../keys/key.service.ts';
 import { AppError, errors, isAppError } from '../shared/app-error.ts';
@@ -257,11 +257,7 @@ export class ContentStore {
    * as a failed read) if the payload was tampered with, truncated or swapped.
    */
   async open(tenantId: string, objectId: string, range?: ContentRange): Promise<OpenedContent> {
-    // The object and its KEK in one query, with the same checks as dataKeys.
-    const { tenant, ids } = contentIds(tenantId, [objectId]);
-    const found = await repo.findSealedObjectsWithKeks(this.db, tenant, ids);
-    const { dataKey } = (await this.unwrapObjectKeys(ids, found))[0]!;
-    const object = found[0]!.object;
+    const { object, dataKey } = await this.objectWithKey(tenantId, objectId);
     const expect = { objectId: object.id, keyId: object.keyId };
     // Each opener is built before its blob stream is opened: an opener that throws (a header
     // that fails its checks) must not leave an open file handle behind.
@@ -339,8 +335,23 @@ export class ContentStore {
 
   /** Opens a whole object into memory (small Content only: bodies, tests). */
   async openBytes(tenantId: string, objectId: string): Promise<Buffer> {
-    const { stream } = await this.open(tenantId, objectId);
-    return readAll(stream);
+    const { object, dataKey } = await this.objectWithKey(tenantId, objectId);
+    const expect = { objectId: object.id, keyId: object.keyId };
+    if (segmentCount(object.plaintextLength, object.segmentSize) === 1) {
+      // One segment (a message's envelope): read whole and opened with no stream pipeline.
+      return openSealedBytes(dataKey, await readAll(await this.blobs(object.region).get(object.blobKey)), expect);
+    }
+    // The opener first, as in open(): if it threw, no file handle would be left open.
+    const opener = createOpenStream(dataKey, expect);
+    return readAll(pipe(await this.blobs(object.region).get(object.blobKey), opener));
+  }
+
+  /** A tenant's object and its data key: one query for the object and its KEK, with the same checks as dataKeys. */
+  private async objectWithKey(tenantId: string, objectId: string): Promise<{ object: SealedObjectRecord; dataKey: Buffer }> {
+    const { tenant, ids } = contentIds(tenantId, [objectId]);
+    const found = await repo.findSealedObjectsWithKeks(this.db, tenant, ids);
+    const { dataKey } = (await this.unwrapObjectKeys(ids, found))[0]!;
+    return { object: found[0]!.object, dataKey };
   }
 
   /**

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SEGMENT_SIZE, DecryptionError, HEADER_LENGTH, TAG_LENGTH, planRange, sealedLength } from '../format/sealed-object.ts';
-import { createOpenRangeStream, createOpenStream, createSealStream, openBuffer, sealBuffer, sealBytes } from './sealed-stream.ts';
+import { createOpenRangeStream, createOpenStream, createSealStream, openBuffer, openSealedBytes, sealBuffer, sealBytes } from './sealed-stream.ts';
 
 const S = DEFAULT_SEGMENT_SIZE;
 
@@ -117,6 +117,70 @@ describe('sealed objects (Node)', () => {
       const b = sealBytes(p, Buffer.from('same'));
       expect(Buffer.from(p.key).equals(key)).toBe(true);
       expect(a.equals(b)).toBe(false);
+    });
+  });
+
+  describe('openSealedBytes (one segment, no stream)', () => {
+    /** The reason openBuffer gives, or 'opened'. */
+    async function streamOutcome(key: Uint8Array, sealed: Uint8Array, expect?: { objectId?: string; keyId?: string }): Promise<string> {
+      try {
+        await openBuffer(key, sealed, expect);
+        return 'opened';
+      } catch (err) {
+        return err instanceof DecryptionError ? err.reason : `other: ${(err as Error).message}`;
+      }
+    }
+    function bytesOutcome(key: Uint8Array, sealed: Uint8Array, expect?: { objectId?: string; keyId?: string }): string {
+      try {
+        openSealedBytes(key, sealed, expect);
+        return 'opened';
+      } catch (err) {
+        return err instanceof DecryptionError ? err.reason : `other: ${(err as Error).message}`;
+      }
+    }
+
+    for (const length of [0, 1, 4096, S]) {
+      it(`does open what sealBytes sealed, ${length} bytes`, () => {
+        const p = params();
+        const plaintext = randomBytes(length);
+        expect(openSealedBytes(p.key, sealBytes(p, plaintext), { objectId: p.objectId, keyId: p.keyId }).equals(plaintext)).toBe(true);
+      });
+    }
+
+    it('does fail where the stream fails, for the same reason, on every kind of damage (property)', async () => {
+      const p = params(64 * 1024);
+      const plaintext = randomBytes(3000);
+      const sealed = sealBytes(p, plaintext);
+      const ids = { objectId: p.objectId, keyId: p.keyId };
+      const damaged: Array<[string, Uint8Array, Uint8Array, { objectId?: string; keyId?: string } | undefined]> = [
+        ['intact', sealed, p.key, ids],
+        ['wrong key', sealed, randomBytes(32), ids],
+        ['wrong object id', sealed, p.key, { objectId: randomUUID() }],
+        ['header only', sealed.subarray(0, HEADER_LENGTH), p.key, ids],
+        ['shorter than a header', sealed.subarray(0, 10), p.key, ids],
+        ['one byte short', sealed.subarray(0, sealed.length - 1), p.key, ids],
+        ['one byte more', Buffer.concat([sealed, Buffer.from([0])]), p.key, ids],
+        ['another object appended', Buffer.concat([sealed, sealBytes(p, plaintext)]), p.key, ids],
+      ];
+      for (const [name, bytes, key, expectIds] of damaged) {
+        expect([name, bytesOutcome(key, bytes, expectIds)]).toEqual([name, await streamOutcome(key, bytes, expectIds)]);
+      }
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: sealed.length * 8 - 1 }), async (bit) => {
+          const flipped = Buffer.from(sealed);
+          flipped[bit >> 3]! ^= 1 << (bit & 7);
+          const outcome = bytesOutcome(p.key, flipped, ids);
+          expect(outcome).not.toBe('opened');
+          expect(outcome).toBe(await streamOutcome(p.key, flipped, ids));
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('does refuse an object of several segments by name', async () => {
+      const p = params(64 * 1024);
+      const sealed = await sealBuffer(p, randomBytes(64 * 1024 + 1));
+      expect(() => openSealedBytes(p.key, sealed)).toThrow(expect.objectContaining({ code: 'object_too_large' }));
     });
   });
 

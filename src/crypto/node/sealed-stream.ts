@@ -757,6 +757,43 @@ export function sealBytes(opts: Omit<SealOptions, 'plaintextLength'>, plaintext:
   }
 }
 
+/**
+ * Opens a whole sealed object of one segment synchronously, with no stream: the reading side
+ * of {@link sealBytes} (a message's envelope, read for every notification and thread view).
+ * It fails exactly where createOpenStream fails, with the same reasons and in the same order
+ * (header, then a short object, then the tag, then trailing bytes), and returns nothing unless
+ * the tag verified. Larger objects are refused with 'object_too_large': stream them.
+ */
+export function openSealedBytes(key: Uint8Array, sealed: Uint8Array, expect?: OpenExpectations): Buffer {
+  assertKey(key);
+  const headerBytes = sealed.subarray(0, HEADER_LENGTH);
+  const header = decodeHeader(headerBytes);
+  checkExpectations(header, expect);
+  if (segmentCount(header.plaintextLength, header.segmentSize) !== 1) {
+    throw new AppError('invalid', 'object_too_large', 'openSealedBytes opens objects of one segment; stream larger objects');
+  }
+  const end = HEADER_LENGTH + header.plaintextLength + TAG_LENGTH;
+  if (sealed.length < end) throw new DecryptionError('truncated', 'sealed object ended before its final segment');
+  const ciphertext = sealed.subarray(HEADER_LENGTH, end - TAG_LENGTH);
+  const decipher = createDecipheriv('aes-256-gcm', key, segmentNonce(header.noncePrefix, 0, true), { authTagLength: TAG_LENGTH });
+  decipher.setAAD(segmentAad(headerBytes, 0, true));
+  decipher.setAuthTag(sealed.subarray(end - TAG_LENGTH, end));
+  let plaintext: Buffer | undefined;
+  try {
+    // update() returns plaintext before the tag is checked: it is released only after final() succeeds.
+    plaintext = decipher.update(ciphertext);
+    decipher.final();
+  } catch {
+    plaintext?.fill(0);
+    throw authenticationFailed(0);
+  }
+  if (sealed.length > end) {
+    plaintext.fill(0);
+    throw new DecryptionError('trailing_data', 'data found after the final segment');
+  }
+  return plaintext;
+}
+
 /** Seals a whole buffer (small objects, tests, vectors). */
 export async function sealBuffer(opts: Omit<SealOptions, 'plaintextLength'>, plaintext: Uint8Array): Promise<Buffer> {
   const seal = createSealStream({ ...opts, plaintextLength: plaintext.length });

@@ -112,6 +112,17 @@ export async function lockKekSeries(tx: Sql, tenantId: string, region: Region, m
   await tx.query(prepared(`SELECT ${fn}(hashtext('sealpost:kek'), hashtext($1::text))`), [`${tenantId}:${region}`]);
 }
 
+/**
+ * In a transaction: takes the KEK series' shared lock (as lockKekSeries 'shared', held until
+ * the transaction ends) and then reads the active KEK, in one round trip. The function
+ * kek_lock_active_shared (migration 0020) is VOLATILE, so its read takes a snapshot after the
+ * lock was granted and sees a rotation that committed meanwhile.
+ */
+export async function lockSharedAndFindActiveKek(tx: Sql, tenantId: string, region: Region): Promise<KekRecord | null> {
+  const { rows } = await tx.query<KekRow>(prepared(`SELECT ${KEK_COLUMNS} FROM kek_lock_active_shared($1, $2, $3)`), [`${tenantId}:${region}`, tenantId, region]);
+  return rows[0] ? toKek(rows[0]) : null;
+}
+
 /** Marks the active KEK of a tenant/region retired (before a new one becomes active); returns its id, if there was one. */
 export async function retireActiveKek(sql: Sql, tenantId: string, region: Region): Promise<string | null> {
   const { rows } = await sql.query<{ id: string }>(

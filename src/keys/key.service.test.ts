@@ -327,6 +327,50 @@ describeEachDatabase('key hierarchy', (ctx) => {
       await expectAllOpen(stack.content, tenant.id, sealed);
     });
 
+    it('does wrap under the new KEK when the row waited for a rotation that committed meanwhile', async () => {
+      const tenant = await buildTenant(ctx.db());
+      await stack.content.putBytes(tenant.id, Buffer.from('creates v1'));
+      // A rotation that stops, holding the series' exclusive lock, right after retiring v1.
+      let retired!: () => void;
+      const retiring = new Promise<void>((resolve) => (retired = resolve));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      // Proxies, not copies: the driver classes keep private fields that only their own instances can read.
+      const pausing = (tx: Sql): Sql =>
+        new Proxy(tx, {
+          get(target, prop) {
+            const value = Reflect.get(target, prop, target) as unknown;
+            if (prop !== 'query') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+            return async (text: string, params?: unknown[]) => {
+              const result = await target.query(text, params);
+              if (text.startsWith("UPDATE key_encryption_keys SET state = 'retired'")) {
+                retired();
+                await gate;
+              }
+              return result;
+            };
+          },
+        });
+      const rotatingDb = new Proxy(ctx.db(), {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target) as unknown;
+          if (prop === 'transaction') return <T>(fn: (tx: Sql) => Promise<T>) => target.transaction((tx) => fn(pausing(tx)));
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const rotation = new KeyService(rotatingDb, stack.provider).rotateKek(tenant.id, 'uk');
+      await retiring;
+      // Queued from outside the rotation's transaction; its row's transaction waits for the lock.
+      const putting = new Promise<void>((resolve) => setImmediate(resolve)).then(() => stack.content.putBytes(tenant.id, Buffer.from('written during the rotation')));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      release();
+      const report = await rotation;
+      const record = await putting;
+      // Read before the lock was granted, the active KEK would still have been v1.
+      expect(record.kekId).toBe(report.newKekId);
+      expect((await stack.content.openBytes(tenant.id, record.id)).toString()).toBe('written during the rotation');
+    });
+
     it('does wrap an object that was uploading during a rotation under the new KEK', async () => {
       const tenant = await buildTenant(ctx.db());
       const plaintext = randomBytes(300);

@@ -158,8 +158,7 @@ export class KeyService {
     tx: Sql,
     o: { tenantId: string; region: Region; objectId: string; keyId: string; dataKey: Uint8Array; kekId: string; wrappedKey: Uint8Array },
   ): Promise<{ kekId: string; wrappedKey: Uint8Array }> {
-    await repo.lockKekSeries(tx, o.tenantId, o.region, 'shared');
-    const active = await repo.findActiveKek(tx, o.tenantId, o.region);
+    const active = await repo.lockSharedAndFindActiveKek(tx, o.tenantId, o.region);
     // No active KEK any more: the tenant's keys were destroyed while the payload was uploading.
     if (!active) throw keyDestroyed();
     if (active.id === o.kekId) return { kekId: o.kekId, wrappedKey: o.wrappedKey };
@@ -237,8 +236,7 @@ export class KeyService {
       for (;;) {
         const n = await this.db.transaction(async (tx) => {
           // Shared: batches run alongside uploads and each other, but the active KEK cannot change under them.
-          await repo.lockKekSeries(tx, tenantId, region, 'shared');
-          const active = await repo.findActiveKek(tx, tenantId, region);
+          const active = await repo.lockSharedAndFindActiveKek(tx, tenantId, region);
           if (!active) throw errors.internal('no_active_kek', 'no active key-encryption key to re-wrap into');
           // Re-read: a KEK destroyed since the listing must not be used from the cache.
           const oldRecord = await repo.findKek(tx, old.id);

@@ -758,40 +758,48 @@ export function sealBytes(opts: Omit<SealOptions, 'plaintextLength'>, plaintext:
 }
 
 /**
- * Opens a whole sealed object of one segment synchronously, with no stream: the reading side
- * of {@link sealBytes} (a message's envelope, read for every notification and thread view).
- * It fails exactly where createOpenStream fails, with the same reasons and in the same order
- * (header, then a short object, then the tag, then trailing bytes), and returns nothing unless
- * the tag verified. Larger objects are refused with 'object_too_large': stream them.
+ * Opens a whole sealed object synchronously, with no stream: the reading side of
+ * {@link sealBytes}, for small objects such as a message's envelope (read for every
+ * notification and thread view). It holds the event loop for the whole object, so callers use
+ * it for objects of one segment. It fails exactly where createOpenStream fails, with the same
+ * reasons and in the same order (the header, then segment by segment: too short, then the
+ * tag; then trailing bytes), and returns nothing unless every tag verified. Nothing is
+ * allocated from the header's (unauthenticated) lengths: a damaged header claiming many
+ * segments runs out of bytes at the first one missing.
  */
 export function openSealedBytes(key: Uint8Array, sealed: Uint8Array, expect?: OpenExpectations): Buffer {
   assertKey(key);
   const headerBytes = sealed.subarray(0, HEADER_LENGTH);
   const header = decodeHeader(headerBytes);
   checkExpectations(header, expect);
-  if (segmentCount(header.plaintextLength, header.segmentSize) !== 1) {
-    throw new AppError('invalid', 'object_too_large', 'openSealedBytes opens objects of one segment; stream larger objects');
+  const count = segmentCount(header.plaintextLength, header.segmentSize);
+  const plaintext: Buffer[] = [];
+  const fail = (err: Error): never => {
+    for (const piece of plaintext) piece.fill(0);
+    throw err;
+  };
+  let offset = HEADER_LENGTH;
+  for (let index = 0; index < count; index++) {
+    const end = offset + segmentPlaintextLength(header, index) + TAG_LENGTH;
+    if (sealed.length < end) fail(new DecryptionError('truncated', 'sealed object ended before its final segment'));
+    const final = index === count - 1;
+    const decipher = createDecipheriv('aes-256-gcm', key, segmentNonce(header.noncePrefix, index, final), { authTagLength: TAG_LENGTH });
+    decipher.setAAD(segmentAad(headerBytes, index, final));
+    decipher.setAuthTag(sealed.subarray(end - TAG_LENGTH, end));
+    let piece: Buffer | undefined;
+    try {
+      // update() returns plaintext before the tag is checked: it is released only after final() succeeds.
+      piece = decipher.update(sealed.subarray(offset, end - TAG_LENGTH));
+      decipher.final();
+    } catch {
+      piece?.fill(0);
+      fail(authenticationFailed(index));
+    }
+    plaintext.push(piece!);
+    offset = end;
   }
-  const end = HEADER_LENGTH + header.plaintextLength + TAG_LENGTH;
-  if (sealed.length < end) throw new DecryptionError('truncated', 'sealed object ended before its final segment');
-  const ciphertext = sealed.subarray(HEADER_LENGTH, end - TAG_LENGTH);
-  const decipher = createDecipheriv('aes-256-gcm', key, segmentNonce(header.noncePrefix, 0, true), { authTagLength: TAG_LENGTH });
-  decipher.setAAD(segmentAad(headerBytes, 0, true));
-  decipher.setAuthTag(sealed.subarray(end - TAG_LENGTH, end));
-  let plaintext: Buffer | undefined;
-  try {
-    // update() returns plaintext before the tag is checked: it is released only after final() succeeds.
-    plaintext = decipher.update(ciphertext);
-    decipher.final();
-  } catch {
-    plaintext?.fill(0);
-    throw authenticationFailed(0);
-  }
-  if (sealed.length > end) {
-    plaintext.fill(0);
-    throw new DecryptionError('trailing_data', 'data found after the final segment');
-  }
-  return plaintext;
+  if (sealed.length > offset) fail(new DecryptionError('trailing_data', 'data found after the final segment'));
+  return plaintext.length === 1 ? plaintext[0]! : Buffer.concat(plaintext);
 }
 
 /** Seals a whole buffer (small objects, tests, vectors). */

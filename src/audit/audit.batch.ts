@@ -11,8 +11,8 @@
 // at once, alone: batching adds no wait, it only forms while a hold is under way.
 //
 // Fast path: once the batcher has appended to a chain it knows the chain's head, and the next
-// batch is one INSERT that continues from it, with no transaction and no lock
-// (appendAuditEventsAfter). If anyone else appended in between (another process, or a locked
+// batch is one INSERT that continues from it, with no transaction around it; the statement
+// takes the chain's lock itself (appendAuditEventsAfter). If anyone else appended in between (another process, or a locked
 // append in this one), that INSERT stores nothing and the batch takes the locked path above,
 // which reads the real head. Under load this took the audit write of a key release from five
 // round trips per batch to one (bench:api, docs/development.md).

@@ -63,16 +63,22 @@ export async function lockAndReadHead(
 /** Inserts several events exactly as given, in one statement. */
 export async function insertAuditEvents(tx: Sql, events: AuditEventRecord[]): Promise<void> {
   const params: unknown[] = [];
-  const values = events.map((e) => {
-    const at = params.length;
-    params.push(...eventParams(e));
-    return `(${Array.from({ length: 16 }, (_, i) => `$${at + i + 1}${i === 13 ? '::jsonb' : ''}`).join(', ')})`;
-  });
-  await tx.query(`INSERT INTO audit_events (${COLUMNS}) VALUES ${values.join(', ')}`, params);
+  await tx.query(`INSERT INTO audit_events (${COLUMNS}) VALUES ${eventValues(events, params)}`, params);
 }
 
 /** Casts of the 16 parameters in COLUMNS order: INSERT … SELECT does not type them from the columns. */
 const COLUMN_CASTS = ['text', 'int8', 'uuid', 'uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'bytea', 'bytea'];
+
+/** Appends the events' parameters to `params`; their VALUES tuples, typed. */
+function eventValues(events: AuditEventRecord[], params: unknown[]): string {
+  return events
+    .map((e) => {
+      const at = params.length;
+      params.push(...eventParams(e));
+      return `(${COLUMN_CASTS.map((cast, i) => `$${at + i + 1}::${cast}`).join(', ')})`;
+    })
+    .join(', ');
+}
 
 /**
  * Inserts events that continue the chain after position `afterSeq`, in one statement, only if
@@ -84,16 +90,12 @@ const COLUMN_CASTS = ['text', 'int8', 'uuid', 'uuid', 'timestamptz', 'text', 'te
  */
 export async function insertAuditEventsAfter(sql: Sql, afterSeq: string, events: AuditEventRecord[]): Promise<boolean> {
   const params: unknown[] = [events[0]!.chain, afterSeq];
-  const values = events.map((e) => {
-    const at = params.length;
-    params.push(...eventParams(e));
-    return `(${COLUMN_CASTS.map((cast, i) => `$${at + i + 1}::${cast}`).join(', ')})`;
-  });
+  const values = eventValues(events, params);
   try {
     const { rowCount } = await sql.query(
       `WITH chain_lock AS (SELECT pg_advisory_xact_lock(hashtext('audit:' || $1::text)))
        INSERT INTO audit_events (${COLUMNS})
-       SELECT v.* FROM (VALUES ${values.join(', ')}) AS v, chain_lock
+       SELECT v.* FROM (VALUES ${values}) AS v, chain_lock
         WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE chain = $1 AND chain_seq > $2::int8)`,
       params,
     );

@@ -98,24 +98,36 @@ export async function appendAuditEvent(sql: Sql, input: AuditEventInput): Promis
  * all or none are stored. Every event is validated before anything is written.
  */
 export async function appendAuditEvents(sql: Sql, inputs: AuditEventInput[]): Promise<AuditEventRecord[]> {
-  const events = inputs.map(parseEvent);
+  const { chain, events } = parseBatch(inputs);
   if (events.length === 0) return [];
-  const chain = events[0]!.tenantId ?? SYSTEM_CHAIN;
-  if (events.some((e) => (e.tenantId ?? SYSTEM_CHAIN) !== chain)) {
-    throw errors.invalid('audit_batch_mixed_chains', 'a batch of audit events must all belong to one chain (one tenant, or none)');
-  }
   return inTransaction(sql, async (tx) => {
     const { head, ids, occurredAt } = await lockAndReadHead(tx, chain, events.length);
-    const records: AuditEventRecord[] = [];
-    let previous = head;
-    for (const [i, event] of events.entries()) {
-      const record = chainRecord(chain, previous, ids[i]!, occurredAt, event);
-      records.push(record);
-      previous = { chainSeq: record.chainSeq, hash: record.hash };
-    }
+    const records = chainRecords(chain, head, ids, occurredAt, events);
     await insertAuditEvents(tx, records);
     return records;
   });
+}
+
+/** Validates every event of a batch, which must all belong to one chain (one tenant, or none). */
+function parseBatch(inputs: AuditEventInput[]): { chain: string; events: ReturnType<typeof parseEvent>[] } {
+  const events = inputs.map(parseEvent);
+  const chain = events[0]?.tenantId ?? SYSTEM_CHAIN;
+  if (events.some((e) => (e.tenantId ?? SYSTEM_CHAIN) !== chain)) {
+    throw errors.invalid('audit_batch_mixed_chains', 'a batch of audit events must all belong to one chain (one tenant, or none)');
+  }
+  return { chain, events };
+}
+
+/** The stored forms of validated events, chained in order after `head` with the given ids and time. */
+function chainRecords(chain: string, head: ChainPosition | null, ids: string[], occurredAt: Date, events: ReturnType<typeof parseEvent>[]): AuditEventRecord[] {
+  const records: AuditEventRecord[] = [];
+  let previous = head;
+  for (const [i, event] of events.entries()) {
+    const record = chainRecord(chain, previous, ids[i]!, occurredAt, event);
+    records.push(record);
+    previous = { chainSeq: record.chainSeq, hash: record.hash };
+  }
+  return records;
 }
 
 /** Position and hash of a chain's last event. */
@@ -126,9 +138,10 @@ export interface ChainPosition {
 
 /**
  * Appends several events to one chain right after `head`, a position this process knows to
- * have been the chain's last (the last event it appended itself), in one statement and without
- * the chain's lock: the group commit's fast path (audit.batch.ts). Ids and the timestamp come
- * from this server, not the database: the hashes must be computed before the only round trip.
+ * have been the chain's last (the last event it appended itself), in one statement with no
+ * transaction around it: the group commit's fast path (audit.batch.ts). The statement takes the
+ * chain's lock itself. Ids and the timestamp come from this server, not the database: the
+ * hashes must be computed before the only round trip.
  *
  * Returns null, having stored nothing, when the chain has moved on since `head` (another
  * process, or a locked append in this one, added events): the statement inserts only while no
@@ -137,27 +150,16 @@ export interface ChainPosition {
  * validated before anything is written, as in appendAuditEvents.
  */
 export async function appendAuditEventsAfter(db: Sql, head: ChainPosition, inputs: AuditEventInput[]): Promise<AuditEventRecord[] | null> {
-  const events = inputs.map(parseEvent);
+  const { chain, events } = parseBatch(inputs);
   if (events.length === 0) return [];
-  const chain = events[0]!.tenantId ?? SYSTEM_CHAIN;
-  if (events.some((e) => (e.tenantId ?? SYSTEM_CHAIN) !== chain)) {
-    throw errors.invalid('audit_batch_mixed_chains', 'a batch of audit events must all belong to one chain (one tenant, or none)');
-  }
-  const occurredAt = new Date();
-  const records: AuditEventRecord[] = [];
-  let previous = head;
-  for (const event of events) {
-    const record = chainRecord(chain, previous, randomId(), occurredAt, event);
-    records.push(record);
-    previous = { chainSeq: record.chainSeq, hash: record.hash };
-  }
+  const records = chainRecords(chain, head, events.map(() => randomId()), new Date(), events);
   return (await insertAuditEventsAfter(db, head.chainSeq, records)) ? records : null;
 }
 
 /** The stored form of a validated event placed right after `head` (null: the chain is empty). */
 function chainRecord(
   chain: string,
-  head: { chainSeq: string; hash: Uint8Array } | null,
+  head: ChainPosition | null,
   id: string,
   occurredAt: Date,
   event: ReturnType<typeof parseEvent>,

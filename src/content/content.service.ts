@@ -258,6 +258,11 @@ export class ContentStore {
    */
   async open(tenantId: string, objectId: string, range?: ContentRange): Promise<OpenedContent> {
     const { object, dataKey } = await this.objectWithKey(tenantId, objectId);
+    return this.openObject(object, dataKey, range);
+  }
+
+  /** {@link open} of an object already read with its data key. */
+  private async openObject(object: SealedObjectRecord, dataKey: Buffer, range?: ContentRange): Promise<OpenedContent> {
     const expect = { objectId: object.id, keyId: object.keyId };
     // Each opener is built before its blob stream is opened: an opener that throws (a header
     // that fails its checks) must not leave an open file handle behind.
@@ -336,14 +341,9 @@ export class ContentStore {
   /** Opens a whole object into memory (small Content only: bodies, tests). */
   async openBytes(tenantId: string, objectId: string): Promise<Buffer> {
     const { object, dataKey } = await this.objectWithKey(tenantId, objectId);
-    const expect = { objectId: object.id, keyId: object.keyId };
-    if (segmentCount(object.plaintextLength, object.segmentSize) === 1) {
-      // One segment (a message's envelope): read whole and opened with no stream pipeline.
-      return openSealedBytes(dataKey, await readAll(await this.blobs(object.region).get(object.blobKey)), expect);
-    }
-    // The opener first, as in open(): if it threw, no file handle would be left open.
-    const opener = createOpenStream(dataKey, expect);
-    return readAll(pipe(await this.blobs(object.region).get(object.blobKey), opener));
+    if (segmentCount(object.plaintextLength, object.segmentSize) > 1) return readAll((await this.openObject(object, dataKey)).stream);
+    // One segment (a message's envelope): read whole and opened with no stream pipeline.
+    return openSealedBytes(dataKey, await readAll(await this.blobs(object.region).get(object.blobKey)), { objectId: object.id, keyId: object.keyId });
   }
 
   /** A tenant's object and its data key: one query for the object and its KEK, with the same checks as dataKeys. */

@@ -23,22 +23,25 @@ interface JobRow {
   max_attempts: number;
 }
 
-/** Enqueues a job. Payloads are System Data: ids only, never secrets or Content. */
-export async function enqueueJob(sql: Sql, input: { kind: string; payload: Record<string, unknown>; maxAttempts?: number; runAt?: Date }): Promise<string> {
-  const id = randomId();
-  await sql.query(
-    prepared(`INSERT INTO jobs (id, kind, payload, status, max_attempts, run_at) VALUES ($1, $2, $3::jsonb, 'queued', $4, COALESCE($5, now()))`),
-    [id, input.kind, JSON.stringify(input.payload), input.maxAttempts ?? 8, input.runAt ?? null],
-  );
-  return id;
+/** A job to enqueue. Payloads are System Data: ids only, never secrets or Content. */
+export interface JobInput {
+  kind: string;
+  payload: Record<string, unknown>;
+  maxAttempts?: number;
+  runAt?: Date;
+}
+
+/** Enqueues a job; its id. */
+export async function enqueueJob(sql: Sql, input: JobInput): Promise<string> {
+  return (await enqueueJobs(sql, [input]))[0]!;
 }
 
 /**
- * Enqueues several jobs in one statement (a send's notifications, one per recipient); their
- * ids, in order. The rows travel as one JSON parameter, so the statement text is the same for
+ * Enqueues jobs in one statement (a send's notifications, one per recipient); their ids, in
+ * order. The rows travel as one JSON parameter, so the statement text is the same for
  * any number of jobs and is prepared once.
  */
-export async function enqueueJobs(sql: Sql, inputs: Array<{ kind: string; payload: Record<string, unknown>; maxAttempts?: number; runAt?: Date }>): Promise<string[]> {
+export async function enqueueJobs(sql: Sql, inputs: JobInput[]): Promise<string[]> {
   if (inputs.length === 0) return [];
   const rows = inputs.map((input) => ({ id: randomId(), kind: input.kind, payload: input.payload, max_attempts: input.maxAttempts ?? 8, run_at: input.runAt?.toISOString() ?? null }));
   const { rowCount } = await sql.query(

@@ -101,25 +101,28 @@ export async function insertKek(sql: Sql, k: Omit<KekRecord, 'wrappedKey'> & { w
   );
 }
 
+/** The key of a tenant's KEK series in a region, for its advisory lock. */
+const kekSeries = (tenantId: string, region: Region): string => `${tenantId}:${region}`;
+
 /**
  * Serialises changes to which KEK is active for a tenant and region, until the transaction
- * ends. Creating or rotating a KEK takes it exclusively; sealing a new object and re-wrapping
- * take it shared, so the active KEK they read cannot be retired before they commit.
+ * ends. Creating or rotating a KEK takes it exclusively here; sealing a new object and
+ * re-wrapping take it shared (lockSharedAndFindActiveKek), so the active KEK they read cannot
+ * be retired before they commit.
  */
-export async function lockKekSeries(tx: Sql, tenantId: string, region: Region, mode: 'exclusive' | 'shared'): Promise<void> {
+export async function lockKekSeries(tx: Sql, tenantId: string, region: Region): Promise<void> {
   // Two-key form: its key space is separate from the one-key locks of the audit log.
-  const fn = mode === 'exclusive' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared';
-  await tx.query(prepared(`SELECT ${fn}(hashtext('sealpost:kek'), hashtext($1::text))`), [`${tenantId}:${region}`]);
+  await tx.query(prepared(`SELECT pg_advisory_xact_lock(hashtext('sealpost:kek'), hashtext($1::text))`), [kekSeries(tenantId, region)]);
 }
 
 /**
- * In a transaction: takes the KEK series' shared lock (as lockKekSeries 'shared', held until
- * the transaction ends) and then reads the active KEK, in one round trip. The function
+ * In a transaction: takes the KEK series' lock shared (the lock lockKekSeries takes
+ * exclusively, held until the transaction ends) and then reads the active KEK, in one round trip. The function
  * kek_lock_active_shared (migration 0020) is VOLATILE, so its read takes a snapshot after the
  * lock was granted and sees a rotation that committed meanwhile.
  */
 export async function lockSharedAndFindActiveKek(tx: Sql, tenantId: string, region: Region): Promise<KekRecord | null> {
-  const { rows } = await tx.query<KekRow>(prepared(`SELECT ${KEK_COLUMNS} FROM kek_lock_active_shared($1, $2, $3)`), [`${tenantId}:${region}`, tenantId, region]);
+  const { rows } = await tx.query<KekRow>(prepared(`SELECT ${KEK_COLUMNS} FROM kek_lock_active_shared($1, $2, $3)`), [kekSeries(tenantId, region), tenantId, region]);
   return rows[0] ? toKek(rows[0]) : null;
 }
 

@@ -99,7 +99,7 @@ export class KeyService {
     let created: UnwrappedKek | null;
     try {
       created = await this.db.transaction(async (tx) => {
-        await repo.lockKekSeries(tx, tenantId, region, 'exclusive');
+        await repo.lockKekSeries(tx, tenantId, region);
         // Someone else created it while we waited for the lock: use theirs.
         if (await repo.findActiveKek(tx, tenantId, region)) return null;
         const version = (await repo.maxKekVersion(tx, tenantId, region)) + 1;
@@ -208,7 +208,7 @@ export class KeyService {
     const batchSize = checkBatchSize(opts.batchSize ?? DEFAULT_REWRAP_BATCH_SIZE);
     const fresh = await this.db.transaction(async (tx) => {
       // Concurrent rotations (and first-use creation) queue here instead of colliding on versions.
-      await repo.lockKekSeries(tx, tenantId, region, 'exclusive');
+      await repo.lockKekSeries(tx, tenantId, region);
       const retiredKekId = await repo.retireActiveKek(tx, tenantId, region);
       const version = (await repo.maxKekVersion(tx, tenantId, region)) + 1;
       const kek = await this.createKek(tx, tenantId, region, version);

@@ -363,11 +363,18 @@ export class MessageService {
   }
 
   /**
-   * A new message's recipients, each with its link and its notification job: two statements
+   * New recipients of a message, each with its link and its notification job: two statements
    * whatever their number (one INSERT of all rows, one of all jobs), instead of two per
    * recipient. Their ids, in order.
    */
-  private async insertRecipients(tx: Sql, tenantId: string, messageId: string, recipients: Array<{ email: string; kind: RecipientKind }>, kek: { id: string; key: Uint8Array }): Promise<string[]> {
+  private async insertRecipients(
+    tx: Sql,
+    tenantId: string,
+    messageId: string,
+    recipients: Array<{ email: string; kind: RecipientKind }>,
+    kek: { id: string; key: Uint8Array },
+    occasion: NotificationOccasion = 'sent',
+  ): Promise<string[]> {
     const rows = recipients.map((r) => {
       const id = randomId();
       const token = generateKey();
@@ -384,23 +391,11 @@ export class MessageService {
         ON CONFLICT (message_id, email) DO NOTHING`),
       [messageId, tenantId, kek.id, JSON.stringify(rows)],
     );
-    if (rowCount !== rows.length) throw errors.conflict('recipients_changed', 'a recipient was added to this message meanwhile; try again');
-    await enqueueJobs(tx, rows.map((r) => ({ kind: NOTIFY_RECIPIENT_JOB, payload: { tenantId, recipientId: r.id } })));
+    if (rowCount !== rows.length) {
+      throw errors.conflict('recipients_changed', `${rows.length === 1 ? rows[0]!.email : 'a recipient'} was added to this message meanwhile; try again`);
+    }
+    await enqueueJobs(tx, rows.map((r) => ({ kind: NOTIFY_RECIPIENT_JOB, payload: { tenantId, recipientId: r.id, ...(occasion === 'sent' ? {} : { occasion }) } })));
     return rows.map((r) => r.id);
-  }
-
-  private async insertRecipient(tx: Sql, tenantId: string, messageId: string, r: { email: string; kind: RecipientKind }, kek: { id: string; key: Uint8Array }, occasion: NotificationOccasion = 'sent'): Promise<string> {
-    const id = randomId();
-    const token = generateKey();
-    const { rowCount } = await tx.query(
-      prepared(`INSERT INTO message_recipients (id, message_id, tenant_id, email, kind, link_token_hash, link_kek_id, link_token_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (message_id, email) DO NOTHING`),
-      [id, messageId, tenantId, r.email, r.kind, linkTokenHash(token), kek.id, wrapKey(kek.key, token, linkContext(tenantId, id))],
-    );
-    token.fill(0);
-    if (rowCount !== 1) throw errors.conflict('recipients_changed', `${r.email} was added to this message meanwhile; try again`);
-    await enqueueJob(tx, { kind: NOTIFY_RECIPIENT_JOB, payload: { tenantId, recipientId: id, ...(occasion === 'sent' ? {} : { occasion }) } });
-    return id;
   }
 
   /**
@@ -440,7 +435,7 @@ export class MessageService {
         await tx.query(`UPDATE recipient_challenges SET consumed_at = now() WHERE recipient_id = $1 AND consumed_at IS NULL`, [id]);
         await enqueueJob(tx, { kind: NOTIFY_RECIPIENT_JOB, payload: { tenantId: message.tenantId, recipientId: id, ...(audit.occasion && audit.occasion !== 'sent' ? { occasion: audit.occasion } : {}) } });
       } else {
-        id = await this.insertRecipient(tx, message.tenantId, message.id, r, kek, audit.occasion);
+        id = (await this.insertRecipients(tx, message.tenantId, message.id, [r], kek, audit.occasion))[0]!;
       }
       await appendAuditEvent(tx, { tenantId: message.tenantId, actor: audit.actor, action: 'recipient.added', target: { type: 'recipient', id }, outcome: 'success', ...audit.ctx, details: { messageId: message.id, kind: r.kind, ...(existing ? { readded: true } : {}), ...audit.details } });
       out.push({ id, email: r.email, kind: r.kind, added: true });

@@ -403,6 +403,27 @@ function sealSegmentHere(key: Buffer, nonce: Uint8Array, aad: Uint8Array, plaint
   return [ciphertext, cipher.getAuthTag()];
 }
 
+/**
+ * Opens one sealed segment (ciphertext ‖ tag) on the calling thread. update() returns
+ * plaintext before the tag is checked: it is released only after final() succeeded, and
+ * overwritten otherwise.
+ */
+function openSegmentHere(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, index: number): Buffer {
+  const ctLength = sealed.length - TAG_LENGTH;
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(ctLength));
+  let plaintext: Buffer | undefined;
+  try {
+    plaintext = decipher.update(sealed.subarray(0, ctLength));
+    decipher.final();
+  } catch {
+    plaintext?.fill(0);
+    throw authenticationFailed(index);
+  }
+  return plaintext;
+}
+
 class SealTransform extends Transform {
   private readonly header: SealedHeader;
   private readonly headerBytes: Buffer;
@@ -668,18 +689,7 @@ class OpenTransform extends Transform {
       return;
     }
 
-    const ctLength = sealed.length - TAG_LENGTH;
-    const decipher = createDecipheriv('aes-256-gcm', this.key, nonce, { authTagLength: TAG_LENGTH });
-    decipher.setAAD(aad);
-    decipher.setAuthTag(sealed.subarray(ctLength));
-    let plaintext: Buffer;
-    try {
-      // update() returns plaintext before the tag is checked: it is released only after final() succeeds.
-      plaintext = decipher.update(sealed.subarray(0, ctLength));
-      decipher.final();
-    } catch {
-      throw authenticationFailed(index);
-    }
+    const plaintext = openSegmentHere(this.key, nonce, aad, sealed, index);
     if (length > 0) this.push(plaintext.subarray(start, start + length));
   }
 
@@ -783,19 +793,11 @@ export function openSealedBytes(key: Uint8Array, sealed: Uint8Array, expect?: Op
     const end = offset + segmentPlaintextLength(header, index) + TAG_LENGTH;
     if (sealed.length < end) fail(new DecryptionError('truncated', 'sealed object ended before its final segment'));
     const final = index === count - 1;
-    const decipher = createDecipheriv('aes-256-gcm', key, segmentNonce(header.noncePrefix, index, final), { authTagLength: TAG_LENGTH });
-    decipher.setAAD(segmentAad(headerBytes, index, final));
-    decipher.setAuthTag(sealed.subarray(end - TAG_LENGTH, end));
-    let piece: Buffer | undefined;
     try {
-      // update() returns plaintext before the tag is checked: it is released only after final() succeeds.
-      piece = decipher.update(sealed.subarray(offset, end - TAG_LENGTH));
-      decipher.final();
-    } catch {
-      piece?.fill(0);
-      fail(authenticationFailed(index));
+      plaintext.push(openSegmentHere(key, segmentNonce(header.noncePrefix, index, final), segmentAad(headerBytes, index, final), sealed.subarray(offset, end), index));
+    } catch (err) {
+      fail(err as Error);
     }
-    plaintext.push(piece!);
     offset = end;
   }
   if (sealed.length > offset) fail(new DecryptionError('trailing_data', 'data found after the final segment'));

@@ -2,7 +2,7 @@
 -- lock is held caps that chain's appends per second; sends append inside their transaction).
 --
 -- Takes the chain's advisory lock (held until the calling transaction ends; the same key as
--- lockChain in src/audit/audit.repository.ts), then reads the head, `count` new event ids and a
+-- the fast path's INSERT in src/audit/audit.repository.ts), then reads the head, `count` new event ids and a
 -- timestamp. VOLATILE matters: a volatile function takes a fresh snapshot for each query it
 -- runs, so in READ COMMITTED the head is read after the lock was granted and sees every event
 -- committed before then. A plain statement could not do both: its one snapshot would predate

@@ -75,6 +75,12 @@ export class CpuShares {
     return result;
   }
 
+  /** CPU seconds per process group over every run of `label` (undefined when not measured). */
+  secondsOf(label: string): Map<string, number> | undefined {
+    const total = this.totals.get(label);
+    return total && total.byGroup.size > 0 ? new Map(total.byGroup) : undefined;
+  }
+
   report(log: (line: string) => void): void {
     for (const [label, { seconds, byGroup, idle, loopBusy, loopDelay }] of this.totals) {
       const shares = [...byGroup].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([group, s]) => `${group} ${(s / seconds).toFixed(2)}`);

@@ -47,8 +47,8 @@ export interface ContentRange {
 /** What {@link ContentStore.put} and {@link ContentStore.stage} take. */
 export interface StageInput {
   tenantId: string;
-  /** The tenant's row when the caller has it already (saves a read); ignored if it is another tenant's. */
-  tenant?: Tenant;
+  /** The tenant's id and home region when the caller has them already (saves a read); ignored if it is another tenant's. */
+  tenant?: Pick<Tenant, 'id' | 'region'>;
   region?: Region;
   /**
    * The tenant's active KEK in the object's region when the caller has read it already (saves a
@@ -240,7 +240,7 @@ export class ContentStore {
   }
 
   /** {@link stage} for an in-memory value. */
-  async stageBytes(tenantId: string, bytes: Uint8Array, opts: { region?: Region; tenant?: Tenant; activeKek?: UnwrappedKek; actor?: ContentActor } = {}): Promise<StagedContent> {
+  async stageBytes(tenantId: string, bytes: Uint8Array, opts: { region?: Region; tenant?: Pick<Tenant, 'id' | 'region'>; activeKek?: UnwrappedKek; actor?: ContentActor } = {}): Promise<StagedContent> {
     return this.stage({ tenantId, ...opts, plaintextLength: bytes.length, source: bytes });
   }
 

@@ -84,8 +84,8 @@ export interface GuardedMessage {
  * depend on prevent; the runtime wires the implementation.
  */
 export interface SendGuard {
-  /** Checks a user's draft before anything is written; throws to refuse; returns what to record once it is sent. */
-  review(sender: Sender, m: GuardedMessage, decision: unknown): Promise<(messageId: string) => Promise<void>>;
+  /** Checks a user's draft before anything is written; throws to refuse; the returned function records the decisions inside the send transaction. */
+  review(sender: Sender, m: GuardedMessage, decision: unknown): Promise<(tx: Sql, messageId: string) => Promise<void>>;
   /** Prepares what a written message teaches; the returned function runs inside the send transaction. */
   learn(author: Author, m: GuardedMessage): Promise<(tx: Sql, messageId: string) => Promise<void>>;
 }
@@ -227,8 +227,21 @@ export class MessageService {
     private readonly opts: { onEnqueued?: () => void; now?: () => Date; guard?: SendGuard } = {},
   ) {}
 
+  /** Home regions of tenants seen by this service: a tenant's region is fixed at creation and never updated. */
+  private readonly homeRegions = new Map<string, Region>();
+
   private now(): Date {
     return this.opts.now?.() ?? new Date();
+  }
+
+  /** A tenant's id and home region, read once per process (a send used to read the tenant row every time). */
+  private async tenantHome(tenantId: string): Promise<{ id: string; region: Region }> {
+    let region = this.homeRegions.get(tenantId);
+    if (region === undefined) {
+      region = (await getTenant(this.db, tenantId)).region;
+      this.homeRegions.set(tenantId, region);
+    }
+    return { id: tenantId, region };
   }
 
   /** Sends a message: seals the envelope, records recipients, queues one notification each. */
@@ -251,8 +264,8 @@ export class MessageService {
       { kind: 'user', tenantId: sender.tenantId, userId: sender.userId, email: sender.email },
       { recipients, subject: draft.subject, text: draft.text, html: draft.html, label, expiresAt, attachments: draft.attachments, thread },
       ctx,
+      recordDecisions,
     );
-    await recordDecisions?.(sent.messageId);
     // Answered from what was just written, as committed, instead of reading it back (a
     // notification delivered meanwhile shows in the next status read).
     return sentView(sent.message, sent.envelope, label, sortRecipients(sent.recipients), this.now());
@@ -267,7 +280,8 @@ export class MessageService {
     return (await this.compose(author, m, ctx)).messageId;
   }
 
-  private async compose(author: Author, m: Composition, ctx: RequestContext): Promise<{ messageId: string; envelope: Envelope; message: SentMessageRow; recipients: RecipientRow[] }> {
+  /** `recordDecisions`: the send guard's review of this message, recorded in its transaction. */
+  private async compose(author: Author, m: Composition, ctx: RequestContext, recordDecisions?: (tx: Sql, messageId: string) => Promise<void>): Promise<{ messageId: string; envelope: Envelope; message: SentMessageRow; recipients: RecipientRow[] }> {
     const subject = m.subject.trim();
     if (subject.length > MAX_SUBJECT_LENGTH) throw errors.invalid('subject_too_long', `the subject is longer than ${MAX_SUBJECT_LENGTH} characters`);
     if (Buffer.byteLength(m.text, 'utf8') > MAX_TEXT_BYTES) throw errors.invalid('body_too_long', `the body is larger than ${MAX_TEXT_BYTES} bytes`);
@@ -296,7 +310,7 @@ export class MessageService {
     }
 
     const envelope: Envelope = { version: 1, subject, text: m.text, html: m.html ? sanitizeMessageHtml(m.html) : null, attachments };
-    const tenant = await getTenant(this.db, author.tenantId);
+    const tenant = await this.tenantHome(author.tenantId);
     // The envelope's row and its 'content.sealed' event commit in the send's transaction: one
     // transaction and one hold of the audit chain's lock per send, not two.
     // The active KEK wraps the link tokens, and the envelope's data key when it is stored in the tenant's region.
@@ -324,6 +338,7 @@ export class MessageService {
         }
         recipientIds.push(...(await this.insertRecipients(tx, author.tenantId, messageId, m.recipients, kek)));
         await learn?.(tx, messageId);
+        await recordDecisions?.(tx, messageId);
         // Last, so the chain's lock is held only from here to the commit.
         await appendAuditEvents(tx, [
           sealed,
@@ -445,7 +460,7 @@ export class MessageService {
 
   /** The tenant's active KEK, which wraps new link tokens. Fetch it before opening a transaction. */
   async linkKek(tenantId: string): Promise<{ id: string; key: Uint8Array }> {
-    return this.keys.activeKek(tenantId, (await getTenant(this.db, tenantId)).region);
+    return this.keys.activeKek(tenantId, (await this.tenantHome(tenantId)).region);
   }
 
   /** The link token of a recipient (for its notification); never stored or logged in the clear. */

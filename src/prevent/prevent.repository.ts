@@ -212,27 +212,37 @@ export async function insertDecisions(sql: Sql, tenantId: string, rows: Decision
   );
 }
 
-/** How often this sender dismissed (sent anyway or justified) each of these warnings since `since`. */
-export async function dismissalCounts(sql: Sql, tenantId: string, userId: string, contextKeys: string[], since: Date): Promise<Map<string, number>> {
-  if (contextKeys.length === 0) return new Map();
-  const { rows } = await sql.query<{ context_key: string; n: string }>(
-    `SELECT context_key, count(*) AS n FROM prevent_decisions
-      WHERE tenant_id = $1 AND user_id = $2 AND context_key = ANY($3::text[]) AND outcome IN ('sent_anyway', 'justified') AND decided_at >= $4
-      GROUP BY context_key`,
-    [tenantId, userId, `{${contextKeys.join(',')}}`, since],
-  );
-  return new Map(rows.map((r) => [r.context_key, Number(r.n)]));
+/** What a sender's earlier decisions say about a new draft: see {@link senderFeedback}. */
+export interface SenderFeedback {
+  /** Addresses the sender removed from a draft after a warning, with the latest time. */
+  removed: Map<string, Date>;
+  /** Context keys of warnings the sender dismissed (sent anyway or justified) at least `minDismissals` times. */
+  dismissed: Set<string>;
 }
 
-/** Addresses this sender removed from a draft after a warning since `since`, with when. */
-export async function removedRecipients(sql: Sql, tenantId: string, userId: string, since: Date): Promise<Map<string, Date>> {
-  const { rows } = await sql.query<{ address: string; at: Date }>(
-    prepared(`SELECT r.address, max(d.decided_at) AS at FROM prevent_decisions d, jsonb_array_elements_text(d.recipients) AS r(address)
-      WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.outcome = 'removed' AND d.decided_at >= $3
-      GROUP BY r.address`),
-    [tenantId, userId, since],
+/**
+ * A sender's feedback in one query: the recipients they removed after a warning since
+ * `removedSince`, and the warnings they dismissed at least `minDismissals` times since
+ * `dismissedSince`. Both read only the decisions that carry feedback (index
+ * prevent_decisions_feedback_outcomes, migration 0021), however many were logged.
+ */
+export async function senderFeedback(sql: Sql, tenantId: string, userId: string, opts: { removedSince: Date; dismissedSince: Date; minDismissals: number }): Promise<SenderFeedback> {
+  const { rows } = await sql.query<{ removed: Array<{ address: string; at: string }>; dismissed: string[] }>(
+    prepared(`SELECT
+        (SELECT coalesce(jsonb_agg(jsonb_build_object('address', x.address, 'at', x.at)), '[]'::jsonb)
+           FROM (SELECT r.address, max(d.decided_at) AS at FROM prevent_decisions d, jsonb_array_elements_text(d.recipients) AS r(address)
+                  WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.outcome = 'removed' AND d.decided_at >= $3
+                  GROUP BY r.address) x) AS removed,
+        ARRAY(SELECT context_key FROM prevent_decisions
+               WHERE tenant_id = $1 AND user_id = $2 AND outcome IN ('sent_anyway', 'justified') AND decided_at >= $4
+               GROUP BY context_key HAVING count(*) >= $5) AS dismissed`),
+    [tenantId, userId, opts.removedSince, opts.dismissedSince, opts.minDismissals],
   );
-  return new Map(rows.map((r) => [r.address, r.at]));
+  const row = rows[0]!;
+  return {
+    removed: new Map(row.removed.map((r) => [r.address, new Date(r.at)])),
+    dismissed: new Set(row.dismissed),
+  };
 }
 
 /** Warnings by week, check and outcome, for the dashboard. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMessaging, type Messaging } from '../messages/messaging.ts';
 import type { Database, QueryResult, Sql, Transaction } from '../storage/database/database.ts';
 import { describeEachDatabase } from '../../test/support/database.ts';
@@ -29,15 +29,19 @@ const CARD_BODY = 'Hello,\n\nthe card is 4111 1111 1111 1111, expiry next year.\
 
 /** A database that records the parameters of every statement touching Prevent's tables. */
 function recording(db: Database, seen: Array<{ text: string; params: unknown[] }>): Database {
-  const record = (text: string, params: unknown[] = []) => {
+  return intercepting(db, (text, params) => {
     if (/prevent_/.test(text)) seen.push({ text, params });
-  };
+  });
+}
+
+/** A database that calls `before` ahead of every statement; the statement waits for what it returns, and fails if it throws. */
+function intercepting(db: Database, before: (text: string, params: unknown[]) => void | Promise<void>): Database {
   const wrapSql = <T extends Sql>(s: T): T =>
     new Proxy(s, {
       get(target, prop, receiver) {
         if (prop === 'query') {
-          return (text: string, params?: unknown[]): Promise<QueryResult<unknown>> => {
-            record(text, params);
+          return async (text: string, params?: unknown[]): Promise<QueryResult<unknown>> => {
+            await before(text, params ?? []);
             return target.query(text, params);
           };
         }
@@ -91,6 +95,58 @@ describeEachDatabase('Prevent service', (ctx) => {
     });
   });
 
+  describe('catching up with stored observations', () => {
+    const isCatchUp = (text: string) => /FROM prevent_observations WHERE tenant_id = \$1 AND seq > \$2/.test(text);
+
+    it('shares one catch-up among the checks that arrive while another runs, and each sees what was stored before it began', async () => {
+      const t = await buildTenant(ctx.db());
+      let gate: Promise<void> | undefined;
+      let open!: () => void;
+      let catchUps = 0;
+      const db = intercepting(ctx.db(), async (text) => {
+        if (!isCatchUp(text)) return;
+        catchUps++;
+        await gate;
+      });
+      const gated = createPrevent({ db, keys: stack.keys, clock });
+      await gated.service.check(t.id, null, draft('x@org.test', ['bob@partner.test']));
+      catchUps = 0;
+      gate = new Promise((resolve) => (open = resolve));
+      // The first check's catch-up waits at the gate; eight more checks arrive meanwhile.
+      const first = gated.service.check(t.id, null, draft('x@org.test', ['bob@partner.test']));
+      await vi.waitFor(() => expect(catchUps).toBe(1));
+      await gated.service.importHistory(t.id, history('x@org.test', ['bob@partner.test'], 12, clock()));
+      const later = Array.from({ length: 8 }, () => gated.service.check(t.id, null, draft('x@org.test', ['bob@partner.test'])));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(catchUps).toBe(1);
+      open();
+      await first;
+      const results = await Promise.all(later);
+      // One more catch-up served all eight, and it read the history stored before they began:
+      // bob is a usual recipient now, so none of them warns about him.
+      expect(catchUps).toBe(2);
+      for (const warnings of results) expect(warnings.filter((w) => w.check === 'unusual_recipient' && w.recipients.includes('bob@partner.test'))).toEqual([]);
+    });
+
+    it('fails the checks whose catch-up failed, and the next check catches up again', async () => {
+      const t = await buildTenant(ctx.db());
+      let failNext = false;
+      const db = intercepting(ctx.db(), (text) => {
+        if (isCatchUp(text) && failNext) {
+          failNext = false;
+          throw new Error('database went away');
+        }
+      });
+      const flaky = createPrevent({ db, keys: stack.keys, clock });
+      await flaky.service.check(t.id, null, draft('x@org.test', ['bob@partner.test']));
+      failNext = true;
+      await expect(flaky.service.check(t.id, null, draft('x@org.test', ['bob@partner.test']))).rejects.toThrow('database went away');
+      await flaky.service.importHistory(t.id, history('x@org.test', ['bob@partner.test'], 12, clock()));
+      const warnings = await flaky.service.check(t.id, null, draft('x@org.test', ['bob@partner.test']));
+      expect(warnings.filter((w) => w.check === 'unusual_recipient' && w.recipients.includes('bob@partner.test'))).toEqual([]);
+    });
+  });
+
   describe('tenant isolation', () => {
     it('gives identical drafts different results in tenants with different histories', async () => {
       const a = await buildTenant(ctx.db());
@@ -127,7 +183,7 @@ describeEachDatabase('Prevent service', (ctx) => {
         const [card] = (await prevent.service.check(t.id, alice.userId, d)).filter((w) => w.check === 'sensitive_content');
         expect(card).toBeDefined();
         const record = await prevent.service.reviewSend(t.id, alice.userId, d, { acknowledged: [card!.id] });
-        await record(crypto.randomUUID());
+        await record(ctx.db(), crypto.randomUUID());
       }
       expect((await prevent.service.check(t.id, alice.userId, d)).filter((w) => w.check === 'sensitive_content')).toEqual([]);
       // Another sender in the tenant still sees it.
@@ -146,7 +202,7 @@ describeEachDatabase('Prevent service', (ctx) => {
       await expect(prevent.service.reviewSend(t.id, admin.userId, d, {})).rejects.toMatchObject({ code: 'prevent_blocked', details: { warnings: [expect.objectContaining({ id: card!.id })] } });
       await expect(prevent.service.reviewSend(t.id, admin.userId, d, { acknowledged: [card!.id] })).rejects.toMatchObject({ code: 'prevent_blocked' });
       const record = await prevent.service.reviewSend(t.id, admin.userId, d, { acknowledged: [card!.id], justification: 'Customer asked for the card on file' });
-      await record(crypto.randomUUID());
+      await record(ctx.db(), crypto.randomUUID());
       const { rows } = await ctx.db().query<{ outcome: string; justification: string | null }>(
         `SELECT outcome, justification FROM prevent_decisions WHERE tenant_id = $1 AND check_kind = 'sensitive_content' ORDER BY decided_at, outcome`,
         [t.id],
@@ -164,7 +220,7 @@ describeEachDatabase('Prevent service', (ctx) => {
       await prevent.service.updateSettings(t.id, admin.userId, { policy: { defaultMode: 'off', checks: { sensitive_content: 'monitor' } } });
       const d = draft(admin.email, ['bob@partner.test'], CARD_BODY);
       expect(await prevent.service.check(t.id, admin.userId, d)).toEqual([]);
-      await (await prevent.service.reviewSend(t.id, admin.userId, d, {}))(crypto.randomUUID());
+      await (await prevent.service.reviewSend(t.id, admin.userId, d, {}))(ctx.db(), crypto.randomUUID());
       const { rows } = await ctx.db().query<{ check_kind: string; outcome: string; mode: string }>('SELECT check_kind, outcome, mode FROM prevent_decisions WHERE tenant_id = $1', [t.id]);
       expect(rows).toEqual([{ check_kind: 'sensitive_content', outcome: 'logged', mode: 'monitor' }]);
     });
@@ -173,9 +229,27 @@ describeEachDatabase('Prevent service', (ctx) => {
       const t = await buildTenant(ctx.db());
       const alice = await addUser(ctx.db(), t.id, `alice-${t.id.slice(0, 8)}@org.test`);
       const record = await prevent.service.reviewSend(t.id, alice.userId, draft(alice.email, ['bob@partner.test']), { resolved: [{ check: 'lookalike_address', recipients: ['bob@partnr.test'] }] });
-      await record(crypto.randomUUID());
+      await record(ctx.db(), crypto.randomUUID());
       const warnings = await prevent.service.check(t.id, alice.userId, draft(alice.email, ['bob@partnr.test']));
       expect(warnings.find((w) => w.check === 'unusual_recipient' && w.recipients[0] === 'bob@partnr.test')?.reason).toMatch(/You removed bob@partnr\.test/);
+    });
+
+    it('records the decisions in the send transaction: if they cannot be written, no message is sent', async () => {
+      const t = await buildTenant(ctx.db());
+      const alice = await addUser(ctx.db(), t.id, `alice-${t.id.slice(0, 8)}@org.test`);
+      const db = intercepting(ctx.db(), (text) => {
+        if (/INSERT INTO prevent_decisions/.test(text)) throw new Error('decisions not written');
+      });
+      const guarded = createMessaging({ db, content: stack.content, keys: stack.keys, mailer: new MemoryMailer(), publicUrl: 'http://sealpost.test', clock, guard: createPrevent({ db, keys: stack.keys, clock }).guard });
+      // The card number is a nudge: sending it unreviewed is a decision to record.
+      await expect(guarded.messages.send(alice, { to: ['bob@partner.test'], subject: 'card', text: CARD_BODY })).rejects.toThrow('decisions not written');
+      for (const table of ['messages', 'prevent_decisions', 'prevent_observations']) {
+        expect((await ctx.db().query(`SELECT 1 FROM ${table} WHERE tenant_id = $1`, [t.id])).rows, table).toEqual([]);
+      }
+      const sent = await messaging.messages.send(alice, { to: ['bob@partner.test'], subject: 'card', text: CARD_BODY });
+      const { rows } = await ctx.db().query<{ message_id: string; outcome: string }>('SELECT message_id, outcome FROM prevent_decisions WHERE tenant_id = $1', [t.id]);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows).toEqual(rows.map(() => ({ message_id: sent.id, outcome: 'sent_unreviewed' })));
     });
 
     it('refuses an invalid policy with an error naming the field', async () => {
@@ -191,7 +265,7 @@ describeEachDatabase('Prevent service', (ctx) => {
       const t = await buildTenant(ctx.db());
       const alice = await addUser(ctx.db(), t.id, `alice-${t.id.slice(0, 8)}@org.test`);
       await prevent.service.importHistory(t.id, [...history(alice.email, ['eve@partner.test', 'bob@partner.test'], 5, clock()), ...history('eve@partner.test', [alice.email], 3, clock())]);
-      await (await prevent.service.reviewSend(t.id, alice.userId, draft(alice.email, ['bob@partner.test']), { resolved: [{ check: 'lookalike_address', recipients: ['eve@partner.test'] }] }))(crypto.randomUUID());
+      await (await prevent.service.reviewSend(t.id, alice.userId, draft(alice.email, ['bob@partner.test']), { resolved: [{ check: 'lookalike_address', recipients: ['eve@partner.test'] }] }))(ctx.db(), crypto.randomUUID());
 
       const erased = await prevent.service.erasePerson(t.id, 'Eve@Partner.test');
       expect(erased.observations).toBe(8);

@@ -84,8 +84,10 @@ interface TenantModel {
   lastSeq: string;
   builtAt: number;
   internalDomains: string[];
-  /** Serialises catch-up so two checks do not replay the same rows twice. */
+  /** The catch-up running or last run (never rejects): catch-ups run one at a time, so no row is replayed twice. */
   busy: Promise<void>;
+  /** A catch-up queued behind `busy` and not started yet: checks arriving meanwhile share it. */
+  queued: Promise<void> | undefined;
   fitted: boolean;
 }
 
@@ -126,9 +128,11 @@ export class PreventService<Rules = unknown> {
   /**
    * For the send path: evaluates the draft, refuses when a blocking finding is neither fixed nor
    * acknowledged with a justification (error 'prevent_blocked', the findings in details), and
-   * returns a function that records the decisions once the message is sent.
+   * returns a function that records the decisions in the send's transaction, so they commit
+   * with the message or not at all (a failure after the commit would report a sent message as
+   * failed, and a crash would lose the sender's feedback).
    */
-  async reviewSend(tenantId: string, userId: string, draft: Draft, decision: SendDecision = {}): Promise<(messageId: string) => Promise<void>> {
+  async reviewSend(tenantId: string, userId: string, draft: Draft, decision: SendDecision = {}): Promise<(tx: Sql, messageId: string) => Promise<void>> {
     const justification = decision.justification?.trim() || null;
     if (justification !== null && justification.length > 1000) throw errors.invalid('justification_too_long', 'prevent.justification: at most 1000 characters');
     const acknowledged = new Set(decision.acknowledged ?? []);
@@ -160,7 +164,7 @@ export class PreventService<Rules = unknown> {
       throw errors.conflict('prevent_blocked', `the pre-send check blocks this message: fix the findings or send with ${missing}`, { warnings: blocking });
     }
 
-    return async (messageId: string) => {
+    return async (tx: Sql, messageId: string) => {
       const rows: repo.DecisionRow[] = [
         ...logged.map((w) => row(w, 'monitor', 'logged', messageId)),
         ...suppressed.map((w) => row(w, 'nudge', 'suppressed', messageId)),
@@ -172,7 +176,7 @@ export class PreventService<Rules = unknown> {
           return row({ check: r.check, severity: 'warning', recipients, reason: '', fixes: [], id: contextKey(r.check, recipients, '') }, 'nudge', 'removed', messageId);
         }),
       ];
-      await repo.insertDecisions(this.db, tenantId, rows);
+      await repo.insertDecisions(tx, tenantId, rows);
     };
   }
 
@@ -181,10 +185,18 @@ export class PreventService<Rules = unknown> {
     const tm = await this.freshModel(tenantId, settings.internalDomains);
     const secrets = await this.tenantSecrets(tenantId);
     const view = tenantView(tm.model, settings.internalDomains);
+    const now = this.now().getTime();
+    const feedback = userId
+      ? await repo.senderFeedback(this.db, tenantId, userId, {
+          removedSince: new Date(now - MISTAKE_WINDOW_MS),
+          dismissedSince: new Date(now - DISMISSAL_WINDOW_MS),
+          minDismissals: SUPPRESS_AFTER_DISMISSALS,
+        })
+      : null;
 
     const findings: Warning[] = this.rules.run(draft, view, settings.rules);
     if (sentCount(tm.model, draft.from) >= MIN_SENDS_FOR_LEARNED) findings.push(...tm.model.learnedWarnings(this.hashedDraft(draft, secrets.termKey)));
-    if (userId) findings.push(...(await this.repeatedMistakes(tenantId, userId, draft, findings)));
+    if (feedback) findings.push(...repeatedMistakes(feedback.removed, draft, findings));
 
     const withIds = dedupe(findings).map((w) => ({ ...w, id: contextKey(w.check, w.recipients, w.check === 'sensitive_content' ? w.reason : '') }));
     const active = withIds.filter((w) => modeFor(settings.policy, w.check, w.severity) !== 'off');
@@ -193,31 +205,13 @@ export class PreventService<Rules = unknown> {
 
     // Feedback: a nudge the sender has dismissed repeatedly is not repeated endlessly.
     let suppressed: Array<Warning & { id: string }> = [];
-    if (userId) {
-      const counts = await repo.dismissalCounts(this.db, tenantId, userId, visible.map((w) => w.id), new Date(this.now().getTime() - DISMISSAL_WINDOW_MS));
-      suppressed = visible.filter((w) => modeFor(settings.policy, w.check, w.severity) === 'nudge' && (counts.get(w.id) ?? 0) >= SUPPRESS_AFTER_DISMISSALS);
+    if (feedback) {
+      suppressed = visible.filter((w) => modeFor(settings.policy, w.check, w.severity) === 'nudge' && feedback.dismissed.has(w.id));
       visible = visible.filter((w) => !suppressed.includes(w));
     }
     const shown = visible.map((w) => ({ ...w, mode: modeFor(settings.policy, w.check, w.severity) as 'nudge' | 'block' }));
     shown.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
     return { shown, logged, suppressed };
-  }
-
-  /** Recipients this sender removed from an earlier draft after a warning: a confirmed mistake. */
-  private async repeatedMistakes(tenantId: string, userId: string, draft: Draft, already: Warning[]): Promise<Warning[]> {
-    const removed = await repo.removedRecipients(this.db, tenantId, userId, new Date(this.now().getTime() - MISTAKE_WINDOW_MS));
-    if (removed.size === 0) return [];
-    const flagged = new Set(already.filter((w) => w.check === 'unusual_recipient').flatMap((w) => w.recipients));
-    return draft.recipients
-      .filter((r) => removed.has(r.address) && !flagged.has(r.address))
-      .map((r) => ({
-        check: 'unusual_recipient' as const,
-        severity: 'warning' as const,
-        recipients: [r.address],
-        reason: `You removed ${r.address} from a message on ${removed.get(r.address)!.toISOString().slice(0, 10)} after a warning; check it is meant to be here.`,
-        fixes: [{ kind: 'remove_recipient' as const, address: r.address }],
-        risk: 0.9,
-      }));
   }
 
   // ---------------------------------------------------------------- learning
@@ -305,11 +299,26 @@ export class PreventService<Rules = unknown> {
     let entry = this.models.get(tenantId);
     const current = entry ? await entry.catch(() => null) : null;
     if (!current || this.now().getTime() - current.builtAt > REBUILD_AFTER_MS || current.internalDomains.join(',') !== internalDomains.join(',')) {
-      entry = Promise.resolve({ model: this.createModel({ internalDomains }), lastSeq: '0', builtAt: this.now().getTime(), internalDomains, busy: Promise.resolve(), fitted: false });
+      entry = Promise.resolve({ model: this.createModel({ internalDomains }), lastSeq: '0', builtAt: this.now().getTime(), internalDomains, busy: Promise.resolve(), queued: undefined, fitted: false });
       this.models.set(tenantId, entry);
     }
     const tm = await entry!;
-    tm.busy = tm.busy.then(async () => {
+    await this.caughtUp(tenantId, tm);
+    return tm;
+  }
+
+  /**
+   * Resolves once a catch-up that started after this call has finished, so the model holds every
+   * observation committed before the check began (a send must see the sends that finished before
+   * it). Concurrent checks share one: while a catch-up runs, the checks arriving meanwhile all
+   * wait for the single next one, instead of each reading the table in turn behind the others
+   * (under load that was one query per send, run one after another). A failed catch-up fails
+   * the checks that shared it, and the next check tries again.
+   */
+  private caughtUp(tenantId: string, tm: TenantModel): Promise<void> {
+    if (tm.queued) return tm.queued;
+    const run = tm.busy.then(async () => {
+      tm.queued = undefined;
       await this.catchUp(tenantId, tm);
       // Counts follow every observation at once; weights are fitted when the model is (re)built.
       if (!tm.fitted) {
@@ -317,8 +326,9 @@ export class PreventService<Rules = unknown> {
         tm.fitted = true;
       }
     });
-    await tm.busy;
-    return tm;
+    tm.queued = run;
+    tm.busy = run.catch(() => undefined);
+    return run;
   }
 
   private async catchUp(tenantId: string, tm: TenantModel): Promise<void> {
@@ -490,6 +500,22 @@ function sentCount(view: SmartView, sender: string): number {
 }
 
 /** One warning per check and recipient set; the most severe wins. */
+/** Recipients this sender removed from an earlier draft after a warning (`removed`): a confirmed mistake. */
+function repeatedMistakes(removed: Map<string, Date>, draft: Draft, already: Warning[]): Warning[] {
+  if (removed.size === 0) return [];
+  const flagged = new Set(already.filter((w) => w.check === 'unusual_recipient').flatMap((w) => w.recipients));
+  return draft.recipients
+    .filter((r) => removed.has(r.address) && !flagged.has(r.address))
+    .map((r) => ({
+      check: 'unusual_recipient' as const,
+      severity: 'warning' as const,
+      recipients: [r.address],
+      reason: `You removed ${r.address} from a message on ${removed.get(r.address)!.toISOString().slice(0, 10)} after a warning; check it is meant to be here.`,
+      fixes: [{ kind: 'remove_recipient' as const, address: r.address }],
+      risk: 0.9,
+    }));
+}
+
 function dedupe(ws: Warning[]): Warning[] {
   const byKey = new Map<string, Warning>();
   for (const w of ws) {

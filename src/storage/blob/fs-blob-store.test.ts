@@ -35,6 +35,18 @@ describe('FsBlobStore', () => {
     expect(await temporaryFiles(root)).toEqual([]);
   });
 
+  it('does write again into a shard directory removed behind its back after a first write there', async () => {
+    const first = 'abcd0000000000first';
+    const second = 'abcd0000000000second';
+    await store.putBytes(first, patternBytes(10));
+    await rm(join(root, 'ab'), { recursive: true });
+    // putBytes knows the directory from the first write and skips mkdir; it must notice it is gone.
+    await store.putBytes(second, patternBytes(20));
+    expect((await readFile(join(root, 'ab', 'cd', second))).equals(patternBytes(20))).toBe(true);
+    await expect(store.get(first)).rejects.toMatchObject({ code: 'blob_not_found' });
+    expect(await temporaryFiles(root)).toEqual([]);
+  });
+
   it('does let exactly one of two concurrent puts of the same key win', async () => {
     const key = buildBlobKey();
     let release!: () => void;

@@ -66,6 +66,13 @@ export class FsBlobStore implements BlobStore {
   /** `rootDir` is created on first write; it must support hard links (any local POSIX filesystem). */
   constructor(private readonly rootDir: string) {}
 
+  /**
+   * Shard directories known to exist, so a small write ({@link putBytes}, one per send) does not
+   * ask the kernel again. If one was removed behind the store's back, the write finds it missing
+   * and creates it again. At most 65,536 entries (two levels of 256).
+   */
+  private readonly knownDirectories = new Set<string>();
+
   private directoryOf(key: string): string {
     return join(this.rootDir, key.slice(0, 2), key.slice(2, 4));
   }
@@ -89,7 +96,7 @@ export class FsBlobStore implements BlobStore {
     let temp: string | undefined;
     let out: ReturnType<typeof createWriteStream> | undefined;
     try {
-      await this.ensureDirectory(dir);
+      await this.ensureDirectory(dir, { recheck: true });
       temp = join(dir, tempName(key));
       // `flush` fsyncs before the stream closes, and pipeline() settles only after that close,
       // so the data is on disk before the name is linked into place.
@@ -121,7 +128,12 @@ export class FsBlobStore implements BlobStore {
     try {
       await this.ensureDirectory(dir);
       temp = join(dir, tempName(key));
-      const handle = await open(temp, 'wx', 0o600);
+      const handle = await open(temp, 'wx', 0o600).catch(async (err: unknown) => {
+        // A known directory removed behind the store's back: create it again, once.
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        await this.ensureDirectory(dir, { recheck: true });
+        return open(temp!, 'wx', 0o600);
+      });
       try {
         await handle.writeFile(bytes);
         await handle.sync();
@@ -267,12 +279,18 @@ export class FsBlobStore implements BlobStore {
     return removed;
   }
 
-  /** mkdir -p, fsyncing parents of newly created shard directories so the blob's path survives a crash. */
-  private async ensureDirectory(dir: string): Promise<void> {
+  /**
+   * mkdir -p, fsyncing parents of newly created shard directories so the blob's path survives a
+   * crash. A directory in {@link knownDirectories} is taken as present unless `recheck`.
+   */
+  private async ensureDirectory(dir: string, opts: { recheck?: boolean } = {}): Promise<void> {
+    if (!opts.recheck && this.knownDirectories.has(dir)) return;
     const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (created === undefined) return;
-    const outer = join(dir, '..');
-    await syncDirectory(outer);
-    await syncDirectory(join(outer, '..'));
+    if (created !== undefined) {
+      const outer = join(dir, '..');
+      await syncDirectory(outer);
+      await syncDirectory(join(outer, '..'));
+    }
+    this.knownDirectories.add(dir);
   }
 }

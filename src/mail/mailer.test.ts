@@ -20,6 +20,19 @@ describe('OutboxMailer', () => {
     expect(headers.to).toBe('alice@example.test');
     await fs.rm(dir, { recursive: true });
   });
+
+  it('creates the folder on first use, and again if it was removed since', async () => {
+    const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'sealpost-outbox-'));
+    const dir = path.join(parent, 'outbox');
+    const mailer = new OutboxMailer(dir, 'sealpost@example.test');
+    await mailer.send({ to: 'alice@example.test', subject: 'first', text: 'one' });
+    await fs.rm(dir, { recursive: true });
+    await mailer.send({ to: 'alice@example.test', subject: 'second', text: 'two' });
+    const files = await fs.readdir(dir);
+    expect(files).toHaveLength(1);
+    expect(parseHeaders(await fs.readFile(path.join(dir, files[0]!))).subject).toBe('second');
+    await fs.rm(parent, { recursive: true });
+  });
 });
 
 describe('SmtpMailer', () => {

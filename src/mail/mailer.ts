@@ -31,6 +31,9 @@ export class OutboxMailer implements Mailer {
   readonly kind = 'outbox' as const;
   private readonly transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
 
+  /** The folder was created (or found) once: later messages skip the mkdir. */
+  private ready = false;
+
   constructor(
     private readonly dir: string,
     private readonly from: string,
@@ -38,10 +41,16 @@ export class OutboxMailer implements Mailer {
 
   async send(mail: OutboundMail): Promise<{ messageId: string }> {
     const info = await this.transport.sendMail(toNodemailer(this.from, mail));
-    await fs.mkdir(this.dir, { recursive: true });
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomToken(6)}.eml`;
     const tmp = path.join(this.dir, `.${name}.tmp`);
-    const handle = await fs.open(tmp, 'wx', 0o600);
+    const create = () => fs.open(tmp, 'wx', 0o600);
+    if (!this.ready) await this.check();
+    const handle = await create().catch(async (err: unknown) => {
+      // The folder was removed since: create it again, once.
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      await this.check();
+      return create();
+    });
     try {
       await handle.writeFile(info.message as Buffer);
       await handle.sync();
@@ -54,6 +63,7 @@ export class OutboxMailer implements Mailer {
 
   async check(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
+    this.ready = true;
   }
 
   async close(): Promise<void> {}

@@ -27,20 +27,22 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** `db` with a count of the statements it and its transactions run. */
-function countingStatements(db: Database): { db: Database; count: () => number } {
+/** `db` with a count of the statements it and its transactions run, and their texts. */
+function countingStatements(db: Database): { db: Database; count: () => number; texts: string[]; params: unknown[][] } {
   let n = 0;
+  const texts: string[] = [];
+  const params: unknown[][] = [];
   const wrap = <T extends object>(sql: T): T =>
     new Proxy(sql, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (typeof value !== 'function') return value;
-        if (prop === 'query') return (...args: unknown[]) => (n++, (value as (...a: unknown[]) => unknown).apply(target, args));
+        if (prop === 'query') return (...args: unknown[]) => (n++, texts.push(String(args[0])), params.push((args[1] as unknown[] | undefined) ?? []), (value as (...a: unknown[]) => unknown).apply(target, args));
         if (prop === 'transaction') return (fn: (tx: Sql) => Promise<unknown>) => (value as (f: (tx: Sql) => Promise<unknown>) => unknown).call(target, (tx: Sql) => fn(wrap(tx)));
         return (value as (...a: unknown[]) => unknown).bind(target);
       },
     });
-  return { db: wrap(db), count: () => n };
+  return { db: wrap(db), count: () => n, texts, params };
 }
 
 describeEachDatabase('secure messages', (ctx) => {
@@ -369,6 +371,43 @@ describeEachDatabase('secure messages', (ctx) => {
     );
     expect(counts.rows[0]).toEqual({ objects: '0', messages: '0', events: '0' });
     expect(await blobFiles()).toBe(blobsBefore);
+  });
+
+  it('does record the deliveries of a claimed batch together, each attempt counted', async () => {
+    const counted = countingStatements(ctx.db());
+    const tenant = await buildTenant(ctx.db());
+    const ours = ['a', 'b', 'c'].map((x) => `${x}-${tenant.id.slice(0, 8)}@partner.example`);
+    // The relay accepts our three notifications at the same moment, once all three are in hand.
+    const outboxMailer = new OutboxMailer(outbox, 'sealpost@example.test');
+    const waiting: Array<() => void> = [];
+    const mailer = {
+      ...outboxMailer,
+      kind: outboxMailer.kind,
+      check: () => outboxMailer.check(),
+      close: () => outboxMailer.close(),
+      send: async (mail: Parameters<OutboxMailer['send']>[0]) => {
+        const accepted = await outboxMailer.send(mail);
+        if (ours.includes(mail.to)) {
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            if (waiting.length === ours.length) waiting.forEach((release) => release());
+          });
+        }
+        return accepted;
+      },
+    };
+    const own = createMessaging({ db: counted.db, content: stack.content, keys: stack.keys, mailer, publicUrl: 'https://sealpost.example' });
+    const ownRunner = new JobRunner(counted.db, own.jobs, createLogger('silent'), { pollMs: 500, batch: 50, leaseSeconds: 120 });
+    const sender = await buildUser(ctx.db(), tenant.id, `batch-${tenant.id.slice(0, 8)}@acme.example`);
+    const sent = await own.messages.send(sender, { to: ours.slice(0, 2), cc: ours.slice(2), subject: 'Batch', text: 'x' });
+    const ids = sent.recipients.map((r) => r.id);
+    const before = counted.texts.length;
+    await ownRunner.runDue();
+    const recipients = (await own.messages.getSent(sender, sent.id)).recipients;
+    expect(recipients.map((r) => [r.email, r.status, r.deliveryAttempts, r.deliveryError])).toEqual(ours.map((email) => [email, 'notified', 1, null]));
+    // The first delivery goes out at once, alone; the two that finished meanwhile share the next statement.
+    const updates = counted.texts.map((text, i) => ({ text, params: counted.params[i]! })).slice(before).filter((q) => /UPDATE message_recipients/.test(q.text) && JSON.stringify(q.params).match(new RegExp(ids.join('|'))));
+    expect(updates).toHaveLength(2);
   });
 
   it('does retry a failed notification with backoff and report the failure to the sender when it gives up', async () => {

@@ -13,6 +13,7 @@ import type { Database } from '../storage/database/database.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { getLabel } from './labels.ts';
 import type { MessageService, NotificationOccasion } from './message.service.ts';
+import { GroupCommit } from '../storage/database/group-commit.ts';
 import { prepared } from '../storage/database/prepared.ts';
 
 interface Payload {
@@ -28,12 +29,21 @@ export function recipientLink(publicUrl: string, token: string): string {
 
 /** Builds the notification job handler. */
 export function notificationJob(deps: { db: Database; content: ContentStore; messages: MessageService; mailer: Mailer; publicUrl: string }): JobHandler {
-  const record = async (recipientId: string, fields: { status: 'sent' | 'failed' | 'pending'; error?: string | null }) => {
+  const record = async (recipientId: string, fields: { status: 'failed' | 'pending'; error: string }) => {
     await deps.db.query(
-      prepared(`UPDATE message_recipients SET delivery_status = $2, delivery_attempts = delivery_attempts + 1, delivery_error = $3, notified_at = CASE WHEN $2 = 'sent' THEN now() ELSE notified_at END WHERE id = $1`),
-      [recipientId, fields.status, fields.error ?? null],
+      prepared(`UPDATE message_recipients SET delivery_status = $2, delivery_attempts = delivery_attempts + 1, delivery_error = $3 WHERE id = $1`),
+      [recipientId, fields.status, fields.error],
     );
   };
+  // Deliveries finish together (the runner runs a claimed batch at once): their 'sent' go as one UPDATE.
+  const delivered = new GroupCommit<string, void>(async (_key, batch) => {
+    await deps.db.query(
+      prepared(`UPDATE message_recipients r SET delivery_status = 'sent', delivery_attempts = r.delivery_attempts + d.n, delivery_error = NULL, notified_at = now()
+         FROM (SELECT id, count(*) AS n FROM unnest($1::uuid[]) AS id GROUP BY id) d WHERE r.id = d.id`),
+      [batch.map((q) => q.item)],
+    );
+    for (const q of batch) q.resolve();
+  }, 1000);
   return {
     async run(job: Job) {
       const { tenantId, recipientId, occasion } = job.payload as unknown as Payload;
@@ -84,7 +94,7 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
         await record(recipientId, { status: job.attempt >= job.maxAttempts ? 'failed' : 'pending', error: (err as { code?: string }).code ?? 'send_failed' });
         throw err;
       }
-      await record(recipientId, { status: 'sent' });
+      await delivered.add('sent', recipientId);
     },
     async onGiveUp(job: Job, error: string) {
       const { recipientId } = job.payload as unknown as Payload;

@@ -51,8 +51,9 @@ export interface StageInput {
   tenant?: Pick<Tenant, 'id' | 'region'>;
   region?: Region;
   /**
-   * The tenant's active KEK in the object's region when the caller has read it already (saves a
-   * read). Never trusted: `record` wraps the data key again if it is not the KEK active then.
+   * The tenant's active KEK in the object's region when the caller has read it already (else
+   * the one this process saw last is used). Never trusted: `record` wraps the data key again if
+   * it is not the KEK active then.
    */
   activeKek?: UnwrappedKek;
   plaintextLength: number;
@@ -65,8 +66,12 @@ export interface StageInput {
 export interface StagedContent {
   id: string;
   region: Region;
-  /** Inserts the object's row in `tx`; returns it and the 'content.sealed' event to append in `tx`. */
-  record(tx: Sql): Promise<{ record: SealedObjectRecord; audit: AuditEventInput }>;
+  /**
+   * Inserts the object's row in `tx`; returns it, the 'content.sealed' event to append in `tx`,
+   * and the tenant's active KEK of the object's region, which wraps its data key and which no
+   * rotation can retire before `tx` ends (keys.currentWrapping).
+   */
+  record(tx: Sql): Promise<{ record: SealedObjectRecord; audit: AuditEventInput; kek: UnwrappedKek }>;
   /** Deletes the blob (the transaction failed or will not happen). Never rejects. */
   abandon(): Promise<void>;
 }
@@ -220,7 +225,7 @@ export class ContentStore {
             outcome: 'success',
             details: { region: object.region },
           };
-          return { record, audit };
+          return { record, audit, kek: current.kek };
         } finally {
           key.fill(0);
         }

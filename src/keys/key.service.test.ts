@@ -10,6 +10,7 @@ import { describeEachDatabase } from '../../test/support/database.ts';
 import { buildContentStack, buildTenant, type ContentStack, type TenantRow } from '../../test/support/factories.ts';
 import { verifyAuditChains } from '../audit/audit.service.ts';
 import { ContentStore } from '../content/content.service.ts';
+import { FsBlobStore } from '../storage/blob/fs-blob-store.ts';
 import { randomId } from '../crypto/keys.ts';
 import { LocalKeyProvider } from '../crypto/local-key-provider.ts';
 import type { Database, QueryResult, Sql } from '../storage/database/database.ts';
@@ -391,6 +392,59 @@ describeEachDatabase('key hierarchy', (ctx) => {
       const v1 = (await kekRows(ctx.db(), tenant.id)).find((k) => k.version === 1)!;
       await repo.destroyKeks(ctx.db(), [v1.id]);
       expect((await (await stack.otherProcess()).content.openBytes(tenant.id, record.id)).equals(plaintext)).toBe(true);
+    });
+  });
+
+  describe('the active KEK a process saw last', () => {
+    /** A process's keys and content on a database that counts its reads of the active KEK outside transactions. */
+    async function countingProcess(): Promise<{ keys: KeyService; content: ContentStore; activeReads: () => number }> {
+      const { provider } = await stack.otherProcess();
+      let reads = 0;
+      const counted: Database = {
+        driver: ctx.db().driver,
+        query<Row>(text: string, params?: unknown[]): Promise<QueryResult<Row>> {
+          if (/FROM key_encryption_keys WHERE tenant_id = \$1 AND region = \$2 AND state = 'active'/.test(text)) reads++;
+          return ctx.db().query<Row>(text, params);
+        },
+        transaction: (fn) => ctx.db().transaction(fn),
+        ping: () => ctx.db().ping(),
+        close: async () => undefined,
+      };
+      const keys = new KeyService(counted, provider);
+      return { keys, content: new ContentStore(counted, new FsBlobStore(stack.blobDir), keys, { segmentSize: 64 }), activeReads: () => reads };
+    }
+
+    it('does wrap new objects without reading it again, and under the new KEK after another process rotated it', async () => {
+      const tenant = await buildTenant(ctx.db());
+      const own = await countingProcess();
+      await own.content.putBytes(tenant.id, Buffer.from('first'));
+      const readsAfterFirst = own.activeReads();
+      expect(readsAfterFirst).toBeGreaterThan(0);
+      const second = await own.content.putBytes(tenant.id, Buffer.from('second'));
+      expect(own.activeReads()).toBe(readsAfterFirst);
+      const v1 = (await kekRows(ctx.db(), tenant.id)).find((k) => k.version === 1)!;
+      expect(second.kekId).toBe(v1.id);
+
+      const report = await stack.keys.rotateKek(tenant.id, 'uk');
+      const third = await own.content.putBytes(tenant.id, Buffer.from('third'));
+      // Wrapped first under v1 from memory, then again under v2 in its transaction.
+      expect(third.kekId).toBe(report.newKekId);
+      expect(own.activeReads()).toBe(readsAfterFirst);
+      await repo.destroyKeks(ctx.db(), [v1.id]);
+      expect((await stack.content.openBytes(tenant.id, third.id)).toString()).toBe('third');
+    });
+
+    it('does fail the first object of a process that saw a KEK since destroyed by another, then store under a new KEK', async () => {
+      const tenant = await buildTenant(ctx.db());
+      const own = await countingProcess();
+      await own.content.putBytes(tenant.id, Buffer.from('before'));
+      await stack.keys.destroyTenantKeys(tenant.id);
+      await expect(own.content.putBytes(tenant.id, Buffer.from('refused'))).rejects.toMatchObject({ code: 'key_destroyed' });
+      const after = await own.content.putBytes(tenant.id, Buffer.from('after'));
+      const keks = await kekRows(ctx.db(), tenant.id);
+      expect(keks.find((k) => k.id === after.kekId)).toMatchObject({ version: 2, state: 'active' });
+      expect((await own.content.openBytes(tenant.id, after.id)).toString()).toBe('after');
+      expect((await objectRows(ctx.db(), tenant.id)).length).toBe(2);
     });
   });
 

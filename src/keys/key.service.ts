@@ -72,6 +72,13 @@ export class KeyService {
   // every use re-reads its row first (see unwrapKek), so the TTL only bounds how long key
   // material stays in memory.
   private readonly cache = new Map<string, { kek: UnwrappedKek; expires: number }>();
+  /**
+   * The active KEK last seen per tenant and region (`tenant/region` → KEK id), read from the
+   * database by this process. Only a hint: it lets {@link newDataKey} wrap without a read,
+   * because the object's transaction re-reads the active KEK under the series lock
+   * ({@link currentWrapping}) and re-wraps if it changed meanwhile.
+   */
+  private readonly activeSeen = new Map<string, string>();
   private readonly providers: RegionMap<KeyProvider>;
 
   /**
@@ -95,7 +102,7 @@ export class KeyService {
   /** The active KEK for a tenant and region, created (version 1, or the next version after a destroy) on first use. */
   async activeKek(tenantId: string, region: Region): Promise<UnwrappedKek> {
     const existing = await repo.findActiveKek(this.db, tenantId, region);
-    if (existing) return this.unwrapKek(existing);
+    if (existing) return this.seenActive(await this.unwrapKek(existing), tenantId, region);
     let created: UnwrappedKek | null;
     try {
       created = await this.db.transaction(async (tx) => {
@@ -122,11 +129,28 @@ export class KeyService {
     if (created) {
       const kek = { id: created.id, version: created.version, key: created.key };
       this.remember(kek);
-      return kek;
+      return this.seenActive(kek, tenantId, region);
     }
     const raced = await repo.findActiveKek(this.db, tenantId, region);
     if (!raced) throw errors.internal('no_active_kek', 'no active key-encryption key after creating one');
-    return this.unwrapKek(raced);
+    return this.seenActive(await this.unwrapKek(raced), tenantId, region);
+  }
+
+  private seenActive(kek: UnwrappedKek, tenantId: string, region: Region): UnwrappedKek {
+    this.activeSeen.set(`${tenantId}/${region}`, kek.id);
+    return kek;
+  }
+
+  /**
+   * The active KEK as last seen by this process, from memory while its key material is cached,
+   * else read ({@link activeKek}). Only for wrapping a data key that {@link currentWrapping}
+   * checks again in the object's transaction: it may have been rotated or destroyed since.
+   */
+  private async recentActiveKek(tenantId: string, region: Region): Promise<UnwrappedKek> {
+    const id = this.activeSeen.get(`${tenantId}/${region}`);
+    const cached = id === undefined ? undefined : this.cache.get(id);
+    if (cached && cached.expires > Date.now()) return cached.kek;
+    return this.activeKek(tenantId, region);
   }
 
   /** A KEK by id; throws forbidden 'key_destroyed' once it has been destroyed (checked on every call). */
@@ -138,10 +162,11 @@ export class KeyService {
 
   /**
    * Generates a data key and wraps it with the tenant's active KEK (`activeKek` when the caller
-   * read it already; {@link currentWrapping} re-checks it when the object's row is inserted).
+   * read it already, else the one this process saw last; {@link currentWrapping} re-checks it
+   * when the object's row is inserted, and re-wraps if it is no longer the active one).
    */
   async newDataKey(tenantId: string, region: Region, objectId: string, keyId: string, activeKek?: UnwrappedKek): Promise<{ dataKey: Buffer; kekId: string; wrappedKey: Buffer }> {
-    const kek = activeKek ?? (await this.activeKek(tenantId, region));
+    const kek = activeKek ?? (await this.recentActiveKek(tenantId, region));
     const dataKey = generateKey();
     return { dataKey, kekId: kek.id, wrappedKey: wrapKey(kek.key, dataKey, dataKeyContext(tenantId, objectId, keyId)) };
   }
@@ -152,18 +177,24 @@ export class KeyService {
    * meanwhile) and keeps that KEK from being rotated out until the transaction ends. Without
    * this, a rotation during a long upload would finish re-wrapping before the row exists and
    * leave the object under a retired KEK. Throws 'key_destroyed' if the tenant's keys were
-   * destroyed meanwhile.
+   * destroyed meanwhile. Also returns that active KEK: the same transaction may wrap other keys
+   * with it (a message's link tokens), safe from rotation until it ends.
    */
   async currentWrapping(
     tx: Sql,
     o: { tenantId: string; region: Region; objectId: string; keyId: string; dataKey: Uint8Array; kekId: string; wrappedKey: Uint8Array },
-  ): Promise<{ kekId: string; wrappedKey: Uint8Array }> {
+  ): Promise<{ kekId: string; wrappedKey: Uint8Array; kek: UnwrappedKek }> {
     const active = await repo.lockSharedAndFindActiveKek(tx, o.tenantId, o.region);
-    // No active KEK any more: the tenant's keys were destroyed while the payload was uploading.
-    if (!active) throw keyDestroyed();
-    if (active.id === o.kekId) return { kekId: o.kekId, wrappedKey: o.wrappedKey };
-    const kek = await this.unwrapKek(active);
-    return { kekId: kek.id, wrappedKey: wrapKey(kek.key, o.dataKey, dataKeyContext(o.tenantId, o.objectId, o.keyId)) };
+    if (!active) {
+      // No active KEK any more: the tenant's keys were destroyed while the payload was uploading,
+      // or before, by another process, since this one last saw the active KEK. The next object
+      // reads again, and gets a new KEK (activeKek creates one).
+      this.activeSeen.delete(`${o.tenantId}/${o.region}`);
+      throw keyDestroyed();
+    }
+    const kek = this.seenActive(await this.unwrapKek(active), o.tenantId, o.region);
+    if (active.id === o.kekId) return { kekId: o.kekId, wrappedKey: o.wrappedKey, kek };
+    return { kekId: kek.id, wrappedKey: wrapKey(kek.key, o.dataKey, dataKeyContext(o.tenantId, o.objectId, o.keyId)), kek };
   }
 
   /** Unwraps an object's data key; 'key_destroyed' if its KEK has been destroyed, by this process or any other. */

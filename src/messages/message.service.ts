@@ -313,10 +313,12 @@ export class MessageService {
     const tenant = await this.tenantHome(author.tenantId);
     // The envelope's row and its 'content.sealed' event commit in the send's transaction: one
     // transaction and one hold of the audit chain's lock per send, not two.
-    // The active KEK wraps the link tokens, and the envelope's data key when it is stored in the tenant's region.
-    const kek = await this.keys.activeKek(tenant.id, tenant.region);
+    // Link tokens are wrapped by the home region's active KEK. For an envelope stored at home,
+    // that is the KEK its record(tx) confirms under the series lock (no read before the
+    // transaction); a reply stored in another region reads it here.
     const region = m.region ?? tenant.region;
-    const sealedEnvelope = await this.content.stageBytes(author.tenantId, encodeEnvelope(envelope), { tenant, region, ...(region === tenant.region ? { activeKek: kek } : {}) });
+    const homeKek = region === tenant.region ? undefined : await this.keys.activeKek(tenant.id, tenant.region);
+    const sealedEnvelope = await this.content.stageBytes(author.tenantId, encodeEnvelope(envelope), { tenant, region });
     const messageId = randomId();
     const createdAt = this.now();
     const actor = author.kind === 'user' ? { type: 'user' as const, id: author.userId } : { type: 'recipient' as const, id: author.recipientId };
@@ -324,7 +326,8 @@ export class MessageService {
     try {
       const learn = await this.opts.guard?.learn(author, guarded({ ...m, subject, html: m.html ?? null }, this.now()));
       await this.db.transaction(async (tx) => {
-        const { audit: sealed } = await sealedEnvelope.record(tx);
+        const { audit: sealed, kek: envelopeKek } = await sealedEnvelope.record(tx);
+        const kek = homeKek ?? envelopeKek;
         await tx.query(
           prepared(`INSERT INTO messages (id, tenant_id, thread_id, in_reply_to, sender_user_id, sender_recipient_id, sender_email, label_id, envelope_object_id, attachment_count, created_at, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`),

@@ -102,21 +102,28 @@ export interface ObjectKey {
 export function objectKeysJson(tenantExpr: string, idsExpr: string): string {
   return `(SELECT coalesce(jsonb_agg(jsonb_build_object(
       'id', o.id, 'tenant_id', o.tenant_id, 'key_id', o.key_id, 'kek_id', o.kek_id, 'wrapped_key', encode(o.wrapped_key, 'hex'), 'shredded_at', o.shredded_at,
+      'region', o.region, 'blob_key', o.blob_key, 'format_version', o.format_version, 'segment_size', o.segment_size, 'plaintext_length', o.plaintext_length, 'created_at', o.created_at,
       'k_id', k.id, 'k_tenant_id', k.tenant_id, 'k_region', k.region, 'k_version', k.version, 'k_state', k.state, 'k_root_key_id', k.root_key_id, 'k_wrapped_key', encode(k.wrapped_key, 'hex'))), '[]'::jsonb)
      FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id WHERE o.tenant_id = ${tenantExpr} AND o.id = ANY(${idsExpr}))`;
 }
 
-/** The objects of an {@link objectKeysJson} column. */
-export function parseObjectKeys(json: unknown): ObjectKey[] {
+/** The objects of an {@link objectKeysJson} column, each with its KEK. */
+export function parseObjectKeys(json: unknown): Array<{ object: SealedObjectRecord; kek: KekRecord | null }> {
   if (!Array.isArray(json)) throw new TypeError('object keys: expected a JSON array');
   const bytes = (hex: string | null) => (hex === null ? null : Buffer.from(hex, 'hex'));
   return (json as Array<Record<string, string | number | null>>).map((r) => ({
     object: {
       id: r.id as string,
       tenantId: r.tenant_id as string,
+      region: r.region as Region,
       keyId: r.key_id as string,
       kekId: r.kek_id as string | null,
       wrappedKey: bytes(r.wrapped_key as string | null),
+      blobKey: r.blob_key as string,
+      formatVersion: Number(r.format_version),
+      segmentSize: Number(r.segment_size),
+      plaintextLength: Number(r.plaintext_length),
+      createdAt: new Date(r.created_at as string),
       shreddedAt: r.shredded_at === null ? null : new Date(r.shredded_at as string),
     },
     kek: joinedKek({

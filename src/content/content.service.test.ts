@@ -14,7 +14,7 @@ import { HEADER_LENGTH, TAG_LENGTH } from '../crypto/format/sealed-object.ts';
 import { randomId } from '../crypto/keys.ts';
 import type { Sql } from '../storage/database/database.ts';
 import { shredSealedObject } from './content.repository.ts';
-import { ContentStore } from './content.service.ts';
+import { ContentStore, objectKeysJson } from './content.service.ts';
 
 const SEGMENT = 1024;
 
@@ -339,6 +339,28 @@ describeEachDatabase('Content store', (ctx) => {
       // Destroyed tenant keys: refused at once, whatever the cache holds.
       await stack.keys.destroyTenantKeys(tenant.id);
       await expect(stack.content.dataKeys(tenant.id, [objects[0]!.id])).rejects.toMatchObject({ code: 'key_destroyed' });
+    });
+  });
+
+  describe('objects read in the caller’s query (objectKeysJson)', () => {
+    it('does open an object read with its KEK in another query, with the same refusals as openBytes', async () => {
+      const tenant = await buildTenant(ctx.db());
+      const small = randomBytes(10);
+      const large = randomBytes(2 * SEGMENT + 3);
+      const objects = [await stack.content.putBytes(tenant.id, small), await stack.content.putBytes(tenant.id, large)];
+      const read = async (id: string) =>
+        (await ctx.db().query<{ objects: unknown }>(`SELECT ${objectKeysJson('$1::uuid', 'ARRAY[$2::uuid]')} AS objects`, [tenant.id, id])).rows[0]!.objects;
+      // One segment (no stream) and several (streamed).
+      expect((await stack.content.openBytesFrom(objects[0]!.id, await read(objects[0]!.id))).equals(small)).toBe(true);
+      expect((await stack.content.openBytesFrom(objects[1]!.id.toUpperCase(), await read(objects[1]!.id))).equals(large)).toBe(true);
+      // The column names other objects only, or none: not found.
+      await expect(stack.content.openBytesFrom(objects[0]!.id, await read(objects[1]!.id))).rejects.toMatchObject({ code: 'content_not_found' });
+      await expect(stack.content.openBytesFrom(objects[0]!.id, await read(randomId()))).rejects.toMatchObject({ code: 'content_not_found' });
+      await stack.content.shred(tenant.id, objects[0]!.id);
+      await expect(stack.content.openBytesFrom(objects[0]!.id, await read(objects[0]!.id))).rejects.toMatchObject({ code: 'content_shredded' });
+      await stack.keys.destroyTenantKeys(tenant.id);
+      // Read after the destruction: refused, whatever the cache holds.
+      await expect(stack.content.openBytesFrom(objects[1]!.id, await read(objects[1]!.id))).rejects.toMatchObject({ code: 'key_destroyed' });
     });
   });
 

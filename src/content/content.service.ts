@@ -346,6 +346,21 @@ export class ContentStore {
   /** Opens a whole object into memory (small Content only: bodies, tests). */
   async openBytes(tenantId: string, objectId: string): Promise<Buffer> {
     const { object, dataKey } = await this.objectWithKey(tenantId, objectId);
+    return this.openObjectBytes(object, dataKey);
+  }
+
+  /**
+   * {@link openBytes} of an object the caller read in its own query with `objectKeysJson`
+   * (content.repository.ts), passing that column as `objectKeys`; the same checks apply (a
+   * notification reads its message's envelope so, with its recipient).
+   */
+  async openBytesFrom(objectId: string, objectKeys: unknown): Promise<Buffer> {
+    const found = repo.parseObjectKeys(objectKeys);
+    const { dataKey } = (await this.unwrapObjectKeys([objectId.toLowerCase()], found))[0]!;
+    return this.openObjectBytes(found.find((o) => o.object.id === objectId.toLowerCase())!.object, dataKey);
+  }
+
+  private async openObjectBytes(object: SealedObjectRecord, dataKey: Buffer): Promise<Buffer> {
     if (segmentCount(object.plaintextLength, object.segmentSize) > 1) return readAll((await this.openObject(object, dataKey)).stream);
     // One segment (a message's envelope): read whole and opened with no stream pipeline.
     return openSealedBytes(dataKey, await readAll(await this.blobs(object.region).get(object.blobKey)), { objectId: object.id, keyId: object.keyId });

@@ -161,6 +161,14 @@ export class KeyService {
   }
 
   /**
+   * {@link kekById} for a KEK row the caller read in its own query (with JOINED_KEK_COLUMNS,
+   * key.repository.ts), as current as that query: 'key_destroyed' if it is destroyed.
+   */
+  async kekFrom(record: repo.KekRecord): Promise<UnwrappedKek> {
+    return this.unwrapKek(record);
+  }
+
+  /**
    * Generates a data key and wraps it with the tenant's active KEK (`activeKek` when the caller
    * read it already, else the one this process saw last; {@link currentWrapping} re-checks it
    * when the object's row is inserted, and re-wraps if it is no longer the active one).

@@ -14,6 +14,7 @@ import { sha256 } from '../crypto/hash.ts';
 import { generateKey, randomId, unwrapKey, wrapContext, wrapKey } from '../crypto/keys.ts';
 import { enqueueJob, enqueueJobs } from '../jobs/job.queue.ts';
 import type { KeyService } from '../keys/key.service.ts';
+import type { KekRecord } from '../keys/key.repository.ts';
 import { errors, isAppError } from '../shared/app-error.ts';
 import type { Region } from '../shared/regions.ts';
 import { getTenant } from '../accounts/tenant.repository.ts';
@@ -467,12 +468,13 @@ export class MessageService {
   }
 
   /** The link token of a recipient (for its notification); never stored or logged in the clear. */
-  async linkToken(tenantId: string, recipientId: string, known?: { link_kek_id: string | null; link_token_wrapped: Uint8Array | null }): Promise<string> {
+  async linkToken(tenantId: string, recipientId: string, known?: { link_kek_id: string | null; link_token_wrapped: Uint8Array | null; link_kek?: KekRecord | null }): Promise<string> {
     const row =
       known ??
       (await this.db.query<{ link_kek_id: string | null; link_token_wrapped: Uint8Array | null }>(`SELECT link_kek_id, link_token_wrapped FROM message_recipients WHERE id = $1 AND tenant_id = $2`, [recipientId, tenantId])).rows[0];
     if (!row?.link_kek_id || !row.link_token_wrapped) throw errors.notFound('recipient_not_found', 'no such recipient');
-    const kek = await this.keys.kekById(row.link_kek_id);
+    // The KEK's row, when the caller read it with the recipient's, is as current as that read.
+    const kek = known?.link_kek?.id === row.link_kek_id ? await this.keys.kekFrom(known.link_kek) : await this.keys.kekById(row.link_kek_id);
     return unwrapKey(kek.key, row.link_token_wrapped, linkContext(tenantId, recipientId)).toString('base64url');
   }
 

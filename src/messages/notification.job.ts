@@ -3,7 +3,8 @@
 // by the job runner; the outcome is recorded on the recipient so the sender sees it. Also the
 // access-request emails: to the sender when someone asks for access, and to a requester who was
 // denied (an approved requester gets the ordinary notification, worded for the occasion).
-import type { ContentStore } from '../content/content.service.ts';
+import { objectKeysJson, type ContentStore } from '../content/content.service.ts';
+import { JOINED_KEK_COLUMNS, joinedKek, type JoinedKekRow } from '../keys/key.repository.ts';
 import type { Job, } from '../jobs/job.queue.ts';
 import type { JobHandler } from '../jobs/job.runner.ts';
 import { brandedEmail } from '../mail/branded-email.ts';
@@ -27,6 +28,14 @@ export function recipientLink(publicUrl: string, token: string): string {
   return `${publicUrl}/open#${token}`;
 }
 
+const ROW_SQL = prepared(
+  `SELECT r.email, r.removed_at, m.sender_email, m.envelope_object_id, m.expires_at, l.name AS label_name, l.hide_subject, r.link_kek_id, r.link_token_wrapped,
+          ${JOINED_KEK_COLUMNS}, ${objectKeysJson('m.tenant_id', 'ARRAY[m.envelope_object_id]')} AS envelope
+     FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN labels l ON l.id = m.label_id AND l.tenant_id = m.tenant_id
+     LEFT JOIN key_encryption_keys k ON k.id = r.link_kek_id
+    WHERE r.id = $1 AND r.tenant_id = $2`,
+);
+
 /** Builds the notification job handler. */
 export function notificationJob(deps: { db: Database; content: ContentStore; messages: MessageService; mailer: Mailer; publicUrl: string }): JobHandler {
   const record = async (recipientId: string, fields: { status: 'failed' | 'pending'; error: string }) => {
@@ -48,28 +57,27 @@ export function notificationJob(deps: { db: Database; content: ContentStore; mes
     async run(job: Job) {
       const { tenantId, recipientId, occasion } = job.payload as unknown as Payload;
       const granted = occasion === 'access_granted';
-      // One query for the recipient, the message, its label and the wrapped link token.
-      const { rows } = await deps.db.query<{
-        email: string;
-        removed_at: Date | null;
-        sender_email: string;
-        envelope_object_id: string;
-        expires_at: Date | null;
-        label_name: string;
-        hide_subject: boolean;
-        link_kek_id: string | null;
-        link_token_wrapped: Uint8Array | null;
-      }>(
-        prepared(`SELECT r.email, r.removed_at, m.sender_email, m.envelope_object_id, m.expires_at, l.name AS label_name, l.hide_subject, r.link_kek_id, r.link_token_wrapped
-           FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN labels l ON l.id = m.label_id AND l.tenant_id = m.tenant_id
-          WHERE r.id = $1 AND r.tenant_id = $2`),
-        [recipientId, tenantId],
-      );
+      // One query for the recipient, the message, its label, the wrapped link token with its KEK,
+      // and the envelope's wrapped key with its KEK (the KEK rows as current as the rest).
+      const { rows } = await deps.db.query<
+        {
+          email: string;
+          removed_at: Date | null;
+          sender_email: string;
+          envelope_object_id: string;
+          expires_at: Date | null;
+          label_name: string;
+          hide_subject: boolean;
+          link_kek_id: string | null;
+          link_token_wrapped: Uint8Array | null;
+          envelope: unknown;
+        } & JoinedKekRow
+      >(ROW_SQL, [recipientId, tenantId]);
       const row = rows[0];
       if (!row || row.removed_at) return; // Removed before the notification went out: nothing to send.
       const label = { name: row.label_name, hideSubject: row.hide_subject };
-      const subject = label.hideSubject ? null : decodeEnvelope(await deps.content.openBytes(tenantId, row.envelope_object_id)).subject;
-      const link = recipientLink(deps.publicUrl, await deps.messages.linkToken(tenantId, recipientId, row));
+      const subject = label.hideSubject ? null : decodeEnvelope(await deps.content.openBytesFrom(row.envelope_object_id, row.envelope)).subject;
+      const link = recipientLink(deps.publicUrl, await deps.messages.linkToken(tenantId, recipientId, { ...row, link_kek: joinedKek(row) }));
       const branding = await loadEmailBranding(deps.db, tenantId);
       const lines = [
         granted

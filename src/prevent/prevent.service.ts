@@ -499,7 +499,6 @@ function sentCount(view: SmartView, sender: string): number {
   return n;
 }
 
-/** One warning per check and recipient set; the most severe wins. */
 /** Recipients this sender removed from an earlier draft after a warning (`removed`): a confirmed mistake. */
 function repeatedMistakes(removed: Map<string, Date>, draft: Draft, already: Warning[]): Warning[] {
   if (removed.size === 0) return [];
@@ -516,6 +515,7 @@ function repeatedMistakes(removed: Map<string, Date>, draft: Draft, already: War
     }));
 }
 
+/** One warning per check and recipient set; the most severe wins. */
 function dedupe(ws: Warning[]): Warning[] {
   const byKey = new Map<string, Warning>();
   for (const w of ws) {

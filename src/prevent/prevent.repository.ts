@@ -127,19 +127,74 @@ export async function insertTermKey(sql: Sql, tenantId: string, k: { keyId: stri
   return rowCount === 1;
 }
 
+/** The tenant's stored settings (null: defaults) and its users' mail domains, as {@link findSettings} returns them. */
+export interface FoundSettings {
+  stored: { policy: unknown; rules: unknown; internalDomains: string[]; updatedAt: Date } | null;
+  userDomains: string[];
+}
+
+interface SettingsRow {
+  policy: unknown;
+  rules: unknown;
+  internal_domains: string[] | null;
+  updated_at: Date | null;
+  user_domains: string[] | null;
+}
+
+/** Settings columns; $1 is the tenant. The users' domains are read only when nothing is stored. */
+const settingsSelect = (more: string) => `SELECT s.policy, s.rules, s.internal_domains, s.updated_at,
+            CASE WHEN s.tenant_id IS NULL THEN ARRAY(SELECT DISTINCT split_part(email, '@', 2) FROM users WHERE tenant_id = $1 ORDER BY 1) END AS user_domains${more}
+       FROM (SELECT 1) AS one LEFT JOIN prevent_settings s ON s.tenant_id = $1`;
+
+const SETTINGS_SQL = prepared(settingsSelect(''));
+
 /**
- * Stored settings as JSON, or null for defaults; then, in the same query, the mail domains of
- * the tenant's users (the default set of internal domains), read only when nothing is stored.
+ * A sender's feedback as two more columns ($1 tenant, $2 user): the recipients they removed after
+ * a warning since $3, and the warnings they dismissed (sent anyway or justified) at least $5
+ * times since $4. Both read only the decisions that carry feedback (index
+ * prevent_decisions_feedback_outcomes, migration 0021), however many were logged.
  */
-export async function findSettings(sql: Sql, tenantId: string): Promise<{ stored: { policy: unknown; rules: unknown; internalDomains: string[]; updatedAt: Date } | null; userDomains: string[] }> {
-  const { rows } = await sql.query<{ policy: unknown; rules: unknown; internal_domains: string[] | null; updated_at: Date | null; user_domains: string[] | null }>(
-    prepared(`SELECT s.policy, s.rules, s.internal_domains, s.updated_at,
-            CASE WHEN s.tenant_id IS NULL THEN ARRAY(SELECT DISTINCT split_part(email, '@', 2) FROM users WHERE tenant_id = $1 ORDER BY 1) END AS user_domains
-       FROM (SELECT 1) AS one LEFT JOIN prevent_settings s ON s.tenant_id = $1`),
-    [tenantId],
-  );
-  const r = rows[0]!;
-  return { stored: r.updated_at ? { policy: r.policy, rules: r.rules, internalDomains: r.internal_domains ?? [], updatedAt: r.updated_at } : null, userDomains: r.user_domains ?? [] };
+const SETTINGS_AND_FEEDBACK_SQL = prepared(
+  settingsSelect(`,
+        (SELECT coalesce(jsonb_agg(jsonb_build_object('address', x.address, 'at', x.at)), '[]'::jsonb)
+           FROM (SELECT r.address, max(d.decided_at) AS at FROM prevent_decisions d, jsonb_array_elements_text(d.recipients) AS r(address)
+                  WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.outcome = 'removed' AND d.decided_at >= $3
+                  GROUP BY r.address) x) AS removed,
+        ARRAY(SELECT context_key FROM prevent_decisions
+               WHERE tenant_id = $1 AND user_id = $2 AND outcome IN ('sent_anyway', 'justified') AND decided_at >= $4
+               GROUP BY context_key HAVING count(*) >= $5) AS dismissed`),
+);
+
+const toFoundSettings = (r: SettingsRow): FoundSettings => ({
+  stored: r.updated_at ? { policy: r.policy, rules: r.rules, internalDomains: r.internal_domains ?? [], updatedAt: r.updated_at } : null,
+  userDomains: r.user_domains ?? [],
+});
+
+/** Stored settings as JSON, or null for defaults; and, in the same query, the mail domains of the tenant's users (the default set of internal domains). */
+export async function findSettings(sql: Sql, tenantId: string): Promise<FoundSettings> {
+  const { rows } = await sql.query<SettingsRow>(SETTINGS_SQL, [tenantId]);
+  return toFoundSettings(rows[0]!);
+}
+
+/** {@link findSettings} and a sender's {@link SenderFeedback} in one query (a check before a send). */
+export async function findSettingsAndFeedback(
+  sql: Sql,
+  tenantId: string,
+  userId: string,
+  opts: { removedSince: Date; dismissedSince: Date; minDismissals: number },
+): Promise<FoundSettings & { feedback: SenderFeedback }> {
+  const { rows } = await sql.query<SettingsRow & { removed: Array<{ address: string; at: string }>; dismissed: string[] }>(SETTINGS_AND_FEEDBACK_SQL, [
+    tenantId,
+    userId,
+    opts.removedSince,
+    opts.dismissedSince,
+    opts.minDismissals,
+  ]);
+  const row = rows[0]!;
+  return {
+    ...toFoundSettings(row),
+    feedback: { removed: new Map(row.removed.map((r) => [r.address, new Date(r.at)])), dismissed: new Set(row.dismissed) },
+  };
 }
 
 /** Creates or replaces the tenant's settings. */
@@ -218,31 +273,6 @@ export interface SenderFeedback {
   removed: Map<string, Date>;
   /** Context keys of warnings the sender dismissed (sent anyway or justified) at least `minDismissals` times. */
   dismissed: Set<string>;
-}
-
-/**
- * A sender's feedback in one query: the recipients they removed after a warning since
- * `removedSince`, and the warnings they dismissed at least `minDismissals` times since
- * `dismissedSince`. Both read only the decisions that carry feedback (index
- * prevent_decisions_feedback_outcomes, migration 0021), however many were logged.
- */
-export async function senderFeedback(sql: Sql, tenantId: string, userId: string, opts: { removedSince: Date; dismissedSince: Date; minDismissals: number }): Promise<SenderFeedback> {
-  const { rows } = await sql.query<{ removed: Array<{ address: string; at: string }>; dismissed: string[] }>(
-    prepared(`SELECT
-        (SELECT coalesce(jsonb_agg(jsonb_build_object('address', x.address, 'at', x.at)), '[]'::jsonb)
-           FROM (SELECT r.address, max(d.decided_at) AS at FROM prevent_decisions d, jsonb_array_elements_text(d.recipients) AS r(address)
-                  WHERE d.tenant_id = $1 AND d.user_id = $2 AND d.outcome = 'removed' AND d.decided_at >= $3
-                  GROUP BY r.address) x) AS removed,
-        ARRAY(SELECT context_key FROM prevent_decisions
-               WHERE tenant_id = $1 AND user_id = $2 AND outcome IN ('sent_anyway', 'justified') AND decided_at >= $4
-               GROUP BY context_key HAVING count(*) >= $5) AS dismissed`),
-    [tenantId, userId, opts.removedSince, opts.dismissedSince, opts.minDismissals],
-  );
-  const row = rows[0]!;
-  return {
-    removed: new Map(row.removed.map((r) => [r.address, new Date(r.at)])),
-    dismissed: new Set(row.dismissed),
-  };
 }
 
 /** Warnings by week, check and outcome, for the dashboard. */

@@ -34,15 +34,20 @@ function recording(db: Database, seen: Array<{ text: string; params: unknown[] }
   });
 }
 
-/** A database that calls `before` ahead of every statement; the statement waits for what it returns, and fails if it throws. */
-function intercepting(db: Database, before: (text: string, params: unknown[]) => void | Promise<void>): Database {
+/**
+ * A database that calls `before` ahead of every statement (the statement waits for what it
+ * returns, and fails if it throws), and `after` once a statement has answered.
+ */
+function intercepting(db: Database, before: (text: string, params: unknown[]) => void | Promise<void>, after?: (text: string) => void): Database {
   const wrapSql = <T extends Sql>(s: T): T =>
     new Proxy(s, {
       get(target, prop, receiver) {
         if (prop === 'query') {
           return async (text: string, params?: unknown[]): Promise<QueryResult<unknown>> => {
             await before(text, params ?? []);
-            return target.query(text, params);
+            const result = await target.query(text, params);
+            after?.(text);
+            return result;
           };
         }
         if (prop === 'transaction') return (fn: (tx: Transaction) => Promise<unknown>) => (target as unknown as Database).transaction((tx) => fn(wrapSql(tx)));
@@ -103,11 +108,18 @@ describeEachDatabase('Prevent service', (ctx) => {
       let gate: Promise<void> | undefined;
       let open!: () => void;
       let catchUps = 0;
-      const db = intercepting(ctx.db(), async (text) => {
-        if (!isCatchUp(text)) return;
-        catchUps++;
-        await gate;
-      });
+      let settingsRead = 0;
+      const db = intercepting(
+        ctx.db(),
+        async (text) => {
+          if (!isCatchUp(text)) return;
+          catchUps++;
+          await gate;
+        },
+        (text) => {
+          if (/FROM \(SELECT 1\) AS one LEFT JOIN prevent_settings/.test(text)) settingsRead++;
+        },
+      );
       const gated = createPrevent({ db, keys: stack.keys, clock });
       await gated.service.check(t.id, null, draft('x@org.test', ['bob@partner.test']));
       catchUps = 0;
@@ -116,8 +128,11 @@ describeEachDatabase('Prevent service', (ctx) => {
       const first = gated.service.check(t.id, null, draft('x@org.test', ['bob@partner.test']));
       await vi.waitFor(() => expect(catchUps).toBe(1));
       await gated.service.importHistory(t.id, history('x@org.test', ['bob@partner.test'], 12, clock()));
+      const settingsBefore = settingsRead;
       const later = Array.from({ length: 8 }, () => gated.service.check(t.id, null, draft('x@org.test', ['bob@partner.test'])));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Each check reads the settings, then (without further I/O) asks for a catch-up.
+      await vi.waitFor(() => expect(settingsRead).toBe(settingsBefore + 8));
+      await new Promise((resolve) => setTimeout(resolve, 20));
       expect(catchUps).toBe(1);
       open();
       await first;
@@ -250,6 +265,19 @@ describeEachDatabase('Prevent service', (ctx) => {
       const { rows } = await ctx.db().query<{ message_id: string; outcome: string }>('SELECT message_id, outcome FROM prevent_decisions WHERE tenant_id = $1', [t.id]);
       expect(rows.length).toBeGreaterThan(0);
       expect(rows).toEqual(rows.map(() => ({ message_id: sent.id, outcome: 'sent_unreviewed' })));
+    });
+
+    it("reads the tenant's settings and the sender's feedback with one statement", async () => {
+      const t = await buildTenant(ctx.db());
+      const alice = await addUser(ctx.db(), t.id, `alice-${t.id.slice(0, 8)}@org.test`);
+      const seen: Array<{ text: string; params: unknown[] }> = [];
+      const watched = createPrevent({ db: recording(ctx.db(), seen), keys: stack.keys, clock });
+      await watched.service.check(t.id, alice.userId, draft(alice.email, ['bob@partner.test'], CARD_BODY));
+      const reads = seen.filter((q) => /prevent_settings|prevent_decisions/.test(q.text));
+      expect(reads).toHaveLength(1);
+      expect(reads[0]!.text).toMatch(/prevent_settings/);
+      expect(reads[0]!.text).toMatch(/prevent_decisions/);
+      expect(reads[0]!.params.slice(0, 2)).toEqual([t.id, alice.userId]);
     });
 
     it('refuses an invalid policy with an error naming the field', async () => {

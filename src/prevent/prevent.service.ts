@@ -181,18 +181,20 @@ export class PreventService<Rules = unknown> {
   }
 
   private async evaluate(tenantId: string, userId: string | null, draft: Draft): Promise<{ shown: ReviewedWarning[]; logged: Array<Warning & { id: string }>; suppressed: Array<Warning & { id: string }> }> {
-    const settings = await this.settings(tenantId);
-    const tm = await this.freshModel(tenantId, settings.internalDomains);
-    const secrets = await this.tenantSecrets(tenantId);
-    const view = tenantView(tm.model, settings.internalDomains);
+    // The settings and, for a sender, their feedback: one query.
     const now = this.now().getTime();
-    const feedback = userId
-      ? await repo.senderFeedback(this.db, tenantId, userId, {
+    const found: repo.FoundSettings & { feedback?: repo.SenderFeedback } = userId
+      ? await repo.findSettingsAndFeedback(this.db, tenantId, userId, {
           removedSince: new Date(now - MISTAKE_WINDOW_MS),
           dismissedSince: new Date(now - DISMISSAL_WINDOW_MS),
           minDismissals: SUPPRESS_AFTER_DISMISSALS,
         })
-      : null;
+      : await repo.findSettings(this.db, tenantId);
+    const settings = this.settingsFrom(found);
+    const feedback = found.feedback ?? null;
+    const tm = await this.freshModel(tenantId, settings.internalDomains);
+    const secrets = await this.tenantSecrets(tenantId);
+    const view = tenantView(tm.model, settings.internalDomains);
 
     const findings: Warning[] = this.rules.run(draft, view, settings.rules);
     if (sentCount(tm.model, draft.from) >= MIN_SENDS_FOR_LEARNED) findings.push(...tm.model.learnedWarnings(this.hashedDraft(draft, secrets.termKey)));
@@ -394,7 +396,10 @@ export class PreventService<Rules = unknown> {
 
   /** The tenant's settings (defaults where none were saved). */
   async settings(tenantId: string): Promise<PreventSettings<Rules>> {
-    const { stored, userDomains } = await repo.findSettings(this.db, tenantId);
+    return this.settingsFrom(await repo.findSettings(this.db, tenantId));
+  }
+
+  private settingsFrom({ stored, userDomains }: repo.FoundSettings): PreventSettings<Rules> {
     if (!stored) return { policy: DEFAULT_PREVENT_POLICY, rules: this.rules.defaults, internalDomains: userDomains };
     return { policy: parsePreventPolicy(stored.policy), rules: this.rules.parse(stored.rules), internalDomains: stored.internalDomains };
   }

@@ -93,6 +93,16 @@ export interface ObjectKey {
   kek: KekRecord | null;
 }
 
+const KEY_FIELDS = `'id', o.id, 'tenant_id', o.tenant_id, 'key_id', o.key_id, 'kek_id', o.kek_id, 'wrapped_key', encode(o.wrapped_key, 'hex'), 'shredded_at', o.shredded_at`;
+const RECORD_FIELDS = `'region', o.region, 'blob_key', o.blob_key, 'format_version', o.format_version, 'segment_size', o.segment_size, 'plaintext_length', o.plaintext_length, 'created_at', o.created_at`;
+const KEK_FIELDS = `'k_id', k.id, 'k_tenant_id', k.tenant_id, 'k_region', k.region, 'k_version', k.version, 'k_state', k.state, 'k_root_key_id', k.root_key_id, 'k_wrapped_key', encode(k.wrapped_key, 'hex')`;
+
+/** The sub-select of {@link objectKeysJson} and {@link objectsJson}: `fields` of each object and its KEK. */
+function objectsWithKeksJson(fields: string, tenantExpr: string, idsExpr: string): string {
+  return `(SELECT coalesce(jsonb_agg(jsonb_build_object(${fields}, ${KEK_FIELDS})), '[]'::jsonb)
+     FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id WHERE o.tenant_id = ${tenantExpr} AND o.id = ANY(${idsExpr}))`;
+}
+
 /**
  * An SQL sub-select for another module's query: the wrapped keys of the tenant's objects whose
  * ids are in `idsExpr` (an SQL uuid[] expression), with their KEKs, as one JSON array that
@@ -100,41 +110,64 @@ export interface ObjectKey {
  * one round trip; the KEK rows are as current as the rest of that query.
  */
 export function objectKeysJson(tenantExpr: string, idsExpr: string): string {
-  return `(SELECT coalesce(jsonb_agg(jsonb_build_object(
-      'id', o.id, 'tenant_id', o.tenant_id, 'key_id', o.key_id, 'kek_id', o.kek_id, 'wrapped_key', encode(o.wrapped_key, 'hex'), 'shredded_at', o.shredded_at,
-      'region', o.region, 'blob_key', o.blob_key, 'format_version', o.format_version, 'segment_size', o.segment_size, 'plaintext_length', o.plaintext_length, 'created_at', o.created_at,
-      'k_id', k.id, 'k_tenant_id', k.tenant_id, 'k_region', k.region, 'k_version', k.version, 'k_state', k.state, 'k_root_key_id', k.root_key_id, 'k_wrapped_key', encode(k.wrapped_key, 'hex'))), '[]'::jsonb)
-     FROM sealed_objects o LEFT JOIN key_encryption_keys k ON k.id = o.kek_id WHERE o.tenant_id = ${tenantExpr} AND o.id = ANY(${idsExpr}))`;
+  return objectsWithKeksJson(KEY_FIELDS, tenantExpr, idsExpr);
 }
 
-/** The objects of an {@link objectKeysJson} column, each with its KEK. */
-export function parseObjectKeys(json: unknown): Array<{ object: SealedObjectRecord; kek: KekRecord | null }> {
-  if (!Array.isArray(json)) throw new TypeError('object keys: expected a JSON array');
-  const bytes = (hex: string | null) => (hex === null ? null : Buffer.from(hex, 'hex'));
-  return (json as Array<Record<string, string | number | null>>).map((r) => ({
+/**
+ * {@link objectKeysJson} with every column of the objects, for a caller that opens them from it
+ * (ContentStore.openBytesFrom); {@link parseObjects} reads it.
+ */
+export function objectsJson(tenantExpr: string, idsExpr: string): string {
+  return objectsWithKeksJson(`${KEY_FIELDS}, ${RECORD_FIELDS}`, tenantExpr, idsExpr);
+}
+
+type JsonRow = Record<string, string | number | null>;
+
+const jsonRows = (json: unknown): JsonRow[] => {
+  if (!Array.isArray(json)) throw new TypeError('objects with keys: expected a JSON array');
+  return json as JsonRow[];
+};
+
+const jsonBytes = (hex: string | number | null | undefined) => (hex === null || hex === undefined ? null : Buffer.from(hex as string, 'hex'));
+
+const keyFieldsOf = (r: JsonRow): ObjectKey['object'] => ({
+  id: r.id as string,
+  tenantId: r.tenant_id as string,
+  keyId: r.key_id as string,
+  kekId: r.kek_id as string | null,
+  wrappedKey: jsonBytes(r.wrapped_key),
+  shreddedAt: r.shredded_at === null ? null : new Date(r.shredded_at as string),
+});
+
+const kekOf = (r: JsonRow): KekRecord | null =>
+  joinedKek({
+    k_id: r.k_id as string | null,
+    k_tenant_id: r.k_tenant_id as string,
+    k_region: r.k_region as Region,
+    k_version: r.k_version as number,
+    k_state: r.k_state as JoinedKekRow['k_state'],
+    k_root_key_id: r.k_root_key_id as string,
+    k_wrapped_key: jsonBytes(r.k_wrapped_key),
+  });
+
+/** The objects of an {@link objectKeysJson} column. */
+export function parseObjectKeys(json: unknown): ObjectKey[] {
+  return jsonRows(json).map((r) => ({ object: keyFieldsOf(r), kek: kekOf(r) }));
+}
+
+/** The objects of an {@link objectsJson} column, whole, each with its KEK. */
+export function parseObjects(json: unknown): Array<{ object: SealedObjectRecord; kek: KekRecord | null }> {
+  return jsonRows(json).map((r) => ({
     object: {
-      id: r.id as string,
-      tenantId: r.tenant_id as string,
+      ...keyFieldsOf(r),
       region: r.region as Region,
-      keyId: r.key_id as string,
-      kekId: r.kek_id as string | null,
-      wrappedKey: bytes(r.wrapped_key as string | null),
       blobKey: r.blob_key as string,
       formatVersion: Number(r.format_version),
       segmentSize: Number(r.segment_size),
       plaintextLength: Number(r.plaintext_length),
       createdAt: new Date(r.created_at as string),
-      shreddedAt: r.shredded_at === null ? null : new Date(r.shredded_at as string),
     },
-    kek: joinedKek({
-      k_id: r.k_id as string | null,
-      k_tenant_id: r.k_tenant_id as string,
-      k_region: r.k_region as Region,
-      k_version: r.k_version as number,
-      k_state: r.k_state as JoinedKekRow['k_state'],
-      k_root_key_id: r.k_root_key_id as string,
-      k_wrapped_key: bytes(r.k_wrapped_key as string | null),
-    }),
+    kek: kekOf(r),
   }));
 }
 

@@ -14,7 +14,7 @@ import { HEADER_LENGTH, TAG_LENGTH } from '../crypto/format/sealed-object.ts';
 import { randomId } from '../crypto/keys.ts';
 import type { Sql } from '../storage/database/database.ts';
 import { shredSealedObject } from './content.repository.ts';
-import { ContentStore, objectKeysJson } from './content.service.ts';
+import { ContentStore, objectsJson } from './content.service.ts';
 
 const SEGMENT = 1024;
 
@@ -342,14 +342,14 @@ describeEachDatabase('Content store', (ctx) => {
     });
   });
 
-  describe('objects read in the caller’s query (objectKeysJson)', () => {
+  describe('objects read in the caller’s query (objectsJson)', () => {
     it('does open an object read with its KEK in another query, with the same refusals as openBytes', async () => {
       const tenant = await buildTenant(ctx.db());
       const small = randomBytes(10);
       const large = randomBytes(2 * SEGMENT + 3);
       const objects = [await stack.content.putBytes(tenant.id, small), await stack.content.putBytes(tenant.id, large)];
       const read = async (id: string) =>
-        (await ctx.db().query<{ objects: unknown }>(`SELECT ${objectKeysJson('$1::uuid', 'ARRAY[$2::uuid]')} AS objects`, [tenant.id, id])).rows[0]!.objects;
+        (await ctx.db().query<{ objects: unknown }>(`SELECT ${objectsJson('$1::uuid', 'ARRAY[$2::uuid]')} AS objects`, [tenant.id, id])).rows[0]!.objects;
       // One segment (no stream) and several (streamed).
       expect((await stack.content.openBytesFrom(objects[0]!.id, await read(objects[0]!.id))).equals(small)).toBe(true);
       expect((await stack.content.openBytesFrom(objects[1]!.id.toUpperCase(), await read(objects[1]!.id))).equals(large)).toBe(true);

@@ -23,7 +23,7 @@ import type { Database, Sql } from '../storage/database/database.ts';
 import * as repo from './content.repository.ts';
 import type { SealedObjectRecord } from './content.repository.ts';
 
-export { objectKeysJson } from './content.repository.ts';
+export { objectKeysJson, objectsJson } from './content.repository.ts';
 
 /**
  * A tenant id and object ids as stored (lower case). Ids that are not UUIDs name nothing, and
@@ -50,12 +50,6 @@ export interface StageInput {
   /** The tenant's id and home region when the caller has them already (saves a read); ignored if it is another tenant's. */
   tenant?: Pick<Tenant, 'id' | 'region'>;
   region?: Region;
-  /**
-   * The tenant's active KEK in the object's region when the caller has read it already (else
-   * the one this process saw last is used). Never trusted: `record` wraps the data key again if
-   * it is not the KEK active then.
-   */
-  activeKek?: UnwrappedKek;
   plaintextLength: number;
   /** The plaintext: a stream, or (from stageBytes) the whole of it. */
   source: Readable | AsyncIterable<Uint8Array> | Uint8Array;
@@ -167,7 +161,7 @@ export class ContentStore {
       const target = this.blobs(region);
       const id = randomId();
       const keyId = randomId();
-      const wrapping = await this.keys.newDataKey(tenant.id, region, id, keyId, input.activeKek);
+      const wrapping = await this.keys.newDataKey(tenant.id, region, id, keyId);
       dataKey = wrapping.dataKey;
       object = { id, tenantId: tenant.id, region, keyId, kekId: wrapping.kekId, wrappedKey: wrapping.wrappedKey };
       const sealing = { key: dataKey, objectId: id, keyId, segmentSize: this.opts.segmentSize };
@@ -245,7 +239,7 @@ export class ContentStore {
   }
 
   /** {@link stage} for an in-memory value. */
-  async stageBytes(tenantId: string, bytes: Uint8Array, opts: { region?: Region; tenant?: Pick<Tenant, 'id' | 'region'>; activeKek?: UnwrappedKek; actor?: ContentActor } = {}): Promise<StagedContent> {
+  async stageBytes(tenantId: string, bytes: Uint8Array, opts: { region?: Region; tenant?: Pick<Tenant, 'id' | 'region'>; actor?: ContentActor } = {}): Promise<StagedContent> {
     return this.stage({ tenantId, ...opts, plaintextLength: bytes.length, source: bytes });
   }
 
@@ -350,12 +344,12 @@ export class ContentStore {
   }
 
   /**
-   * {@link openBytes} of an object the caller read in its own query with `objectKeysJson`
-   * (content.repository.ts), passing that column as `objectKeys`; the same checks apply (a
+   * {@link openBytes} of an object the caller read in its own query with `objectsJson`
+   * (content.repository.ts), passing that column as `objects`; the same checks apply (a
    * notification reads its message's envelope so, with its recipient).
    */
-  async openBytesFrom(objectId: string, objectKeys: unknown): Promise<Buffer> {
-    const found = repo.parseObjectKeys(objectKeys);
+  async openBytesFrom(objectId: string, objects: unknown): Promise<Buffer> {
+    const found = repo.parseObjects(objects);
     const { dataKey } = (await this.unwrapObjectKeys([objectId.toLowerCase()], found))[0]!;
     return this.openObjectBytes(found.find((o) => o.object.id === objectId.toLowerCase())!.object, dataKey);
   }

@@ -169,12 +169,12 @@ export class KeyService {
   }
 
   /**
-   * Generates a data key and wraps it with the tenant's active KEK (`activeKek` when the caller
-   * read it already, else the one this process saw last; {@link currentWrapping} re-checks it
-   * when the object's row is inserted, and re-wraps if it is no longer the active one).
+   * Generates a data key and wraps it with the tenant's active KEK as this process saw it last;
+   * {@link currentWrapping} re-checks it when the object's row is inserted, and re-wraps if it
+   * is no longer the active one.
    */
-  async newDataKey(tenantId: string, region: Region, objectId: string, keyId: string, activeKek?: UnwrappedKek): Promise<{ dataKey: Buffer; kekId: string; wrappedKey: Buffer }> {
-    const kek = activeKek ?? (await this.recentActiveKek(tenantId, region));
+  async newDataKey(tenantId: string, region: Region, objectId: string, keyId: string): Promise<{ dataKey: Buffer; kekId: string; wrappedKey: Buffer }> {
+    const kek = await this.recentActiveKek(tenantId, region);
     const dataKey = generateKey();
     return { dataKey, kekId: kek.id, wrappedKey: wrapKey(kek.key, dataKey, dataKeyContext(tenantId, objectId, keyId)) };
   }

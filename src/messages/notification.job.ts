@@ -3,7 +3,7 @@
 // by the job runner; the outcome is recorded on the recipient so the sender sees it. Also the
 // access-request emails: to the sender when someone asks for access, and to a requester who was
 // denied (an approved requester gets the ordinary notification, worded for the occasion).
-import { objectKeysJson, type ContentStore } from '../content/content.service.ts';
+import { objectsJson, type ContentStore } from '../content/content.service.ts';
 import { JOINED_KEK_COLUMNS, joinedKek, type JoinedKekRow } from '../keys/key.repository.ts';
 import type { Job, } from '../jobs/job.queue.ts';
 import type { JobHandler } from '../jobs/job.runner.ts';
@@ -30,7 +30,7 @@ export function recipientLink(publicUrl: string, token: string): string {
 
 const ROW_SQL = prepared(
   `SELECT r.email, r.removed_at, m.sender_email, m.envelope_object_id, m.expires_at, l.name AS label_name, l.hide_subject, r.link_kek_id, r.link_token_wrapped,
-          ${JOINED_KEK_COLUMNS}, ${objectKeysJson('m.tenant_id', 'ARRAY[m.envelope_object_id]')} AS envelope
+          ${JOINED_KEK_COLUMNS}, ${objectsJson('m.tenant_id', 'ARRAY[m.envelope_object_id]')} AS envelope
      FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN labels l ON l.id = m.label_id AND l.tenant_id = m.tenant_id
      LEFT JOIN key_encryption_keys k ON k.id = r.link_kek_id
     WHERE r.id = $1 AND r.tenant_id = $2`,

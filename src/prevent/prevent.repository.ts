@@ -267,7 +267,7 @@ export async function insertDecisions(sql: Sql, tenantId: string, rows: Decision
   );
 }
 
-/** What a sender's earlier decisions say about a new draft: see {@link senderFeedback}. */
+/** What a sender's earlier decisions say about a new draft: see {@link findSettingsAndFeedback}. */
 export interface SenderFeedback {
   /** Addresses the sender removed from a draft after a warning, with the latest time. */
   removed: Map<string, Date>;

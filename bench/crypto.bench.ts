@@ -34,10 +34,17 @@ import os from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DEFAULT_SEGMENT_SIZE } from '../src/crypto/format/sealed-object.ts';
+import { nativeGcmProblem } from '../src/crypto/node/native-gcm.ts';
 import { createOpenStream, createSealStream } from '../src/crypto/node/sealed-stream.ts';
+import type { SegmentRunnerKind } from '../src/crypto/node/segment-job.ts';
+import { segmentRunner, useSegmentRunner } from '../src/crypto/node/segment-runner.ts';
 
 const TOTAL = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
+// BENCH_RUNNER=native|workers chooses where segments run; by default, where Sealpost runs them.
+if (process.env.BENCH_RUNNER) useSegmentRunner(process.env.BENCH_RUNNER as SegmentRunnerKind);
+const runner = segmentRunner();
+console.error(`segment runner: ${runner.kind} (${runner.size} at once)${runner.kind === 'workers' && nativeGcmProblem() ? `; native addon not loaded: ${nativeGcmProblem()}` : ''}`);
 const CHUNK = 1024 * 1024;
 const block = randomBytes(CHUNK);
 const params = { key: randomBytes(32), objectId: randomUUID(), keyId: randomUUID(), segmentSize: DEFAULT_SEGMENT_SIZE };

@@ -2,6 +2,8 @@
 // start Sealpost through here, so what the tests exercise is what operators run.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
+import { nativeGcmProblem } from '../crypto/node/native-gcm.ts';
+import { segmentRunner } from '../crypto/node/segment-runner.ts';
 import { buildHttpApp } from '../http/app.ts';
 import { DisclosureService } from '../privacy/disclosures/disclosure.service.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -69,6 +71,11 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   runtime.retention.runner.start();
   // Said by the server only (CLI commands open the same runtime and would repeat it on every call).
   if (runtime.unservedRegions.length > 0) runtime.logger.error({ regions: runtime.unservedRegions }, unservedRegionError(runtime.unservedRegions).message);
+  // Large files use the native AES-GCM addon that npm install builds; without it they still
+  // work, on worker threads, for about 1.5 times the CPU (docs/development.md).
+  if (segmentRunner().kind !== 'native') {
+    runtime.logger.warn({ reason: nativeGcmProblem() }, 'native AES-GCM addon not loaded: large files are sealed and opened on worker threads, which is slower');
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

@@ -3,9 +3,10 @@
 //
 // Two paths, same bytes out. Small objects (one segment, or segments under 64 KiB) are
 // sealed and opened right here, synchronously: no thread hop for a message body. Larger
-// ones run the AES-GCM of each segment on the worker pool (segment-pool.ts), a few segments
-// at a time per stream, so they use several cores and leave the event loop free to serve
-// other requests while a big file goes through. Nonce and AAD are always derived here, by
+// ones run the AES-GCM of each segment on the segment runner (segment-runner.ts: the native
+// addon on libuv's thread pool, or worker threads), a few segments at a time per stream, so
+// they use several cores and leave the event loop free to serve other requests while a big
+// file goes through. Nonce and AAD are always derived here, by
 // the shared format code; results are pushed strictly in segment order. Every stream first
 // makes sure malloc keeps large buffers (allocator.ts): each segment's output is a new one.
 
@@ -14,7 +15,8 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../shared/app-error.ts';
 import { keepLargeBuffers } from './allocator.ts';
-import { OUTPUT_PIECE_SIZE, SegmentAuthenticationFailure, segmentPool, type SegmentPool, type SegmentResult } from './segment-pool.ts';
+import { SegmentAuthenticationFailure, type SegmentResult, type SegmentRunner } from './segment-job.ts';
+import { segmentRunner } from './segment-runner.ts';
 import {
   ALGORITHM_AES_256_GCM,
   DEFAULT_SEGMENT_SIZE,
@@ -59,10 +61,10 @@ const POOL_MIN_SEGMENT_SIZE = 64 * 1024;
 /** Most bytes one stream keeps on the pool at a time (always at least one segment). */
 const POOL_MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
-/** The pool and the per-stream bound on outstanding segments, or null for the in-thread path. */
-function poolFor(segmentSize: number, segments: number): { pool: SegmentPool; limit: number } | null {
+/** The runner and the per-stream bound on outstanding segments, or null for the in-thread path. */
+function poolFor(segmentSize: number, segments: number): { pool: SegmentRunner; limit: number } | null {
   if (segments < 2 || segmentSize < POOL_MIN_SEGMENT_SIZE) return null;
-  const pool = segmentPool();
+  const pool = segmentRunner();
   return { pool, limit: Math.max(1, Math.min(4 * pool.size, Math.floor(POOL_MAX_BYTES_IN_FLIGHT / segmentSize))) };
 }
 
@@ -102,10 +104,10 @@ class Assembler implements PieceSource {
 }
 
 /**
- * Gathers incoming chunks into pieces the pool can take over: each piece is copied (once) into
- * a buffer of its own (`capacity` bytes, enough for any segment), so it can be transferred to
- * a worker. Workers hand the buffers back and they are reused, so a stream allocates only a
- * few. A buffer is allocated only when the first byte of its piece arrives, never ahead from
+ * Gathers incoming chunks into pieces the runner can take over: each piece is copied (once)
+ * into a buffer of its own (`capacity` bytes, enough for any segment), which the stream does
+ * not touch until the job settles (the worker runner transfers it to a worker). Runners hand
+ * the buffers back and they are reused, so a stream allocates only a few. A buffer is allocated only when the first byte of its piece arrives, never ahead from
  * the (possibly untrusted) header.
  */
 class HandoverAssembler implements PieceSource {
@@ -296,11 +298,14 @@ class OrderedJobs {
   }
 }
 
-function wipe(data: ArrayBuffer): void {
-  new Uint8Array(data).fill(0);
+function wipe(data: ArrayBuffer | Uint8Array | undefined): void {
+  if (data) new Uint8Array(data instanceof ArrayBuffer ? data : data.buffer, data instanceof ArrayBuffer ? 0 : data.byteOffset, data.byteLength).fill(0);
 }
 
-const RELEASED = new ArrayBuffer(0);
+/** A Buffer over the same memory as `view` (no copy). */
+function asBuffer(view: Uint8Array, from = 0, length = view.length - from): Buffer {
+  return Buffer.from(view.buffer, view.byteOffset + from, length);
+}
 
 /**
  * Cuts a delivered result's links to its buffers. The settled promise that carried it keeps
@@ -310,29 +315,29 @@ const RELEASED = new ArrayBuffer(0);
  */
 function release(result: SegmentResult): void {
   result.output = [];
-  result.input = RELEASED;
+  result.input = undefined;
   result.tag = undefined;
 }
 
 /** Pushes bytes [start, start + length) of the concatenated `pieces`, without copying. */
-function pushRange(stream: Transform, pieces: readonly ArrayBuffer[], start: number, length: number): void {
+function pushRange(stream: Transform, pieces: readonly Uint8Array[], start: number, length: number): void {
   const end = start + length;
   let offset = 0;
   for (const piece of pieces) {
     const from = Math.max(start, offset);
-    const to = Math.min(end, offset + piece.byteLength);
-    if (from < to) stream.push(Buffer.from(piece, from - offset, to - from));
-    offset += piece.byteLength;
+    const to = Math.min(end, offset + piece.length);
+    if (from < to) stream.push(asBuffer(piece, from - offset, to - from));
+    offset += piece.length;
     if (offset >= end) return;
   }
 }
 
 /**
  * The readable side counts chunks (object mode: pushed buffers are never concatenated). A
- * pooled segment arrives as pieces, so the mark is four segments' worth of them.
+ * pooled segment may arrive as pieces (plus its tag), so the mark is four segments' worth.
  */
-function readableMark(segmentSize: number): number {
-  return 4 * (Math.ceil(segmentSize / OUTPUT_PIECE_SIZE) + 1);
+function readableMark(pool: SegmentRunner, segmentSize: number): number {
+  return 4 * (pool.piecesPerSegment(segmentSize) + 1);
 }
 
 /** Reports an input-side error in order: after the segments before it, or at once in-thread. */
@@ -349,7 +354,7 @@ class PoolLane {
   private readonly key: Uint8Array;
 
   constructor(
-    private readonly pool: SegmentPool,
+    private readonly pool: SegmentRunner,
     key: Uint8Array,
     segmentSize: number,
     /** Most segments outstanding once the stream is under way. */
@@ -368,7 +373,7 @@ class PoolLane {
         wipe(r.input);
       },
       // Transform does not hold writes back for pushes made after its callback, as ours are.
-      () => stream.readableLength < readableMark(segmentSize),
+      () => stream.readableLength < readableMark(pool, segmentSize),
     );
     this.assembler = new HandoverAssembler(segmentSize + TAG_LENGTH, limit);
   }
@@ -379,7 +384,7 @@ class PoolLane {
     this.jobs.add(
       job,
       (r) => {
-        this.assembler.reuse(r.input);
+        if (r.input) this.assembler.reuse(r.input);
         deliver(r);
       },
       mapError,
@@ -531,8 +536,8 @@ class SealTransform extends Transform {
     this.index++;
     if (this.lane) {
       this.lane.run('seal', nonce, aad, plaintext, (r) => {
-        for (const piece of r.output) this.push(Buffer.from(piece));
-        this.push(Buffer.from(r.tag!.buffer, r.tag!.byteOffset, TAG_LENGTH));
+        for (const piece of r.output) this.push(asBuffer(piece));
+        this.push(asBuffer(r.tag!));
       });
       return;
     }
@@ -739,7 +744,7 @@ async function collect(stream: Readable): Promise<Buffer> {
  * pipeline() ends with an AbortController.abort(), which builds a DOMException with a stack:
  * 4.4 % of the server's busy time in bench:api's sends). The same bytes as createSealStream.
  * It holds the event loop for the whole object, so it refuses more than one segment: larger
- * objects go through createSealStream, whose segments may run on the worker pool.
+ * objects go through createSealStream, whose segments may run on the segment runner.
  */
 export function sealBytes(opts: Omit<SealOptions, 'plaintextLength'>, plaintext: Uint8Array): Buffer {
   assertKey(opts.key);

@@ -1,6 +1,8 @@
-// The worker-thread path of the Node sealed streams: objects of several segments of 64 KiB
-// or more are sealed and opened on the segment pool. Small objects are covered (in-thread)
-// by sealed-stream.test.ts; the bytes must be the same either way.
+// The off-thread path of the Node sealed streams: objects of several segments of 64 KiB or
+// more are sealed and opened on the segment runner. The stream tests run on both runners (the
+// native addon when it is built, and the worker pool); the pool's own tests are here, the
+// native runner's in native-gcm.test.ts. Small objects are covered (in-thread) by
+// sealed-stream.test.ts; the bytes must be the same every way.
 import { execFile } from 'node:child_process';
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -10,10 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { DecryptionError, HEADER_LENGTH, TAG_LENGTH, planRange, segmentOffset } from '../format/sealed-object.ts';
 import { importDataKey, openSealedBytes, sealBytes } from '../web/sealed-object.ts';
-import { OUTPUT_PIECE_SIZE, SegmentAuthenticationFailure, SegmentPool, segmentPool } from './segment-pool.ts';
+import { nativeSegmentRunner } from './native-gcm.ts';
+import { SegmentAuthenticationFailure, type SegmentRunnerKind } from './segment-job.ts';
+import { OUTPUT_PIECE_SIZE, SegmentPool, segmentPool } from './segment-pool.ts';
+import { segmentRunner, useSegmentRunner } from './segment-runner.ts';
 import { createOpenRangeStream, createOpenStream, createSealStream, openBuffer, sealBuffer } from './sealed-stream.ts';
 
 /** Smallest segment size that goes to the pool. */
@@ -58,9 +63,9 @@ async function collectStream(source: Readable, transform: NodeJS.ReadWriteStream
   return { out: Buffer.concat(chunks), error };
 }
 
-/** Counts the jobs streams hand to the shared pool, and the most outstanding at once. */
+/** Counts the jobs streams hand to the runner in use, and the most outstanding at once. */
 function watchPool() {
-  const pool = segmentPool();
+  const pool = segmentRunner();
   const run = pool.run.bind(pool);
   const seen = { calls: 0, outstanding: 0, maxOutstanding: 0, outstandingAtCall: [] as number[] };
   vi.spyOn(pool, 'run').mockImplementation((job) => {
@@ -90,14 +95,14 @@ describe('segment worker pool', () => {
       const job = { key: new Uint8Array(key), nonce: new Uint8Array(nonce), aad: new Uint8Array(aad) };
       const sealed = await pool.run({ ...job, op: 'seal', input: input.buffer, length: plaintext.length });
       expect(input.byteLength).toBe(0); // transferred, not copied
-      expect(sealed.input.byteLength).toBe(plaintext.length + 100);
+      expect(sealed.input!.byteLength).toBe(plaintext.length + 100);
       const cipher = createCipheriv('aes-256-gcm', key, nonce).setAAD(aad);
       const expected = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
       // 200,000 bytes come back in pieces of at most OUTPUT_PIECE_SIZE, none of them copies.
       expect(sealed.output.map((piece) => piece.byteLength)).toEqual([OUTPUT_PIECE_SIZE, OUTPUT_PIECE_SIZE, OUTPUT_PIECE_SIZE, 200_000 - 3 * OUTPUT_PIECE_SIZE]);
       expect(Buffer.concat([...sealed.output.map((piece) => Buffer.from(piece)), sealed.tag!]).equals(expected)).toBe(true);
 
-      const back = new Uint8Array(sealed.input);
+      const back = new Uint8Array(sealed.input!);
       back.set(expected);
       const opened = await pool.run({ ...job, op: 'open', input: back.buffer, length: expected.length });
       expect(Buffer.concat(opened.output.map((piece) => Buffer.from(piece))).equals(plaintext)).toBe(true);
@@ -126,8 +131,19 @@ describe('segment worker pool', () => {
     });
   });
 
-  describe('streams', () => {
-    it('seals and opens many segments on the pool, whatever the chunking', async () => {
+  // The native runner wherever the addon is built (CI requires it), and the worker pool always.
+  const runners: SegmentRunnerKind[] = nativeSegmentRunner() ? ['native', 'workers'] : ['workers'];
+  const initialRunner = segmentRunner().kind;
+
+  describe.each(runners)('streams on the %s runner', (kind) => {
+    beforeAll(() => {
+      useSegmentRunner(kind);
+    });
+    afterAll(() => {
+      useSegmentRunner(initialRunner);
+    });
+
+    it('seals and opens many segments on the runner, whatever the chunking', async () => {
       const seen = watchPool();
       const p = params();
       const plaintext = randomBytes(40 * S + 1234);
@@ -207,8 +223,8 @@ describe('segment worker pool', () => {
       );
     });
 
-    it('bounds the segments a stream has on the pool, and opens one alone until it verifies', async () => {
-      const pool = segmentPool();
+    it('bounds the segments a stream has on the runner, and opens one alone until it verifies', async () => {
+      const pool = segmentRunner();
       const p = params();
       const plaintext = randomBytes(30 * S);
       // A slow consumer: the stream must hold back rather than buffer what the pool produces.
@@ -220,13 +236,14 @@ describe('segment worker pool', () => {
       expect(sealed.error).toBeUndefined();
       expect(sealing.calls).toBe(30);
       expect(sealing.maxOutstanding).toBeGreaterThan(1);
-      // At most 4 segments per worker (and 16 MiB) on the pool per stream: sealed-stream.ts poolFor().
+      // At most 4 segments per thread (and 16 MiB) on the runner per stream: sealed-stream.ts poolFor().
       const limit = Math.min(4 * pool.size, Math.floor((16 * 1024 * 1024) / S));
       expect(sealing.maxOutstanding).toBeLessThanOrEqual(limit);
       // A segment is let in only while fewer chunks than the mark are buffered: four segments'
-      // worth of pieces (one piece of S here, plus the tag: 8 chunks). On top of that, the
-      // chunks of the segments then outstanding (two each: piece and tag).
-      const mark = 4 * (Math.ceil(S / OUTPUT_PIECE_SIZE) + 1);
+      // worth of pieces (one piece of S here on either runner, plus the tag: 8 chunks). On top
+      // of that, the chunks of the segments then outstanding (two each: piece and tag).
+      expect(pool.piecesPerSegment(S)).toBe(1);
+      const mark = 4 * (pool.piecesPerSegment(S) + 1);
       expect(maxBuffered).toBeLessThanOrEqual(mark - 1 + 2 * limit);
       vi.restoreAllMocks();
 
@@ -262,8 +279,14 @@ describe('segment worker pool', () => {
         }
       });
     });
+  });
 
+  describe('streams on the worker pool', () => {
     it('keeps its workers after failed segments, and replaces one that dies mid-stream', async () => {
+      useSegmentRunner('workers');
+      onTestFinished(() => {
+        useSegmentRunner(initialRunner);
+      });
       const pool = segmentPool();
       const p = params();
       const plaintext = randomBytes(8 * S);
@@ -300,28 +323,37 @@ describe('segment worker pool', () => {
   });
 
   describe('outside vitest', () => {
-    // The worker is plain JavaScript so that it starts without the tsx loader; these run a
-    // pooled round trip in a fresh node, the two ways Sealpost is started, and check that the
-    // idle pool lets the process exit on its own.
+    // The worker is plain JavaScript so that it starts without the tsx loader, and the addon is
+    // loaded by path: these run a round trip on each runner in a fresh node, the two ways
+    // Sealpost is started, and check that an idle runner lets the process exit on its own. The
+    // default runner comes first, and is the native one wherever the addon is built.
     const script = `
       const { randomBytes, randomUUID } = await import('node:crypto');
       const { openBuffer, sealBuffer } = await import(${JSON.stringify(path.join(ROOT, 'src/crypto/node/sealed-stream.ts'))});
       const { segmentPool } = await import(${JSON.stringify(path.join(ROOT, 'src/crypto/node/segment-pool.ts'))});
-      const p = { key: randomBytes(32), objectId: randomUUID(), keyId: randomUUID() };
-      const plaintext = randomBytes(3 * 1024 * 1024 + 5);
-      const opened = await openBuffer(p.key, await sealBuffer(p, plaintext));
-      console.log(opened.equals(plaintext) && segmentPool().threads.length > 0 ? 'ok' : 'mismatch');
+      const { segmentRunner, useSegmentRunner } = await import(${JSON.stringify(path.join(ROOT, 'src/crypto/node/segment-runner.ts'))});
+      const seen = [];
+      for (const kind of [segmentRunner().kind, ...${JSON.stringify(runners)}]) {
+        useSegmentRunner(kind);
+        const p = { key: randomBytes(32), objectId: randomUUID(), keyId: randomUUID() };
+        const plaintext = randomBytes(3 * 1024 * 1024 + 5);
+        const opened = await openBuffer(p.key, await sealBuffer(p, plaintext));
+        const used = kind === 'native' || segmentPool().threads.length > 0;
+        seen.push(kind + ':' + (opened.equals(plaintext) && used ? 'ok' : 'mismatch'));
+      }
+      console.log(seen.join(' '));
     `;
+    const expected = [runners[0], ...runners].map((kind) => `${kind}:ok`).join(' ');
     const run = (args: string[]) => promisify(execFile)(process.execPath, args, { cwd: ROOT, timeout: 30_000 });
 
     it('works under node --import tsx', async () => {
       const { stdout } = await run(['--import', 'tsx', '--input-type=module', '-e', script]);
-      expect(stdout.trim()).toBe('ok');
+      expect(stdout.trim()).toBe(expected);
     });
 
     it('works with tsx registered programmatically, as bin/sealpost.js does', async () => {
       const { stdout } = await run(['--input-type=module', '-e', `const { register } = await import('tsx/esm/api'); register();\n${script}`]);
-      expect(stdout.trim()).toBe('ok');
+      expect(stdout.trim()).toBe(expected);
     });
   });
 });

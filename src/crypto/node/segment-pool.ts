@@ -1,4 +1,5 @@
-// A small pool of worker threads that run AES-256-GCM on whole segments (segment-worker.js).
+// A small pool of worker threads that run AES-256-GCM on whole segments (segment-worker.js):
+// the `workers` segment runner (segment-runner.ts), used where the native addon is not built.
 //
 // Why: segments are independent (each has its own nonce and AAD, derived from the header and
 // the index), so large objects can be sealed and opened on several cores. Just as important,
@@ -12,6 +13,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../shared/app-error.ts';
+import { SegmentAuthenticationFailure, type SegmentJob, type SegmentResult, type SegmentRunner } from './segment-job.ts';
 
 /** Worker script: plain JavaScript, so it starts without the tsx loader. */
 const WORKER_URL = new URL('./segment-worker.js', import.meta.url);
@@ -25,38 +27,6 @@ export const OUTPUT_PIECE_SIZE = 64 * 1024;
 
 /** Jobs sent ahead to one worker, so it never idles waiting for the next message. */
 const JOBS_PER_WORKER = 2;
-
-/** One segment of work. */
-export interface SegmentJob {
-  op: 'seal' | 'open';
-  /** 32-byte key in its own ArrayBuffer: it is copied to the worker, which wipes its copy. */
-  key: Uint8Array;
-  nonce: Uint8Array;
-  aad: Uint8Array;
-  /**
-   * Transferred to the worker. Its first `length` bytes are the plaintext (seal), or the
-   * ciphertext followed by the 16-byte tag (open).
-   */
-  input: ArrayBuffer;
-  length: number;
-}
-
-/** What a job produced; `input` is the job's input buffer, handed back for reuse. */
-export interface SegmentResult {
-  /**
-   * Ciphertext (seal) or authenticated plaintext (open), in order, in pieces of at most
-   * OUTPUT_PIECE_SIZE bytes; together exactly as long as the segment (no pieces when empty).
-   */
-  output: ArrayBuffer[];
-  /** The 16-byte tag (seal only). */
-  tag?: Uint8Array;
-  input: ArrayBuffer;
-}
-
-/** Rejection of an `open` job whose tag did not verify; the caller turns it into a DecryptionError. */
-export class SegmentAuthenticationFailure extends Error {
-  override readonly name = 'SegmentAuthenticationFailure';
-}
 
 interface Pending {
   id: number;
@@ -90,7 +60,8 @@ class PoolWorker {
 }
 
 /** A fixed-size pool of segment workers; crashed workers are replaced on the next job. */
-export class SegmentPool {
+export class SegmentPool implements SegmentRunner {
+  readonly kind = 'workers';
   private readonly workers: PoolWorker[] = [];
   private readonly queue: Pending[] = [];
   private nextId = 1;
@@ -101,6 +72,10 @@ export class SegmentPool {
     private readonly url: URL = WORKER_URL,
   ) {
     if (!Number.isInteger(size) || size < 1) throw new TypeError('pool size must be a positive integer');
+  }
+
+  piecesPerSegment(segmentSize: number): number {
+    return Math.ceil(segmentSize / OUTPUT_PIECE_SIZE);
   }
 
   /** Runs one job on the next free worker. */
@@ -158,7 +133,7 @@ export class SegmentPool {
     w.worker.on('message', (msg: WorkerMessage) => {
       const p = this.settle(w, msg.id);
       if (p) {
-        if (msg.ok && msg.output && msg.input) p.resolve({ output: msg.output, tag: msg.tag, input: msg.input });
+        if (msg.ok && msg.output && msg.input) p.resolve({ output: msg.output.map((piece) => new Uint8Array(piece)), tag: msg.tag, input: msg.input });
         else if (msg.failure === 'authentication_failed') p.reject(new SegmentAuthenticationFailure('segment failed authentication'));
         else p.reject(new AppError('internal', 'segment_worker_failed', `crypto worker failed: ${msg.message ?? 'no result'}`));
       }

@@ -86,6 +86,35 @@ describe('native AES-GCM runner', () => {
       );
     });
 
+    it('reads a segment from the pieces it arrived in, leaving them untouched (property)', async () => {
+      // Splits `bytes` at the given cut points (views, as the stream's Gatherer makes them).
+      const split = (bytes: Buffer, cuts: number[]) => {
+        const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((x, y) => x - y);
+        return [0, ...at].map((from, i) => bytes.subarray(from, at[i] ?? bytes.length)).filter((piece, i, all) => piece.length > 0 || all.length === 1);
+      };
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ maxLength: 70_000 }), fc.array(fc.nat(), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 8 }), async (bytes, sealCuts, openCuts) => {
+          const key = randomBytes(32);
+          const nonce = randomBytes(12);
+          const aad = randomBytes(30);
+          const plaintext = Buffer.from(bytes);
+          const original = Buffer.from(plaintext);
+          const base = { key, nonce, aad };
+          const sealed = await runner().run({ ...base, op: 'seal', pieces: split(plaintext, sealCuts), length: plaintext.length });
+          expect(plaintext.equals(original)).toBe(true); // not sealed over
+          const expected = referenceSeal(key, nonce, aad, original);
+          expect(joined(sealed.output, sealed.tag).equals(expected)).toBe(true);
+          // The tag may arrive split across pieces too.
+          const copy = Buffer.from(expected);
+          const opened = await runner().run({ ...base, op: 'open', pieces: split(copy, openCuts), length: copy.length });
+          expect(copy.equals(expected)).toBe(true);
+          expect(joined(opened.output).equals(original)).toBe(true);
+          expect(opened.output[0]!.buffer).not.toBe(copy.buffer);
+        }),
+        { numRuns: 150 },
+      );
+    });
+
     it('refuses a segment that does not verify, whatever was changed', async () => {
       const key = randomBytes(32);
       const nonce = randomBytes(12);
@@ -107,6 +136,9 @@ describe('native AES-GCM runner', () => {
       ];
       for (const [what, failing] of cases) {
         await expect(runner().run(failing), what).rejects.toBeInstanceOf(SegmentAuthenticationFailure);
+        const bytes = Buffer.from(failing.input!, 0, failing.length);
+        const pieces = [bytes.subarray(0, 7), bytes.subarray(7, bytes.length - 3), bytes.subarray(bytes.length - 3)];
+        await expect(runner().run({ ...failing, input: undefined, pieces }), `${what}, in pieces`).rejects.toBeInstanceOf(SegmentAuthenticationFailure);
       }
     });
 
@@ -116,7 +148,7 @@ describe('native AES-GCM runner', () => {
       const sealed = referenceSeal(key, nonce, new Uint8Array(0), randomBytes(4096));
       sealed[sealed.length - 1]! ^= 0x80;
       const output = new Uint8Array(4096).fill(0xaa);
-      const status = await addon!.run(1, key, nonce, new Uint8Array(0), sealed.subarray(0, 4096), output, sealed.subarray(4096));
+      const status = await addon!.run(1, key, nonce, new Uint8Array(0), [sealed.subarray(0, 1000), sealed.subarray(1000, 4096)], output, sealed.subarray(4096));
       expect(status).toBe(1);
       expect(output.every((byte) => byte === 0)).toBe(true);
     });
@@ -133,18 +165,21 @@ describe('native AES-GCM runner', () => {
     });
 
     it('answers malformed jobs and calls with errors that name the problem', async () => {
+      const b = (n: number) => new Uint8Array(n);
       const ok = () => job('seal', randomBytes(32), randomBytes(12), new Uint8Array(0), randomBytes(100));
       await expect(runner().run({ ...ok(), key: new Uint8Array(16) })).rejects.toThrow(/32-byte key/);
       await expect(runner().run({ ...ok(), nonce: new Uint8Array(16) })).rejects.toThrow(/12-byte nonce/);
       await expect(runner().run({ ...ok(), length: 1000 })).rejects.toThrow(/does not fit/);
       await expect(runner().run(job('seal', randomBytes(32), randomBytes(12), new Uint8Array(0), randomBytes(100), 15))).rejects.toThrow(/no room for the tag/);
       await expect(runner().run({ ...job('open', randomBytes(32), randomBytes(12), new Uint8Array(0), randomBytes(10)) })).rejects.toThrow(/shorter than its tag/);
-      const b = (n: number) => new Uint8Array(n);
-      expect(() => addon!.run(0, b(31), b(12), b(0), b(4), b(4), b(16))).toThrow(/key must be 32 bytes/);
-      expect(() => addon!.run(0, b(32), b(12), b(0), b(4), b(5), b(16))).toThrow(/exactly as long as input/);
-      expect(() => addon!.run(0, b(32), b(12), b(0), b(4), b(4), b(15))).toThrow(/tag must be 16 bytes/);
-      expect(() => addon!.run(2, b(32), b(12), b(0), b(4), b(4), b(16))).toThrow(/op must be 0/);
-      expect(() => addon!.run(0, 'key' as unknown as Uint8Array, b(12), b(0), b(4), b(4), b(16))).toThrow(/key must be a Uint8Array/);
+      await expect(runner().run({ ...ok(), input: undefined, pieces: [b(60), b(30)] })).rejects.toThrow(/does not fit/);
+      expect(() => addon!.run(0, b(31), b(12), b(0), [b(4)], b(4), b(16))).toThrow(/key must be 32 bytes/);
+      expect(() => addon!.run(0, b(32), b(12), b(0), [b(4), b(1)], b(4), b(16))).toThrow(/exactly as long as the inputs together/);
+      expect(() => addon!.run(0, b(32), b(12), b(0), [b(4)], b(4), b(15))).toThrow(/tag must be 16 bytes/);
+      expect(() => addon!.run(2, b(32), b(12), b(0), [b(4)], b(4), b(16))).toThrow(/op must be 0/);
+      expect(() => addon!.run(0, 'key' as unknown as Uint8Array, b(12), b(0), [b(4)], b(4), b(16))).toThrow(/key must be a Uint8Array/);
+      expect(() => addon!.run(0, b(32), b(12), b(0), b(4) as unknown as Uint8Array[], b(4), b(16))).toThrow(/inputs must be an array/);
+      expect(() => addon!.run(0, b(32), b(12), b(0), [b(2), 'x' as unknown as Uint8Array], b(4), b(16))).toThrow(/every input must be a Uint8Array/);
       expect(() => (addon!.run as (...args: unknown[]) => unknown)(0, b(32))).toThrow(/takes 7 arguments/);
       // Still works afterwards.
       await expect(runner().run(ok())).resolves.toMatchObject({ output: [expect.any(Uint8Array)] });

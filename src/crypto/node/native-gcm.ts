@@ -1,7 +1,8 @@
 // The native segment runner: AES-256-GCM from the addon in ./native (aes_gcm.c), on libuv's
-// thread pool, in place: a segment is encrypted or decrypted where it lies in the job's input
-// buffer (a seal's tag goes right after it), so the runner allocates and copies nothing. The
-// buffer then belongs to the result; the stream allocates a new one for the next segment.
+// thread pool. Streams give it a segment as the pieces they received it in (views of the
+// incoming chunks): it reads them where they lie and writes the result into one new buffer per
+// segment, so no byte is copied on the way in or out. A segment given in a buffer of its own is
+// encrypted or decrypted in place.
 //
 // The addon is built by `npm install` (native/build.mjs). When it is missing, or does not
 // load, nativeSegmentRunner() returns null and segment-runner.ts falls back to the worker pool.
@@ -20,7 +21,7 @@ const STATUS_AUTHENTICATION_FAILED = 1;
 
 /** The addon's interface (see aes_gcm.c). */
 export interface Addon {
-  run(op: number, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, input: Uint8Array, output: Uint8Array, tag: Uint8Array): Promise<number>;
+  run(op: number, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, inputs: readonly Uint8Array[], output: Uint8Array, tag: Uint8Array): Promise<number>;
 }
 
 /** Where `npm install` leaves the addon. */
@@ -69,6 +70,7 @@ interface Queued {
 
 export class NativeSegmentRunner implements SegmentRunner {
   readonly kind = 'native';
+  readonly gathers = true;
   private running = 0;
   private readonly queue: Queued[] = [];
 
@@ -102,21 +104,53 @@ export class NativeSegmentRunner implements SegmentRunner {
     }
   }
 
-  /** Seals or opens in place: the result is written over the input, so nothing is allocated. */
+  /**
+   * A segment given as `pieces` is read where it lies and written into a new buffer (a seal's
+   * tag right after the ciphertext); one given as `input` is sealed or opened in place.
+   */
   private async start(job: SegmentJob): Promise<SegmentResult> {
-    const { op, key, nonce, aad, input, length } = job;
+    const { op, key, nonce, aad, input, pieces, length } = job;
     if (key.length !== KEY_LENGTH || nonce.length !== NONCE_LENGTH) throw new RangeError('segment job needs a 32-byte key and a 12-byte nonce');
-    if (!Number.isSafeInteger(length) || length < 0 || length > input.byteLength) throw new RangeError('segment length does not fit its buffer');
+    const available = pieces ? pieces.reduce((sum, piece) => sum + piece.length, 0) : (input?.byteLength ?? -1);
+    if (!Number.isSafeInteger(length) || length < 0 || length > available || (pieces && length !== available)) {
+      throw new RangeError('segment length does not fit its buffer');
+    }
     const dataLength = op === 'open' ? length - TAG_LENGTH : length;
     if (dataLength < 0) throw new RangeError('sealed segment shorter than its tag');
-    if (op === 'seal' && input.byteLength < length + TAG_LENGTH) throw new RangeError('segment buffer has no room for the tag');
-    const data = new Uint8Array(input, 0, dataLength);
-    const tag = new Uint8Array(input, dataLength, TAG_LENGTH);
-    const status = await this.addon.run(OP[op], key, nonce, aad, data, data, tag);
+    let inputs: Uint8Array[];
+    let data: Uint8Array;
+    let tag: Uint8Array;
+    if (pieces) {
+      [inputs, tag] = op === 'open' ? splitTag(pieces, dataLength) : [[...pieces], new Uint8Array(0)];
+      // A buffer of its own, not zero-filled: the addon writes every byte (or wipes them).
+      const output = Buffer.allocUnsafeSlow(op === 'seal' ? length + TAG_LENGTH : dataLength);
+      data = new Uint8Array(output.buffer, 0, dataLength);
+      if (op === 'seal') tag = new Uint8Array(output.buffer, dataLength, TAG_LENGTH);
+    } else {
+      if (op === 'seal' && input!.byteLength < length + TAG_LENGTH) throw new RangeError('segment buffer has no room for the tag');
+      data = new Uint8Array(input!, 0, dataLength);
+      tag = new Uint8Array(input!, dataLength, TAG_LENGTH);
+      inputs = [data];
+    }
+    const status = await this.addon.run(OP[op], key, nonce, aad, inputs, data, tag);
     if (status === STATUS_DONE) return op === 'seal' ? { output: [data], tag } : { output: [data] };
     if (op === 'open' && status === STATUS_AUTHENTICATION_FAILED) throw new SegmentAuthenticationFailure('segment failed authentication');
     throw new AppError('internal', 'segment_cipher_failed', 'AES-GCM failed in OpenSSL for a segment');
   }
+}
+
+/** Splits a sealed segment's pieces into the ciphertext's (`dataLength` bytes) and a copy of its tag. */
+function splitTag(pieces: readonly Uint8Array[], dataLength: number): [Uint8Array[], Uint8Array] {
+  const ciphertext: Uint8Array[] = [];
+  const tag = new Uint8Array(TAG_LENGTH);
+  let offset = 0;
+  for (const piece of pieces) {
+    const inData = Math.max(0, Math.min(piece.length, dataLength - offset));
+    if (inData > 0) ciphertext.push(piece.subarray(0, inData));
+    if (inData < piece.length) tag.set(piece.subarray(inData), offset + inData - dataLength);
+    offset += piece.length;
+  }
+  return [ciphertext, tag];
 }
 
 let shared: NativeSegmentRunner | null | undefined;

@@ -68,12 +68,26 @@ function poolFor(segmentSize: number, segments: number): { pool: SegmentRunner; 
   return { pool, limit: Math.max(1, Math.min(4 * pool.size, Math.floor(POOL_MAX_BYTES_IN_FLIGHT / segmentSize))) };
 }
 
+/** One segment's bytes: in one buffer, or as the views of the chunks it arrived in. */
+type SegmentBytes = Buffer | readonly Uint8Array[];
+
+function byteLength(bytes: SegmentBytes): number {
+  return Array.isArray(bytes) ? bytes.reduce((sum: number, piece: Uint8Array) => sum + piece.length, 0) : (bytes as Buffer).length;
+}
+
+/** The segment in one buffer (only the runners' gathering path hands out pieces). */
+function contiguous(bytes: SegmentBytes): Buffer {
+  return Array.isArray(bytes) ? Buffer.concat(bytes) : (bytes as Buffer);
+}
+
 /** Where a transform gets its exactly-sized segment pieces from. */
 interface PieceSource {
-  /** Feeds `chunk` from `offset`; returns [piece or null, new offset]. */
-  take(chunk: Buffer, offset: number, want: number): [Buffer | null, number];
+  /** Feeds `chunk` from `offset`; returns [segment or null, new offset]. */
+  take(chunk: Buffer, offset: number, want: number): [SegmentBytes | null, number];
   /** Overwrites bytes still held (plaintext waiting for the rest of its segment). */
   wipe(): void;
+  /** Takes back an input buffer a runner returned, for reuse. */
+  reuse?(input: ArrayBuffer): void;
 }
 
 /**
@@ -120,7 +134,7 @@ class HandoverAssembler implements PieceSource {
     private readonly maxSpare: number,
   ) {}
 
-  take(chunk: Buffer, offset: number, want: number): [Buffer | null, number] {
+  take(chunk: Buffer, offset: number, want: number): [SegmentBytes | null, number] {
     if (!this.buf) {
       const reused = this.spare.pop();
       this.buf = reused ? Buffer.from(reused, 0, want) : Buffer.allocUnsafeSlow(this.capacity).subarray(0, want);
@@ -145,6 +159,33 @@ class HandoverAssembler implements PieceSource {
     this.buf = null;
     this.filled = 0;
     for (const input of this.spare.splice(0)) new Uint8Array(input).fill(0);
+  }
+}
+
+/**
+ * Hands segments to a runner that gathers (the native one) as views of the chunks they arrived
+ * in: nothing is copied. The chunks stay referenced until the segment's job settles, as a
+ * Writable's own buffer references the chunks it holds; they belong to the stream's writer,
+ * so they are not overwritten here.
+ */
+class Gatherer implements PieceSource {
+  private pieces: Uint8Array[] = [];
+  private filled = 0;
+
+  take(chunk: Buffer, offset: number, want: number): [SegmentBytes | null, number] {
+    const n = Math.min(want - this.filled, chunk.length - offset);
+    this.pieces.push(chunk.subarray(offset, offset + n));
+    this.filled += n;
+    if (this.filled < want) return [null, offset + n];
+    const pieces = this.pieces;
+    this.pieces = [];
+    this.filled = 0;
+    return [pieces, offset + n];
+  }
+
+  wipe(): void {
+    this.pieces = [];
+    this.filled = 0;
   }
 }
 
@@ -350,7 +391,7 @@ function failInOrder(lane: PoolLane | null, err: Error, done: TransformCallback)
 /** One stream's share of the pool: its jobs in order, its copy of the key, its buffers. */
 class PoolLane {
   readonly jobs: OrderedJobs;
-  readonly assembler: HandoverAssembler;
+  readonly assembler: PieceSource;
   private readonly key: Uint8Array;
 
   constructor(
@@ -375,16 +416,18 @@ class PoolLane {
       // Transform does not hold writes back for pushes made after its callback, as ours are.
       () => stream.readableLength < readableMark(pool, segmentSize),
     );
-    this.assembler = new HandoverAssembler(segmentSize + TAG_LENGTH, limit);
+    this.assembler = pool.gathers ? new Gatherer() : new HandoverAssembler(segmentSize + TAG_LENGTH, limit);
   }
 
-  /** Queues one segment (`piece` from this lane's assembler); `deliver` runs in segment order. */
-  run(op: 'seal' | 'open', nonce: Uint8Array, aad: Uint8Array, piece: Buffer, deliver: (r: SegmentResult) => void, mapError?: (err: Error) => Error): void {
-    const job = this.pool.run({ op, key: this.key, nonce, aad, input: handover(piece), length: piece.length });
+  /** Queues one segment (`bytes` from this lane's assembler); `deliver` runs in segment order. */
+  run(op: 'seal' | 'open', nonce: Uint8Array, aad: Uint8Array, bytes: SegmentBytes, deliver: (r: SegmentResult) => void, mapError?: (err: Error) => Error): void {
+    const length = byteLength(bytes);
+    const segment = Array.isArray(bytes) ? { pieces: bytes } : { input: handover(bytes as Buffer) };
+    const job = this.pool.run({ op, key: this.key, nonce, aad, ...segment, length });
     this.jobs.add(
       job,
       (r) => {
-        if (r.input) this.assembler.reuse(r.input);
+        if (r.input) this.assembler.reuse?.(r.input);
         deliver(r);
       },
       mapError,
@@ -529,7 +572,7 @@ class SealTransform extends Transform {
     this.push(this.headerBytes);
   }
 
-  private sealSegment(plaintext: Buffer): void {
+  private sealSegment(plaintext: SegmentBytes): void {
     const final = this.index === this.segments - 1;
     const nonce = segmentNonce(this.header.noncePrefix, this.index, final);
     const aad = segmentAad(this.headerBytes, this.index, final);
@@ -541,7 +584,7 @@ class SealTransform extends Transform {
       });
       return;
     }
-    const [ciphertext, tag] = sealSegmentHere(this.key, nonce, aad, plaintext);
+    const [ciphertext, tag] = sealSegmentHere(this.key, nonce, aad, contiguous(plaintext));
     this.push(ciphertext);
     this.push(tag);
   }
@@ -666,7 +709,7 @@ class OpenTransform extends Transform {
     done(err);
   }
 
-  private openSegment(sealed: Buffer): void {
+  private openSegment(sealed: SegmentBytes): void {
     const header = this.header!;
     const index = this.index;
     const final = index === segmentCount(header.plaintextLength, header.segmentSize) - 1;
@@ -674,7 +717,7 @@ class OpenTransform extends Transform {
     const aad = segmentAad(this.headerBytes!, index, final);
     if (index === this.lastIndex) this.finished = true;
     this.index++;
-    const [start, length] = this.keep(sealed.length - TAG_LENGTH);
+    const [start, length] = this.keep(byteLength(sealed) - TAG_LENGTH);
 
     if (this.lane) {
       const lane = this.lane;
@@ -694,7 +737,7 @@ class OpenTransform extends Transform {
       return;
     }
 
-    const plaintext = openSegmentHere(this.key, nonce, aad, sealed, index);
+    const plaintext = openSegmentHere(this.key, nonce, aad, contiguous(sealed), index);
     if (length > 0) this.push(plaintext.subarray(start, start + length));
   }
 

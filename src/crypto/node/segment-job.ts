@@ -10,12 +10,18 @@ export interface SegmentJob {
   nonce: Uint8Array;
   aad: Uint8Array;
   /**
-   * Handed over: the workers runner transfers it and gives it back, the native runner
-   * encrypts or decrypts it in place. Its first `length` bytes are the plaintext (seal), or
-   * the ciphertext followed by the 16-byte tag (open). For a seal, the native runner writes
-   * the tag right after the plaintext: the buffer must have 16 bytes to spare.
+   * The segment in a buffer of its own, handed over: the workers runner transfers it and gives
+   * it back, the native runner encrypts or decrypts it in place (a seal's tag is then written
+   * right after the plaintext: the buffer must have 16 bytes to spare). Its first `length`
+   * bytes are the plaintext (seal), or the ciphertext followed by the 16-byte tag (open).
    */
-  input: ArrayBuffer;
+  input?: ArrayBuffer;
+  /**
+   * Or, for a runner that `gathers`, the same `length` bytes as the stream received them, in
+   * pieces (views of the incoming chunks, not copied together). The runner reads them until
+   * the job settles; the array must not be changed meanwhile.
+   */
+  pieces?: readonly Uint8Array[];
   length: number;
 }
 
@@ -42,6 +48,8 @@ export type SegmentRunnerKind = 'native' | 'workers';
 
 export interface SegmentRunner {
   readonly kind: SegmentRunnerKind;
+  /** Whether it takes a segment as `pieces` (otherwise it needs `input`). */
+  readonly gathers: boolean;
   /** Segments it runs at once; a stream keeps up to four times this many outstanding. */
   readonly size: number;
   /** How many output pieces one segment of `segmentSize` bytes comes back as (at most). */

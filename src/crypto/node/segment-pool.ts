@@ -62,6 +62,7 @@ class PoolWorker {
 /** A fixed-size pool of segment workers; crashed workers are replaced on the next job. */
 export class SegmentPool implements SegmentRunner {
   readonly kind = 'workers';
+  readonly gathers = false;
   private readonly workers: PoolWorker[] = [];
   private readonly queue: Pending[] = [];
   private nextId = 1;
@@ -113,6 +114,7 @@ export class SegmentPool implements SegmentRunner {
     w.jobs.set(p.id, p);
     const { op, key, nonce, aad, input, length } = p.job;
     try {
+      if (!input) throw new TypeError('the worker pool takes a segment in one buffer (input), not in pieces');
       w.worker.postMessage({ id: p.id, op, key, nonce, aad, input, length, piece: OUTPUT_PIECE_SIZE }, [input]);
     } catch (err) {
       this.settle(w, p.id);

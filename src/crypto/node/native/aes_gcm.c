@@ -10,23 +10,27 @@
 // segment order) stays in ../../format/sealed-object.ts and ../sealed-stream.ts.
 //
 // JavaScript interface (native-gcm.ts wraps it):
-//   run(op, key, nonce, aad, input, output, tag) -> Promise<status>
+//   run(op, key, nonce, aad, inputs, output, tag) -> Promise<status>
 //     op      0 = seal, 1 = open
 //     key     32 bytes; copied here at the call, wiped when the job ends
 //     nonce   12 bytes; aad any length (copied at the call)
-//     input   seal: plaintext; open: ciphertext (without its tag)
-//     output  exactly as long as input; receives ciphertext (seal) or plaintext (open)
+//     inputs  an array of Uint8Arrays, read in order as one: the plaintext (seal) or the
+//             ciphertext without its tag (open). The segment as the stream received it, in
+//             pieces, so that nothing is copied together first.
+//     output  exactly as long as the inputs together; receives ciphertext (seal) or plaintext
+//             (open). It may be the one input itself (in place).
 //     tag     16 bytes; seal writes the tag into it, open reads the expected tag from it
 //     status  0 = done, 1 = open only: the tag did not verify (output has been wiped),
 //             2 = OpenSSL failed
-//   input, output and tag are held (referenced) until the job ends; the caller must not touch
-//   them meanwhile. Wrong argument types or lengths throw synchronously.
+//   The inputs array, output and tag are held (referenced) until the job ends; the caller must
+//   not change them meanwhile. Wrong argument types or lengths throw synchronously.
 
 #include <limits.h>
 #include <stdio.h>
 #include <node_api.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,16 +44,22 @@ enum { OP_SEAL = 0, OP_OPEN = 1 };
 enum { STATUS_DONE = 0, STATUS_AUTHENTICATION_FAILED = 1, STATUS_ERROR = 2 };
 
 typedef struct {
+  const unsigned char *data;
+  size_t length;
+} Piece;
+
+typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref input_ref, output_ref, tag_ref;
+  napi_ref inputs_ref, output_ref, tag_ref;
   int op;
   int status;
   unsigned char key[KEY_LENGTH];
   unsigned char nonce[NONCE_LENGTH];
   unsigned char *aad;
   size_t aad_length;
-  const unsigned char *input;
+  Piece *inputs;
+  uint32_t input_count;
   unsigned char *output;
   unsigned char *tag;
   size_t length;
@@ -82,7 +92,11 @@ static void execute(napi_env env, void *data) {
     if ((seal ? EVP_EncryptUpdate(ctx, NULL, &n, job->aad, (int)job->aad_length)
               : EVP_DecryptUpdate(ctx, NULL, &n, job->aad, (int)job->aad_length)) != 1) goto done;
   }
-  if (!update_all(ctx, seal, job->output, job->input, job->length)) goto done;
+  size_t written = 0;
+  for (uint32_t i = 0; i < job->input_count; i++) {
+    if (!update_all(ctx, seal, job->output + written, job->inputs[i].data, job->inputs[i].length)) goto done;
+    written += job->inputs[i].length;
+  }
   if (seal) {
     if (EVP_EncryptFinal_ex(ctx, job->output + job->length, &n) != 1 || n != 0) goto done;
     if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LENGTH, job->tag) != 1) goto done;
@@ -101,11 +115,12 @@ done:
 
 static void release(napi_env env, Job *job) {
   OPENSSL_cleanse(job->key, KEY_LENGTH);
-  if (job->input_ref) napi_delete_reference(env, job->input_ref);
+  if (job->inputs_ref) napi_delete_reference(env, job->inputs_ref);
   if (job->output_ref) napi_delete_reference(env, job->output_ref);
   if (job->tag_ref) napi_delete_reference(env, job->tag_ref);
   if (job->work) napi_delete_async_work(env, job->work);
   free(job->aad);
+  free(job->inputs);
   free(job);
 }
 
@@ -153,7 +168,7 @@ static napi_value run(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc != 7) {
-    napi_throw_type_error(env, NULL, "run(op, key, nonce, aad, input, output, tag) takes 7 arguments");
+    napi_throw_type_error(env, NULL, "run(op, key, nonce, aad, inputs, output, tag) takes 7 arguments");
     return NULL;
   }
   Job *job = calloc(1, sizeof *job);
@@ -164,15 +179,29 @@ static napi_value run(napi_env env, napi_callback_info info) {
   if (napi_get_value_int32(env, argv[0], &job->op) != napi_ok || (job->op != OP_SEAL && job->op != OP_OPEN)) {
     return fail(env, job, "op must be 0 (seal) or 1 (open)");
   }
-  size_t key_length, nonce_length, aad_length, input_length, output_length, tag_length;
+  size_t key_length, nonce_length, aad_length, output_length, tag_length;
   unsigned char *key = bytes_of(env, argv[1], &key_length, "key");
   if (!key) return fail(env, job, NULL);
   unsigned char *nonce = bytes_of(env, argv[2], &nonce_length, "nonce");
   if (!nonce) return fail(env, job, NULL);
   unsigned char *aad = bytes_of(env, argv[3], &aad_length, "aad");
   if (!aad) return fail(env, job, NULL);
-  const unsigned char *input = bytes_of(env, argv[4], &input_length, "input");
-  if (!input) return fail(env, job, NULL);
+  bool is_array = false;
+  if (napi_is_array(env, argv[4], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "inputs must be an array of Uint8Arrays");
+    return fail(env, job, NULL);
+  }
+  napi_get_array_length(env, argv[4], &job->input_count);
+  job->inputs = calloc(job->input_count > 0 ? job->input_count : 1, sizeof *job->inputs);
+  if (!job->inputs) return fail(env, job, "out of memory");
+  size_t input_length = 0;
+  for (uint32_t i = 0; i < job->input_count; i++) {
+    napi_value element;
+    if (napi_get_element(env, argv[4], i, &element) != napi_ok) return fail(env, job, "could not read inputs");
+    job->inputs[i].data = bytes_of(env, element, &job->inputs[i].length, "every input");
+    if (!job->inputs[i].data) return fail(env, job, NULL);
+    input_length += job->inputs[i].length;
+  }
   unsigned char *output = bytes_of(env, argv[5], &output_length, "output");
   if (!output) return fail(env, job, NULL);
   unsigned char *tag = bytes_of(env, argv[6], &tag_length, "tag");
@@ -180,7 +209,7 @@ static napi_value run(napi_env env, napi_callback_info info) {
   if (key_length != KEY_LENGTH) return fail(env, job, "key must be 32 bytes");
   if (nonce_length != NONCE_LENGTH) return fail(env, job, "nonce must be 12 bytes");
   if (tag_length != TAG_LENGTH) return fail(env, job, "tag must be 16 bytes");
-  if (output_length != input_length) return fail(env, job, "output must be exactly as long as input");
+  if (output_length != input_length) return fail(env, job, "output must be exactly as long as the inputs together");
 
   memcpy(job->key, key, KEY_LENGTH);
   memcpy(job->nonce, nonce, NONCE_LENGTH);
@@ -190,13 +219,12 @@ static napi_value run(napi_env env, napi_callback_info info) {
     memcpy(job->aad, aad, aad_length);
   }
   job->aad_length = aad_length;
-  job->input = input;
   job->output = output;
   job->tag = tag;
   job->length = input_length;
 
   napi_value promise, name;
-  if (napi_create_reference(env, argv[4], 1, &job->input_ref) != napi_ok ||
+  if (napi_create_reference(env, argv[4], 1, &job->inputs_ref) != napi_ok ||
       napi_create_reference(env, argv[5], 1, &job->output_ref) != napi_ok ||
       napi_create_reference(env, argv[6], 1, &job->tag_ref) != napi_ok ||
       napi_create_string_utf8(env, "sealpost:aes-gcm", NAPI_AUTO_LENGTH, &name) != napi_ok ||

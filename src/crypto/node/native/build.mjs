@@ -31,7 +31,12 @@ const candidates = [process.env.npm_config_node_gyp, path.join(path.dirname(proc
 const nodeGyp = candidates.find((candidate) => candidate && existsSync(candidate));
 if (!nodeGyp) giveUp('node-gyp not found');
 
-const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--loglevel=warn'], { cwd: here, stdio: ['ignore', 'inherit', 'inherit'] });
+// Node's headers: npm passes its `nodedir` setting on; run by hand, use the headers installed
+// next to this node binary when there are any (otherwise node-gyp downloads them).
+const args = [nodeGyp, 'rebuild', '--loglevel=warn'];
+const prefix = path.resolve(path.dirname(process.execPath), '..');
+if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include/node/node_api.h'))) args.push(`--nodedir=${prefix}`);
+const result = spawnSync(process.execPath, args, { cwd: here, stdio: ['ignore', 'inherit', 'inherit'] });
 if (result.status !== 0) giveUp(`node-gyp exited with ${result.status ?? result.signal}`);
 if (!existsSync(path.join(here, 'build/Release/aes_gcm.node'))) giveUp('node-gyp reported success but produced no aes_gcm.node');
 console.log('sealpost: native AES-GCM addon built');

@@ -115,15 +115,15 @@ describe('native AES-GCM runner', () => {
       );
     });
 
-    it('refuses a segment that does not verify, whatever was changed', async () => {
+    it('refuses a segment that does not verify, whatever was changed, and any flipped bit (property)', async () => {
       const key = randomBytes(32);
       const nonce = randomBytes(12);
       const aad = randomBytes(40);
       const plaintext = randomBytes(5000);
       const sealed = referenceSeal(key, nonce, aad, plaintext);
-      const flip = (bytes: Uint8Array, at: number) => {
+      const flip = (bytes: Uint8Array, at: number, bit = 0) => {
         const copy = Buffer.from(bytes);
-        copy[at]! ^= 0x01;
+        copy[at]! ^= 1 << bit;
         return copy;
       };
       const cases: [string, SegmentJob][] = [
@@ -140,6 +140,12 @@ describe('native AES-GCM runner', () => {
         const pieces = [bytes.subarray(0, 7), bytes.subarray(7, bytes.length - 3), bytes.subarray(bytes.length - 3)];
         await expect(runner().run({ ...failing, input: undefined, pieces }), `${what}, in pieces`).rejects.toBeInstanceOf(SegmentAuthenticationFailure);
       }
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: sealed.length - 1 }), fc.integer({ min: 0, max: 7 }), async (at, bit) => {
+          await expect(runner().run(job('open', key, nonce, aad, flip(sealed, at, bit)))).rejects.toBeInstanceOf(SegmentAuthenticationFailure);
+        }),
+        { numRuns: 200 },
+      );
     });
 
     it('wipes the output of a segment whose tag fails', async () => {

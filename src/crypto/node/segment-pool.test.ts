@@ -193,6 +193,33 @@ describe('segment worker pool', () => {
       await expect(openBuffer(p.key, bad)).rejects.toBeInstanceOf(DecryptionError);
     });
 
+    it('refuses swapped, duplicated and foreign segments, and any flipped bit (property)', async () => {
+      const p = params();
+      const plaintext = randomBytes(4 * S + 100);
+      const sealed = await sealBuffer(p, plaintext);
+      // Same key, another object: its segments carry another object id in their AAD.
+      const other = await sealBuffer({ ...p, objectId: randomUUID() }, plaintext);
+      const seg = (bytes: Buffer, i: number) => bytes.subarray(segmentOffset(S, i), segmentOffset(S, i + 1));
+      const head = sealed.subarray(0, HEADER_LENGTH);
+      const rest = sealed.subarray(segmentOffset(S, 2));
+      const damaged: [string, Buffer][] = [
+        ['swapped', Buffer.concat([head, seg(sealed, 1), seg(sealed, 0), rest])],
+        ['duplicated', Buffer.concat([head, seg(sealed, 0), seg(sealed, 0), rest])],
+        ['from another object', Buffer.concat([sealed.subarray(0, segmentOffset(S, 2)), seg(other, 2), sealed.subarray(segmentOffset(S, 3))])],
+      ];
+      for (const [what, bytes] of damaged) {
+        await expect(openBuffer(p.key, bytes), what).rejects.toMatchObject({ reason: 'authentication_failed' });
+      }
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: HEADER_LENGTH, max: sealed.length - 1 }), fc.integer({ min: 0, max: 7 }), async (at, bit) => {
+          const flipped = Buffer.from(sealed);
+          flipped[at]! ^= 1 << bit;
+          await expect(openBuffer(p.key, flipped)).rejects.toBeInstanceOf(DecryptionError);
+        }),
+        { numRuns: 60 },
+      );
+    });
+
     it('reports truncation and trailing data after the segments before them', async () => {
       const p = params();
       const plaintext = randomBytes(6 * S + 10);

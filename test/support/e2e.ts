@@ -37,6 +37,8 @@ export interface E2eServer {
   server: RunningServer;
   smtp: SmtpSink;
   dataDir: string;
+  /** The environment it was started with (to start another process of the same installation). */
+  env: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startE2eServer(target: 'pglite' | 'postgres', label: strin
     server,
     smtp,
     dataDir,
+    env: vars,
     async close() {
       await server.close();
       await smtp.close();

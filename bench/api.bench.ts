@@ -52,6 +52,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 64);
+/** Server processes of the installation (docs/scaling.md): this one, and the rest forked. */
+const PROCESSES = Math.max(1, Number(process.env.BENCH_SERVER_PROCESSES ?? 1));
 /** Samples what the database connections are doing (pg_stat_activity, every 100 ms) and prints the shares. */
 const SAMPLE_DB = process.env.BENCH_SAMPLE_DB === '1';
 /** Writes V8 CPU profiles of the server process during open and send into this folder. */
@@ -207,6 +209,8 @@ const dbName = `sealpost_bench_${randomBytes(6).toString('hex')}`;
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sealpost-bench-api-'));
 let server: RunningServer | undefined;
 let driver: ChildProcess | undefined;
+/** The other server processes (BENCH_SERVER_PROCESSES > 1). */
+const others: ChildProcess[] = [];
 let dbCreated = false;
 const started = performance.now();
 /** open and send calls in progress (counted in the server's services, see below). */
@@ -225,6 +229,17 @@ const cleanUp = () =>
   (cleaning ??= (async () => {
     if (driver?.connected) driver.disconnect();
     driver?.kill();
+    await Promise.all(
+      others.map(
+        (child) =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null) return resolve(undefined);
+            child.once('exit', resolve);
+            child.send('stop');
+            setTimeout(() => child.kill(), 10_000).unref();
+          }),
+      ),
+    );
     // The server's close() does not wait for handlers whose client is gone.
     await settled();
     await Promise.race([server?.close(), new Promise((resolve) => setTimeout(resolve, 10_000))]).catch((err: unknown) => log(`closing the server: ${String(err)}`));
@@ -237,7 +252,7 @@ try {
   dbCreated = true;
   const databaseUrl = new URL(ADMIN_URL);
   databaseUrl.pathname = `/${dbName}`;
-  const config = loadConfig({
+  const serverEnv = {
     PORT: '0',
     HOST: '127.0.0.1',
     PUBLIC_URL: 'http://127.0.0.1:8080',
@@ -245,7 +260,8 @@ try {
     DATABASE_URL: databaseUrl.toString(),
     DATABASE_POOL_MAX: String(POOL_MAX),
     LOG_LEVEL: 'warn',
-  });
+  };
+  const config = loadConfig(serverEnv);
   if (config.mail.kind !== 'outbox') throw new Error('expected the outbox mailer');
   server = await startServer(config, { logger: createLogger('warn') });
   const { url, runtime } = server;
@@ -314,17 +330,37 @@ try {
       `${((performance.now() - started) / 1000).toFixed(1)} s; PostgreSQL pool ${POOL_MAX}; ${os.availableParallelism()} cores`,
   );
 
+  // The other server processes: the same installation on ports of their own; the load driver
+  // shares its connections between all of them.
+  const urls = [url];
+  for (let i = 1; i < PROCESSES; i++) {
+    const child = fork(new URL('./support/server-process.ts', import.meta.url), {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, SEALPOST_BENCH_SERVER_ENV: JSON.stringify(serverEnv) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    others.push(child);
+    urls.push(
+      await new Promise<string>((resolve, reject) => {
+        child.once('message', (m: { url: string }) => resolve(m.url));
+        child.once('exit', (code) => reject(new Error(`server process ${i + 1} exited with ${code} before it listened`)));
+      }),
+    );
+  }
+  const target = urls.length === 1 ? url : urls;
+  if (PROCESSES > 1) log(`server processes: ${PROCESSES} (this one and ${PROCESSES - 1} forked), connections shared round robin`);
+
   driver = fork(new URL('./support/load-driver.ts', import.meta.url), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // --- open over HTTP and the same statements straight through node-postgres, in alternating
   // windows, so that a change in what else the machine is doing touches both alike.
   const window = SECONDS / ROUNDS;
-  const openJob = (seconds: number): HttpJob => ({ kind: 'http', url, method: 'POST', path: '/api/v1/access/open', headers: { 'content-type': 'application/json' }, body: openBody, connections: CONNECTIONS, seconds, sessions });
+  const openJob = (seconds: number): HttpJob => ({ kind: 'http', url: target, method: 'POST', path: '/api/v1/access/open', headers: { 'content-type': 'application/json' }, body: openBody, connections: CONNECTIONS, seconds, sessions });
   const rawJob = (seconds: number): SqlJob => ({ kind: 'sql', options: { databaseUrl: databaseUrl.toString(), poolMax: POOL_MAX, workers: CONNECTIONS, sessions, ip: '127.0.0.1' }, seconds });
   log(`open and raw_sql: ${WARMUP_SECONDS} s warm-up each, then ${ROUNDS} x (${window.toFixed(1)} s open + ${window.toFixed(1)} s raw_sql), ${CONNECTIONS} connections / workers; load average ${load()}`);
   const openWindows: Window[] = [];
   const rawWindows: Window[] = [];
   const sampler = new DbSampler(databaseUrl.toString());
-  const cpu = new CpuShares(() => ({ server: process.pid, driver: driver?.pid }));
+  const cpu = new CpuShares(() => ({ server: [process.pid, ...others.map((child) => child.pid)], driver: driver?.pid }));
   await profiled('open', async () => {
     if (WARMUP_SECONDS > 0) {
       await drive(driver!, openJob(WARMUP_SECONDS));
@@ -347,7 +383,7 @@ try {
   log(`send: ${WARMUP_SECONDS} s warm-up + ${SECONDS} s, ${CONNECTIONS} connections; load average ${load()}`);
   const sendJob = (seconds: number): HttpJob => ({
     kind: 'http',
-    url,
+    url: target,
     method: 'POST',
     path: '/api/v1/messages',
     headers: { ...auth, 'content-type': 'application/json' },

@@ -27,14 +27,14 @@ function ticksOf(pid: string): { comm: string; ticks: number } | undefined {
   }
 }
 
-function snapshot(pids: Record<string, number | undefined>): Snapshot | undefined {
+function snapshot(pids: Record<string, number | Array<number | undefined> | undefined>): Snapshot | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
   } catch {
     return undefined;
   }
-  const named = new Map(Object.entries(pids).flatMap(([name, pid]) => (pid ? [[String(pid), name] as const] : [])));
+  const named = new Map(Object.entries(pids).flatMap(([name, pid]) => [pid].flat().flatMap((p) => (p ? [[String(p), name] as const] : []))));
   const byPid = new Map<string, { group: string; ticks: number }>();
   for (const pid of entries) {
     const t = ticksOf(pid);
@@ -48,7 +48,8 @@ function snapshot(pids: Record<string, number | undefined>): Snapshot | undefine
 export class CpuShares {
   private readonly totals = new Map<string, { seconds: number; byGroup: Map<string, number>; idle: number; loopBusy: number; loopDelay: IntervalHistogram }>();
 
-  constructor(private readonly pids: () => Record<string, number | undefined>) {}
+  /** `pids`: the processes of each named group (the others are grouped as postgres or other). */
+  constructor(private readonly pids: () => Record<string, number | Array<number | undefined> | undefined>) {}
 
   async during<T>(label: string, fn: () => Promise<T>): Promise<T> {
     const total = this.totals.get(label) ?? { seconds: 0, byGroup: new Map<string, number>(), idle: 0, loopBusy: 0, loopDelay: monitorEventLoopDelay({ resolution: 1 }) };

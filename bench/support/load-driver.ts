@@ -7,7 +7,8 @@ import { RawOpenLoop, type RawOpenOptions } from './raw-open.ts';
 /** An HTTP scenario: one request shape, optionally with a recipient session per request (round robin). */
 export interface HttpJob {
   kind: 'http';
-  url: string;
+  /** Several URLs (server processes of one installation) share the connections round robin. */
+  url: string | string[];
   method: 'POST';
   path: string;
   headers: Record<string, string>;
@@ -43,7 +44,8 @@ async function runHttp(job: HttpJob): Promise<Window> {
   const sessions = job.sessions;
   const latencies: number[] = [];
   const options: autocannon.Options = {
-    url: `${job.url}${job.path}`,
+    // autocannon takes an array of URLs too, giving each connection the next one (its types say string).
+    url: (Array.isArray(job.url) ? job.url.map((u) => `${u}${job.path}`) : `${job.url}${job.path}`) as string,
     connections: job.connections,
     pipelining: 1,
     duration: job.seconds,

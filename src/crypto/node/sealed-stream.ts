@@ -6,9 +6,9 @@
 // ones run the AES-GCM of each segment on the segment runner (segment-runner.ts: the native
 // addon on libuv's thread pool, or worker threads), a few segments at a time per stream, so
 // they use several cores and leave the event loop free to serve other requests while a big
-// file goes through. Nonce and AAD are always derived here, by
-// the shared format code; results are pushed strictly in segment order. Every stream first
-// makes sure malloc keeps large buffers (allocator.ts): each segment's output is a new one.
+// file goes through. Nonce and AAD are always derived here, by the shared format code;
+// results are pushed strictly in segment order. Every stream first makes sure malloc keeps
+// large buffers (allocator.ts): each segment's output is a new one.
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -118,11 +118,11 @@ class Assembler implements PieceSource {
 }
 
 /**
- * Gathers incoming chunks into pieces the runner can take over: each piece is copied (once)
- * into a buffer of its own (`capacity` bytes, enough for any segment), which the stream does
- * not touch until the job settles (the worker runner transfers it to a worker). Runners hand
- * the buffers back and they are reused, so a stream allocates only a few. A buffer is allocated only when the first byte of its piece arrives, never ahead from
- * the (possibly untrusted) header.
+ * Gathers incoming chunks into pieces the worker runner can take over: each piece is copied
+ * (once) into a buffer of its own (`capacity` bytes, enough for any segment), so that it can be
+ * transferred to a worker. Workers hand the buffers back and they are reused, so a stream
+ * allocates only a few. A buffer is allocated only when the first byte of its piece arrives,
+ * never ahead from the (possibly untrusted) header.
  */
 class HandoverAssembler implements PieceSource {
   private buf: Buffer | null = null;
@@ -340,7 +340,7 @@ class OrderedJobs {
 }
 
 function wipe(data: ArrayBuffer | Uint8Array | undefined): void {
-  if (data) new Uint8Array(data instanceof ArrayBuffer ? data : data.buffer, data instanceof ArrayBuffer ? 0 : data.byteOffset, data.byteLength).fill(0);
+  if (data) (data instanceof ArrayBuffer ? new Uint8Array(data) : data).fill(0);
 }
 
 /** A Buffer over the same memory as `view` (no copy). */

@@ -9,6 +9,7 @@
 
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { AppError } from '../../shared/app-error.ts';
 import { SegmentAuthenticationFailure, type SegmentJob, type SegmentResult, type SegmentRunner } from './segment-job.ts';
 
@@ -33,7 +34,7 @@ let loadProblem: string | undefined;
 function loadAddon(): Addon | null {
   if (addon !== undefined) return addon;
   try {
-    addon = createRequire(import.meta.url)(ADDON_PATH.pathname) as Addon;
+    addon = createRequire(import.meta.url)(fileURLToPath(ADDON_PATH)) as Addon;
   } catch (err) {
     addon = null;
     loadProblem = err instanceof Error ? err.message : String(err);
